@@ -1,0 +1,36 @@
+# The two commands of the README. Each creates .venv/ if missing and installs what it needs.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.demo-installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.demo-installed
+
+demo: $(VENV)/.demo-installed
+	$(VENV)/bin/edgeprof profile models/demo.onnx --top 15
+
+test: $(VENV)/.test-installed
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: $(VENV)/.test-installed
+	$(PY) -m ruff check src tests benchmarks scripts
+	$(PY) -m mypy
+
+bench: $(VENV)/.test-installed
+	$(PY) benchmarks/onnx_vs_onnx_tool.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info

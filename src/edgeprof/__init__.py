@@ -1,0 +1,43 @@
+"""edgeprof: how light and fast is a deep-learning model on an edge device.
+
+Exact FLOPs (a dot product of n is 2n-1 FLOPs) with MACs beside them, parameters and
+bytes, per layer, per op category and in total::
+
+    import edgeprof
+    p = edgeprof.profile("model.onnx", input_shapes={"images": (1, 3, 320, 320)})
+    p.totals.flops, p.totals.macs, p.totals.params
+"""
+
+from edgeprof.api import load, profile
+from edgeprof.errors import (
+    EdgeprofError,
+    GraphError,
+    MeasurementError,
+    ModelLoadError,
+    ShapeError,
+    StrictModeError,
+    UsageError,
+)
+from edgeprof.frontends.base import LoadedModel, ShapeRequest
+from edgeprof.report.model import LayerCost, NotCounted, Profile, Totals
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EdgeprofError",
+    "GraphError",
+    "LayerCost",
+    "LoadedModel",
+    "MeasurementError",
+    "ModelLoadError",
+    "NotCounted",
+    "Profile",
+    "ShapeError",
+    "ShapeRequest",
+    "StrictModeError",
+    "Totals",
+    "UsageError",
+    "__version__",
+    "load",
+    "profile",
+]

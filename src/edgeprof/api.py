@@ -1,0 +1,95 @@
+"""The public entry points: :func:`load` a model into the IR, :func:`profile` it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence, Union
+
+from edgeprof.errors import ModelLoadError, UsageError
+from edgeprof.frontends.base import LoadedModel, ShapeRequest
+from edgeprof.report.model import Profile
+
+InputShapes = Union[Mapping[str, Sequence[int]], Sequence[Sequence[int]], None]
+
+
+def shape_request(
+    input_shapes: InputShapes = None,
+    dims: Mapping[str, int] | None = None,
+    values: Mapping[str, float | Sequence[float]] | None = None,
+) -> ShapeRequest:
+    """Normalise the API's shape arguments into a :class:`ShapeRequest` (validated)."""
+    pairs: list[tuple[str | None, tuple[int, ...]]] = []
+    if isinstance(input_shapes, Mapping):
+        items: list[tuple[str | None, Sequence[int]]] = [(str(k), v) for k, v in input_shapes.items()]
+    elif input_shapes is None:
+        items = []
+    else:
+        seq = list(input_shapes)
+        if seq and all(isinstance(d, int) for d in seq):  # one bare shape: (1, 3, 224, 224)
+            seq = [seq]  # type: ignore[list-item]
+        items = [(None, s) for s in seq]
+    for name, shape in items:
+        try:
+            dims_t = tuple(int(d) for d in shape)
+        except (TypeError, ValueError):
+            raise UsageError(f"input shape {shape!r} is not a sequence of ints") from None
+        for d in dims_t:
+            if d < 0:
+                raise UsageError(f"input shape {dims_t} has a negative dim")
+        pairs.append((name, dims_t))
+    dims_map: dict[str, int] = {}
+    for k, v in (dims or {}).items():
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise UsageError(f"dim {k}={v!r} must be a non-negative int")
+        dims_map[str(k)] = v
+    vals: dict[str, tuple[float, ...]] = {}
+    for k, v in (values or {}).items():
+        vals[str(k)] = tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else (float(v),)
+    return ShapeRequest(tuple(pairs), dims_map, vals)
+
+
+def load(
+    model: Any,
+    *,
+    input_shapes: InputShapes = None,
+    dims: Mapping[str, int] | None = None,
+    values: Mapping[str, float | Sequence[float]] | None = None,
+    **options: Any,
+) -> LoadedModel:
+    """Turn ``model`` (a path, an ``onnx.ModelProto``, a ``torch.nn.Module``, ...) into the IR."""
+    request = shape_request(input_shapes, dims, values)
+    if isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        suffix = path.suffix.lower()
+        if suffix in (".pt", ".pth", ".pkl", ".ckpt", ".bin"):
+            raise ModelLoadError(
+                f"{path}: refusing to unpickle a {suffix} checkpoint (unpickling runs code from the file); "
+                "pass an .onnx or a torch.export .pt2 file, or a 'module:callable' that builds the model"
+            )
+        from edgeprof.frontends.onnx import load_onnx
+
+        return load_onnx(path, request, **options)
+    if type(model).__name__ == "ModelProto" and type(model).__module__.startswith("onnx"):
+        from edgeprof.frontends.onnx import load_onnx
+
+        return load_onnx(model, request, **options)
+    raise UsageError(f"cannot profile an object of type {type(model).__name__}; pass a model file path or an onnx.ModelProto")
+
+
+def profile(
+    model: Any,
+    *,
+    input_shapes: InputShapes = None,
+    dims: Mapping[str, int] | None = None,
+    values: Mapping[str, float | Sequence[float]] | None = None,
+    **options: Any,
+) -> Profile:
+    """Count FLOPs, MACs, parameters and bytes of ``model`` at the given input shapes.
+
+    ``input_shapes`` maps input names to shapes (or lists shapes in input order); ``dims``
+    sets named symbolic dims; ``values`` gives small inputs' values (a sample rate, an ``If``
+    flag). Returns a :class:`Profile`."""
+    from edgeprof.passes.summary import build_profile
+
+    return build_profile(load(model, input_shapes=input_shapes, dims=dims, values=values, **options))

@@ -1,0 +1,1 @@
+"""Device catalogue (data with sources) and its loader."""

@@ -1,0 +1,1 @@
+"""Frontends: turn a model (ONNX, PyTorch, TFLite, a Hugging Face config) into the IR."""

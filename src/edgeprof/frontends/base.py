@@ -1,0 +1,32 @@
+"""What every frontend takes (the user's shape requests) and returns (a loaded graph)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from edgeprof.ir import Graph
+from edgeprof.report.model import InputSpec, ModelInfo
+
+
+@dataclass(frozen=True)
+class ShapeRequest:
+    """The user's say on shapes and values.
+
+    ``inputs``: (name or ``None`` for "the next input in order", shape) pairs from ``--input``;
+    ``dims``: symbolic dim name -> size (``--dim``); ``values``: input name -> a small value
+    (``--value``) for inputs that drive shapes or ``If`` conditions."""
+
+    inputs: tuple[tuple[str | None, tuple[int, ...]], ...] = ()
+    dims: Mapping[str, int] = field(default_factory=dict)
+    values: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A frontend's result: the graph, what the model is, the inputs as resolved, notices."""
+
+    graph: Graph
+    info: ModelInfo
+    inputs: tuple[InputSpec, ...]
+    notices: tuple[str, ...] = ()

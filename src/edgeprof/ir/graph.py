@@ -1,0 +1,176 @@
+"""The framework-neutral graph: values, weights, nodes and graphs, all frozen.
+
+A frontend builds a :class:`Graph`; passes read it and return their own results.
+Nothing here computes a cost and nothing is ever written back onto a node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+from typing import Literal, Mapping, Union
+
+from edgeprof.ir.dtype import DType
+from edgeprof.ir.shape import Shape
+
+
+@dataclass(frozen=True)
+class TensorConst:
+    """A constant tensor attribute (e.g. ``ConstantOfShape.value``): dtype, shape, and its
+    values when small (``None`` when not kept)."""
+
+    dtype: DType
+    shape: Shape
+    values: tuple[float | int, ...] | None = None
+
+
+AttrValue = Union[int, float, str, bytes, bool, tuple[int, ...], tuple[float, ...], tuple[str, ...], TensorConst, None]
+
+WeightRole = Literal["parameter", "buffer", "constant"]
+
+
+@dataclass(frozen=True)
+class Value:
+    """A tensor flowing through the graph. ``shape`` is ``None`` when even the rank is unknown."""
+
+    name: str
+    dtype: DType
+    shape: Shape | None
+
+    @property
+    def is_static(self) -> bool:
+        return self.shape is not None and self.shape.is_static
+
+    def numel(self) -> int:
+        if self.shape is None:
+            raise ValueError(f"value {self.name!r} has no known shape")
+        return self.shape.numel()
+
+    def nbytes(self) -> int:
+        return self.dtype.nbytes_for(self.numel())
+
+
+@dataclass(frozen=True)
+class Weight:
+    """A stored tensor: an initializer, a Constant node's value, a module parameter or buffer.
+
+    ``role`` is what it is to the model: a learnable ``parameter``, a ``buffer`` (running
+    statistics), or a ``constant`` (a shape, an epsilon, an axis list). ``None`` means the
+    frontend could not tell and the params pass decides. ``storage_key`` identifies the
+    storage: two weights with the same key are one tensor (tied weights), counted once.
+    """
+
+    name: str
+    dtype: DType
+    shape: Shape
+    role: WeightRole | None = None
+    storage_key: str = ""
+    values: tuple[float | int, ...] | None = None  # kept only for small tensors (shape math)
+    external: bool = False  # stored in an ONNX external-data file
+
+    @property
+    def numel(self) -> int:
+        return self.shape.numel()
+
+    @property
+    def nbytes(self) -> int:
+        return self.dtype.nbytes_for(self.numel)
+
+    @property
+    def key(self) -> str:
+        return self.storage_key or self.name
+
+
+@dataclass(frozen=True)
+class Node:
+    """One operation. ``op`` is the canonical op name (ONNX's spelling; other domains as
+    ``domain::Op``). ``inputs`` may hold ``""`` for an omitted optional input.
+
+    ``scope`` is where the node came from for attribution (a torch module path such as
+    ``layer1.0.conv1``; for ONNX the node name's prefix); ``source_op`` is the op as the
+    source framework named it (``aten.convolution.default``, ``Conv``)."""
+
+    name: str
+    op: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    attrs: Mapping[str, AttrValue] = field(default_factory=dict)
+    subgraphs: Mapping[str, "Graph"] = field(default_factory=dict)
+    scope: str = ""
+    source_op: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
+        object.__setattr__(self, "subgraphs", MappingProxyType(dict(self.subgraphs)))
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """A graph: nodes in the source order, every value by name, the weights by name.
+
+    ``values`` holds every tensor the nodes read or write, weights included. Subgraphs (the
+    bodies of If/Loop/Scan) may read values of the enclosing graphs by name."""
+
+    name: str
+    nodes: tuple[Node, ...]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    values: Mapping[str, Value]
+    weights: Mapping[str, Weight] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
+        object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
+
+    @cached_property
+    def producer(self) -> Mapping[str, Node]:
+        """The node that writes each value (graph inputs and weights have none)."""
+        return MappingProxyType({out: n for n in self.nodes for out in n.outputs if out})
+
+    @cached_property
+    def consumers(self) -> Mapping[str, tuple[Node, ...]]:
+        """The nodes that read each value, in node order (subgraph reads count for the node
+        that owns the subgraph)."""
+        found: dict[str, list[Node]] = {}
+        for node in self.nodes:
+            for name in node_reads(node):
+                found.setdefault(name, []).append(node)
+        return MappingProxyType({k: tuple(v) for k, v in found.items()})
+
+    def value(self, name: str) -> Value:
+        return self.values[name]
+
+    def iter_all_nodes(self) -> "list[tuple[Node, int]]":
+        """Every node of this graph and of its subgraphs, with its nesting depth."""
+        out: list[tuple[Node, int]] = []
+
+        def walk(g: Graph, depth: int) -> None:
+            for n in g.nodes:
+                out.append((n, depth))
+                for sub in n.subgraphs.values():
+                    walk(sub, depth + 1)
+
+        walk(self, 0)
+        return out
+
+
+def node_reads(node: Node) -> tuple[str, ...]:
+    """The values a node reads: its inputs, and the outer values its subgraphs read."""
+    names = [i for i in node.inputs if i]
+    for sub in node.subgraphs.values():
+        names.extend(sorted(outer_reads(sub)))
+    seen: dict[str, None] = dict.fromkeys(names)
+    return tuple(seen)
+
+
+def outer_reads(graph: Graph) -> set[str]:
+    """Names a (sub)graph reads that it does not define itself: captured outer values."""
+    defined = set(graph.inputs) | set(graph.weights)
+    for n in graph.nodes:
+        defined.update(o for o in n.outputs if o)
+    reads: set[str] = set()
+    for n in graph.nodes:
+        reads.update(node_reads(n))
+    reads.update(graph.outputs)
+    return {r for r in reads if r not in defined}

@@ -1,0 +1,1 @@
+"""Real runs: latency statistics, peak memory, energy counters."""

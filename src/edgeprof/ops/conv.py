@@ -1,0 +1,3 @@
+"""Op family: conv (formulas registered here)."""
+
+from __future__ import annotations

@@ -1,0 +1,17 @@
+"""Imports every op family module so that their registrations run (one place lists them)."""
+
+from edgeprof.ops import (  # noqa: F401
+    activation,
+    attention,
+    control_flow,
+    conv,
+    data_movement,
+    elementwise,
+    linear,
+    norm,
+    pool,
+    quant,
+    reduce,
+    resize,
+    rnn,
+)

@@ -1,0 +1,3 @@
+"""Op family: pool (formulas registered here)."""
+
+from __future__ import annotations

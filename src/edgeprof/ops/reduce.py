@@ -1,0 +1,3 @@
+"""Op family: reduce (formulas registered here)."""
+
+from __future__ import annotations

@@ -1,0 +1,287 @@
+"""The op-cost registry: one entry per canonical op, in one of three states.
+
+* **counted**: a formula, a pure function of an :class:`OpCall` (shapes, dtypes and
+  attributes) returning :class:`Arith` (scalar ops and MACs);
+* **zero**: pure data movement (Reshape, Transpose, Gather, ...): 0 FLOPs, but the bytes it
+  reads and writes are counted;
+* **not countable**: listed by name in every report with the reason (e.g. data-dependent
+  output such as NonMaxSuppression). An op with no entry at all is *not counted* as well.
+
+Register a formula with :func:`formula`, a data-movement op with :func:`data_movement` and
+an op we cannot cost with :func:`not_countable`. A second registration of a name raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from math import prod
+from typing import Callable, Iterable, Literal, Mapping
+
+from edgeprof.ir import AttrValue, DType, Value
+
+__all__ = [
+    "Arith", "Category", "Entry", "OpCall", "OpCost", "Uncountable", "cost_of", "data_movement",
+    "formula", "lookup", "not_countable", "registered_ops", "subgraph_op",
+]
+
+
+class Category(str, Enum):
+    """The family an op's cost is reported under (the category shares in every report)."""
+
+    LINEAR = "linear"
+    CONV = "conv"
+    ATTENTION = "attention"
+    RECURRENT = "recurrent"
+    ACTIVATION = "activation"
+    NORMALISATION = "normalisation"
+    POOLING = "pooling"
+    ELEMENTWISE = "elementwise"
+    REDUCTION = "reduction"
+    RESIZE = "resize"
+    QUANTISATION = "quantisation"
+    DATA_MOVEMENT = "data_movement"
+    CONTROL_FLOW = "control_flow"
+    OTHER = "other"
+
+
+class Uncountable(Exception):
+    """Raised by a formula when this call cannot be costed (a symbolic dim, a missing shape,
+    an attribute combination the formula does not know). The node is then *not counted*."""
+
+
+@dataclass(frozen=True)
+class OpCall:
+    """Everything a formula may look at: the op, its input and output values (``None`` for an
+    omitted optional input) and its attributes. Shapes are read through the helpers, which
+    raise :class:`Uncountable` when a shape is not static."""
+
+    op: str
+    inputs: tuple[Value | None, ...]
+    outputs: tuple[Value, ...]
+    attrs: Mapping[str, AttrValue] = field(default_factory=dict)
+
+    def has_input(self, i: int) -> bool:
+        return i < len(self.inputs) and self.inputs[i] is not None
+
+    def in_shape(self, i: int) -> tuple[int, ...]:
+        if not self.has_input(i):
+            raise Uncountable(f"{self.op}: input {i} is missing")
+        return _static(self.inputs[i])  # type: ignore[arg-type]
+
+    def out_shape(self, i: int = 0) -> tuple[int, ...]:
+        if i >= len(self.outputs):
+            raise Uncountable(f"{self.op}: output {i} is missing")
+        return _static(self.outputs[i])
+
+    def in_numel(self, i: int) -> int:
+        return prod(self.in_shape(i))
+
+    def out_numel(self, i: int = 0) -> int:
+        return prod(self.out_shape(i))
+
+    def in_dtype(self, i: int) -> DType:
+        v = self.inputs[i] if i < len(self.inputs) else None
+        if v is None:
+            raise Uncountable(f"{self.op}: input {i} is missing")
+        return v.dtype
+
+    def attr_int(self, name: str, default: int) -> int:
+        v = self.attrs.get(name, default)
+        if v is None:
+            return default
+        if not isinstance(v, (int, float)):
+            raise Uncountable(f"{self.op}: attribute {name} is not a number")
+        return int(v)
+
+    def attr_float(self, name: str, default: float) -> float:
+        v = self.attrs.get(name, default)
+        if not isinstance(v, (int, float)):
+            raise Uncountable(f"{self.op}: attribute {name} is not a number")
+        return float(v)
+
+    def attr_ints(self, name: str, default: tuple[int, ...] | None = None) -> tuple[int, ...] | None:
+        v = self.attrs.get(name, default)
+        if v is None:
+            return default
+        if isinstance(v, (tuple, list)):
+            return tuple(int(x) for x in v)
+        if isinstance(v, int):
+            return (v,)
+        raise Uncountable(f"{self.op}: attribute {name} is not a list of ints")
+
+    def attr_str(self, name: str, default: str) -> str:
+        v = self.attrs.get(name, default)
+        if isinstance(v, bytes):
+            return v.decode("utf-8", "replace")
+        if not isinstance(v, str):
+            raise Uncountable(f"{self.op}: attribute {name} is not a string")
+        return v
+
+
+def _static(v: Value) -> tuple[int, ...]:
+    if v.shape is None:
+        raise Uncountable(f"value {v.name!r} has no known shape")
+    if not v.shape.is_static:
+        raise Uncountable(f"value {v.name!r} has symbolic dims {', '.join(v.shape.symbols)}")
+    return v.shape.static()
+
+
+@dataclass(frozen=True)
+class Arith:
+    """What a formula returns: scalar ops and MACs for one call.
+
+    ``ops`` counts scalar arithmetic; it is reported as FLOPs when ``precision`` is a float
+    type and as integer OPs otherwise. ``precision`` defaults to the dtype of input 0.
+    ``bytes_read``/``bytes_written`` default to the sizes of the inputs and outputs."""
+
+    ops: int
+    macs: int = 0
+    precision: DType | None = None
+    bytes_read: int | None = None
+    bytes_written: int | None = None
+
+
+@dataclass(frozen=True)
+class OpCost:
+    """The cost of one call: FLOPs (float ops), integer OPs, MACs, bytes, category, precision."""
+
+    flops: int
+    int_ops: int
+    macs: int
+    bytes_read: int
+    bytes_written: int
+    category: Category
+    precision: str
+
+
+State = Literal["counted", "zero", "not_countable", "subgraph"]
+FormulaFn = Callable[[OpCall], Arith]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered op.
+
+    ``meta_inputs`` are inputs that carry shapes, axes or indices (never parameters);
+    ``buffer_inputs`` carry running statistics (BatchNormalization's mean and variance);
+    ``view`` ops alias their input (no copy); ``reason`` explains a zero or not-countable op."""
+
+    op: str
+    state: State
+    category: Category
+    fn: FormulaFn | None = None
+    reason: str = ""
+    meta_inputs: frozenset[int] = frozenset()
+    buffer_inputs: frozenset[int] = frozenset()
+    view: bool = False
+    doc: str = ""
+
+
+_REGISTRY: dict[str, Entry] = {}
+
+
+def _add(entry: Entry) -> None:
+    if entry.op in _REGISTRY:
+        raise ValueError(f"op {entry.op!r} is registered twice")
+    _REGISTRY[entry.op] = entry
+
+
+def formula(
+    *ops: str,
+    category: Category,
+    meta_inputs: Iterable[int] = (),
+    buffer_inputs: Iterable[int] = (),
+) -> Callable[[FormulaFn], FormulaFn]:
+    """Register ``fn`` as the formula of each op in ``ops``. The first line of its docstring
+    is the formula as printed in the docs' table."""
+
+    def deco(fn: FormulaFn) -> FormulaFn:
+        doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        if not doc:
+            raise ValueError(f"formula for {ops} needs a one-line docstring stating the formula")
+        for op in ops:
+            _add(Entry(op, "counted", category, fn, "", frozenset(meta_inputs), frozenset(buffer_inputs), False, doc))
+        return fn
+
+    return deco
+
+
+def data_movement(
+    *ops: str, reason: str = "moves or reshapes data only", view: bool = False, meta_inputs: Iterable[int] = ()
+) -> None:
+    """Register ops that cost 0 FLOPs; their bytes are still counted (0 for ``view`` ops,
+    which alias their input)."""
+    for op in ops:
+        _add(Entry(op, "zero", Category.DATA_MOVEMENT, None, reason, frozenset(meta_inputs), frozenset(), view, reason))
+
+
+def not_countable(*ops: str, reason: str, category: Category = Category.OTHER) -> None:
+    """Register ops whose cost cannot be computed from shapes; they are always listed."""
+    for op in ops:
+        _add(Entry(op, "not_countable", category, None, reason, doc=reason))
+
+
+def subgraph_op(*ops: str, reason: str) -> None:
+    """Register control-flow ops (If, Loop, Scan) whose cost is that of their subgraphs; the
+    count pass recurses into them."""
+    for op in ops:
+        _add(Entry(op, "subgraph", Category.CONTROL_FLOW, None, reason, doc=reason))
+
+
+def lookup(op: str) -> Entry | None:
+    _load_families()
+    return _REGISTRY.get(op)
+
+
+def registered_ops() -> Mapping[str, Entry]:
+    _load_families()
+    return dict(_REGISTRY)
+
+
+def _load_families() -> None:
+    # Importing the family modules registers their ops; done lazily to avoid import cycles.
+    import edgeprof.ops.families  # noqa: F401
+
+
+def io_bytes(call: OpCall) -> tuple[int, int]:
+    """Bytes of the inputs present (read) and of the outputs (written)."""
+    read = sum(_static_bytes(v) for v in call.inputs if v is not None)
+    written = sum(_static_bytes(v) for v in call.outputs)
+    return read, written
+
+
+def _static_bytes(v: Value) -> int:
+    return v.dtype.nbytes_for(prod(_static(v)))
+
+
+def cost_of(entry: Entry, call: OpCall) -> OpCost:
+    """Cost one call with its entry. Raises :class:`Uncountable` for a not-countable entry or
+    when the formula cannot cost this call."""
+    if entry.state in ("not_countable", "subgraph"):
+        raise Uncountable(entry.reason)
+    if entry.state == "zero":
+        if entry.view:
+            read, written = 0, 0
+        else:
+            read, written = io_bytes(call)
+        prec = call.outputs[0].dtype.name if call.outputs else "none"
+        return OpCost(0, 0, 0, read, written, entry.category, prec)
+    assert entry.fn is not None
+    a = entry.fn(call)
+    read, written = io_bytes(call) if a.bytes_read is None or a.bytes_written is None else (0, 0)
+    if a.bytes_read is not None:
+        read = a.bytes_read
+    if a.bytes_written is not None:
+        written = a.bytes_written
+    precision = a.precision
+    if precision is None:
+        first = next((v for v in call.inputs if v is not None), None)
+        precision = first.dtype if first is not None else (call.outputs[0].dtype if call.outputs else None)
+    if precision is None:
+        raise Uncountable(f"{call.op}: no input or output to take a precision from")
+    if precision.is_float:
+        flops, int_ops = a.ops, 0
+    else:
+        flops, int_ops = 0, a.ops
+    return OpCost(flops, int_ops, a.macs, read, written, entry.category, precision.name)

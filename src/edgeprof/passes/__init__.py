@@ -1,0 +1,1 @@
+"""Analysis passes: each a pure function of a Graph returning its own typed result."""

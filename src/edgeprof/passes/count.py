@@ -1,0 +1,208 @@
+"""The count pass: cost every node with the op registry, recursing into control flow.
+
+Returns a :class:`CountResult`: one :class:`LayerCost` per node (subgraph nodes included,
+multiplied by their trip count), the ops that could not be counted, and the totals.
+
+Control flow, as set up by the frontend:
+
+* ``If``: ``attrs["branch"]`` is ``"then_branch"``/``"else_branch"`` when the condition is known
+  statically; only that branch is counted. Otherwise both are listed, marked with
+  ``range_group``, and the totals carry the range (min branch .. max branch).
+* ``Loop``/``Scan``: ``attrs["trip_count"]`` (an int) multiplies the body; when it is unknown
+  the node is not counted and the reason names the flag that sets it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from edgeprof.ir import Graph, Node, Value, topological_order
+from edgeprof.ops.registry import Category, Entry, OpCall, OpCost, Uncountable, cost_of, lookup
+from edgeprof.passes.params import WeightTable
+from edgeprof.report.model import LayerCost, NotCounted
+
+
+@dataclass
+class _Acc:
+    flops: int = 0
+    int_ops: int = 0
+    macs: int = 0
+    flops_max: int = 0
+    macs_max: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0
+
+    def add(self, other: "_Acc") -> None:
+        self.flops += other.flops
+        self.int_ops += other.int_ops
+        self.macs += other.macs
+        self.flops_max += other.flops_max
+        self.macs_max += other.macs_max
+        self.bytes_read += other.bytes_read
+        self.bytes_written += other.bytes_written
+
+
+@dataclass
+class CountResult:
+    layers: list[LayerCost] = field(default_factory=list)
+    not_counted: list[NotCounted] = field(default_factory=list)
+    flops: int = 0
+    int_ops: int = 0
+    macs: int = 0
+    flops_max: int = 0
+    macs_max: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0
+
+
+def count(graph: Graph, weights: WeightTable) -> CountResult:
+    """Cost every node of ``graph`` (and of its subgraphs)."""
+    layers: list[LayerCost] = []
+    missing: dict[tuple[str, str], list[str]] = {}
+    acc = _walk(graph, {}, weights, layers, missing, prefix="", calls=1, range_group="")
+    not_counted = [
+        NotCounted(op=op, count=len(names), example=names[0], reason=reason)
+        for (op, reason), names in sorted(missing.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    ]
+    return CountResult(
+        layers, not_counted, acc.flops, acc.int_ops, acc.macs, acc.flops_max, acc.macs_max, acc.bytes_read,
+        acc.bytes_written,
+    )
+
+
+def _walk(
+    graph: Graph,
+    outer: dict[str, Value],
+    weights: WeightTable,
+    layers: list[LayerCost],
+    missing: dict[tuple[str, str], list[str]],
+    prefix: str,
+    calls: int,
+    range_group: str,
+) -> _Acc:
+    scope_values = {**outer, **graph.values}
+    total = _Acc()
+    for node in topological_order(graph, frozenset(outer)):
+        name = prefix + (node.name or node.op)
+        entry = lookup(node.op)
+        if entry is not None and entry.state == "subgraph":
+            total.add(_control_flow(node, entry, scope_values, weights, layers, missing, name, calls, range_group))
+            continue
+        call = _call(node, scope_values)
+        params = _node_params(node, graph, weights)
+        out_shape = _out_shape(call)
+        try:
+            if entry is None:
+                raise Uncountable(f"no formula for op {node.op!r}")
+            cost = cost_of(entry, call)
+        except Uncountable as exc:
+            reason = str(exc) if entry is not None else "no formula for this op"
+            missing.setdefault((node.op, reason), []).append(name)
+            layers.append(
+                LayerCost(name, node.op, (entry.category if entry else Category.OTHER).value, "not_counted", out_shape,
+                          params=params, scope=node.scope, calls=calls, range_group=range_group, note=reason)
+            )
+            continue
+        layer = _layer(name, node, entry, cost, out_shape, params, calls, range_group)
+        layers.append(layer)
+        total.add(_Acc(layer.flops, layer.int_ops, layer.macs, layer.flops, layer.macs, layer.bytes_read,
+                       layer.bytes_written))
+    return total
+
+
+def _control_flow(
+    node: Node,
+    entry: Entry,
+    scope_values: dict[str, Value],
+    weights: WeightTable,
+    layers: list[LayerCost],
+    missing: dict[tuple[str, str], list[str]],
+    name: str,
+    calls: int,
+    range_group: str,
+) -> _Acc:
+    out_shape = _out_shape(_call(node, scope_values))
+
+    def row(note: str, state: str = "zero") -> None:
+        layers.append(LayerCost(name, node.op, entry.category.value, state, out_shape,  # type: ignore[arg-type]
+                                scope=node.scope, calls=calls, range_group=range_group, note=note))
+
+    if node.op == "If":
+        branch = node.attrs.get("branch")
+        if branch in node.subgraphs:
+            row(f"condition known statically: counts {branch}")
+            return _walk(node.subgraphs[str(branch)], scope_values, weights, layers, missing,
+                         f"{name}/{branch}/", calls, range_group)
+        row("condition not known statically: both branches listed, totals give the range")
+        subs = [
+            _walk(g, scope_values, weights, layers, missing, f"{name}/{k}/", calls, range_group or name)
+            for k, g in sorted(node.subgraphs.items())
+        ]
+        if not subs:
+            return _Acc()
+        lo = min(subs, key=lambda a: a.flops + a.int_ops)
+        hi = max(subs, key=lambda a: a.flops_max + a.int_ops)
+        return _Acc(lo.flops, lo.int_ops, lo.macs, hi.flops_max, hi.macs_max, lo.bytes_read, lo.bytes_written)
+    trips = node.attrs.get("trip_count")
+    body = node.subgraphs.get("body")
+    if body is None:
+        row("no body subgraph", "not_counted")
+        missing.setdefault((node.op, "no body subgraph"), []).append(name)
+        return _Acc()
+    if not isinstance(trips, int) or isinstance(trips, bool) or trips < 0:
+        reason = str(node.attrs.get("trip_count_reason") or "trip count not known statically")
+        row(reason, "not_counted")
+        missing.setdefault((node.op, reason), []).append(name)
+        return _Acc()
+    row(f"body runs {trips} time(s)")
+    if trips == 0:
+        return _Acc()
+    return _walk(body, scope_values, weights, layers, missing, f"{name}/body/", calls * trips, range_group)
+
+
+def _call(node: Node, values: dict[str, Value]) -> OpCall:
+    ins = tuple(values.get(i) if i else None for i in node.inputs)
+    outs = tuple(values[o] for o in node.outputs if o and o in values)
+    return OpCall(node.op, ins, outs, node.attrs)
+
+
+def _out_shape(call: OpCall) -> tuple[int | str, ...]:
+    if not call.outputs or call.outputs[0].shape is None:
+        return ()
+    return tuple(call.outputs[0].shape.dims)
+
+
+def _node_params(node: Node, graph: Graph, weights: WeightTable) -> int:
+    seen: set[str] = set()
+    total = 0
+    for name in node.inputs:
+        w = graph.weights.get(name)
+        if w is None or w.key in seen:
+            continue
+        seen.add(w.key)
+        if weights.roles.get(w.key) == "parameter":
+            total += w.numel
+    return total
+
+
+def _layer(
+    name: str, node: Node, entry: Entry, cost: OpCost, out_shape: tuple[int | str, ...], params: int, calls: int,
+    range_group: str,
+) -> LayerCost:
+    return LayerCost(
+        name=name,
+        op=node.op,
+        category=cost.category.value,
+        state="counted" if entry.state == "counted" else "zero",
+        output_shape=out_shape,
+        flops=cost.flops * calls,
+        int_ops=cost.int_ops * calls,
+        macs=cost.macs * calls,
+        bytes_read=cost.bytes_read * calls,
+        bytes_written=cost.bytes_written * calls,
+        params=params,
+        precision=cost.precision,
+        scope=node.scope,
+        calls=calls,
+        range_group=range_group,
+    )

@@ -1,0 +1,101 @@
+"""Which stored tensors are learnable parameters, buffers or constants, and their totals.
+
+A frontend that knows (PyTorch: ``named_parameters`` vs buffers) sets ``Weight.role``. Where it
+is ``None`` (ONNX initializers), the role is inferred from how the tensor is used:
+
+* an input the op declares as a shape/axes/index operand (``Reshape``'s shape, ``Slice``'s
+  starts, ...) or a non-float, non-quantised tensor: **constant**;
+* BatchNormalization's running mean and variance: **buffer**;
+* a single-element operand of an elementwise op (``x / 8.0``, ``+ eps``): **constant**;
+* anything else: **parameter**.
+
+Shared tensors (same ``storage_key``, or the same name) are counted once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from edgeprof.ir import Graph, Weight, WeightRole
+from edgeprof.ops.registry import Category, lookup
+
+_QUANT_WEIGHT_OPS = {
+    "DequantizeLinear", "QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "Gather",
+    "MatMulNBits", "com.microsoft::MatMulNBits", "com.microsoft::QLinearConv",
+}
+
+
+@dataclass(frozen=True)
+class WeightTable:
+    """Every distinct stored tensor of a graph (subgraphs included) with its resolved role."""
+
+    weights: tuple[Weight, ...]
+    roles: Mapping[str, WeightRole]  # by Weight.key
+
+    @property
+    def params(self) -> int:
+        return sum(w.numel for w in self.weights if self.roles[w.key] == "parameter")
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(w.nbytes for w in self.weights)
+
+    def role(self, w: Weight) -> WeightRole:
+        return self.roles[w.key]
+
+
+def weight_table(graph: Graph) -> WeightTable:
+    """Collect every weight once (by storage key) and resolve its role."""
+    uses: dict[str, list[tuple[str, int]]] = {}
+    by_key: dict[str, Weight] = {}
+    name_to_key: dict[str, str] = {}
+
+    def walk(g: Graph) -> None:
+        for w in g.weights.values():
+            by_key.setdefault(w.key, w)
+            name_to_key[w.name] = w.key
+        for n in g.nodes:
+            for i, name in enumerate(n.inputs):
+                if name:
+                    uses.setdefault(name, []).append((n.op, i))
+            for sub in n.subgraphs.values():
+                walk(sub)
+
+    walk(graph)
+    roles: dict[str, WeightRole] = {}
+    for w in by_key.values():
+        if w.role is not None:
+            roles[w.key] = w.role
+            continue
+        names = [n for n, k in name_to_key.items() if k == w.key]
+        roles[w.key] = _infer_role(w, [u for n in names for u in uses.get(n, [])])
+    return WeightTable(tuple(by_key.values()), roles)
+
+
+def _infer_role(w: Weight, uses: list[tuple[str, int]]) -> WeightRole:
+    if not uses:
+        return "constant"
+    quantised_use = any(op in _QUANT_WEIGHT_OPS for op, _ in uses)
+    if not w.dtype.is_float and not quantised_use:
+        return "constant"
+    if w.dtype.kind == "bool":
+        return "constant"
+    kinds: set[WeightRole] = set()
+    for op, i in uses:
+        entry = lookup(op)
+        if entry is None:
+            kinds.add("parameter")
+            continue
+        if i in entry.meta_inputs:
+            kinds.add("constant")
+        elif i in entry.buffer_inputs:
+            kinds.add("buffer")
+        elif w.numel <= 1 and entry.category in (Category.ELEMENTWISE, Category.ACTIVATION):
+            kinds.add("constant")
+        else:
+            kinds.add("parameter")
+    for role in ("parameter", "buffer", "constant"):
+        if role in kinds:
+            return role  # type: ignore[return-value]
+    return "parameter"

@@ -1,0 +1,64 @@
+"""Assemble the :class:`Profile` from a loaded model: runs the params, count and fold passes."""
+
+from __future__ import annotations
+
+from edgeprof.frontends.base import LoadedModel
+from edgeprof.ops.registry import Category
+from edgeprof.passes.count import count
+from edgeprof.passes.fold import foldable
+from edgeprof.passes.params import weight_table
+from edgeprof.report.model import CategoryShare, Profile, Totals, WeightGroup
+
+
+def build_profile(loaded: LoadedModel) -> Profile:
+    graph = loaded.graph
+    table = weight_table(graph)
+    counted = count(graph, table)
+    total_ops = counted.flops + counted.int_ops
+    cats: dict[str, list[int]] = {}
+    for layer in counted.layers:
+        if layer.range_group:
+            continue
+        c = cats.setdefault(layer.category, [0, 0, 0, 0])
+        c[0] += layer.flops
+        c[1] += layer.int_ops
+        c[2] += layer.macs
+        c[3] += 1
+    order = [c.value for c in Category]
+    categories = tuple(
+        CategoryShare(k, f, i, m, n, (f + i) / total_ops if total_ops else 0.0)
+        for k, (f, i, m, n) in sorted(cats.items(), key=lambda kv: (-(kv[1][0] + kv[1][1]), order.index(kv[0])))
+    )
+    groups: dict[str, list[int]] = {}
+    for w in table.weights:
+        g = groups.setdefault(w.dtype.name, [0, 0, 0, 0])
+        g[0] += 1
+        g[1] += w.numel
+        g[2] += w.numel if table.role(w) == "parameter" else 0
+        g[3] += w.nbytes
+    weights_by_dtype = tuple(
+        WeightGroup(k, t, e, p, b) for k, (t, e, p, b) in sorted(groups.items(), key=lambda kv: -kv[1][3])
+    )
+    totals = Totals(
+        flops=counted.flops,
+        int_ops=counted.int_ops,
+        macs=counted.macs,
+        params=table.params,
+        weight_bytes=table.weight_bytes,
+        bytes_read=counted.bytes_read,
+        bytes_written=counted.bytes_written,
+        flops_max=counted.flops_max,
+        macs_max=counted.macs_max,
+        is_lower_bound=bool(counted.not_counted),
+    )
+    return Profile(
+        model=loaded.info,
+        inputs=loaded.inputs,
+        totals=totals,
+        categories=categories,
+        weights_by_dtype=weights_by_dtype,
+        layers=tuple(counted.layers),
+        not_counted=tuple(counted.not_counted),
+        foldable=foldable(graph, counted.layers),
+        notices=loaded.notices,
+    )

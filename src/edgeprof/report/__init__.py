@@ -1,0 +1,1 @@
+"""The typed report (model.py) and its renderers."""

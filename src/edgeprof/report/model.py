@@ -1,0 +1,260 @@
+"""The typed report: one :class:`Profile` per model, fed to every renderer.
+
+Every figure says what it is in its field name (``flops``, ``macs``, ``int_ops``, ``*_bytes``)
+and how it was obtained (:class:`Provenance`): *counted* by the formulas of the op registry,
+*estimated* by a named model, or *measured* in a named environment.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from typing import Any, Literal, Mapping, TypeVar, get_args, get_origin, get_type_hints
+
+SCHEMA_VERSION = 1
+
+LayerState = Literal["counted", "zero", "not_counted"]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How a figure was obtained: ``counted`` (exact, from formulas), ``estimated`` (by
+    ``method``, from ``sources``) or ``measured`` (in ``environment``, over ``runs``)."""
+
+    kind: Literal["counted", "estimated", "measured"]
+    method: str
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    format: str  # "onnx", "torch", "tflite", "hf-config"
+    path: str = ""
+    file_bytes: int | None = None
+    producer: str = ""
+    opset: str = ""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """An input as profiled: its shape, dtype, and where the shape came from."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    source: Literal["model", "flag", "default-batch", "example"] = "model"
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One node as counted. ``flops``/``int_ops``/``macs`` are for all its ``calls`` together
+    (a node inside a Loop body runs once per iteration). ``range_group`` names the ``If`` whose
+    condition is not known statically when this node sits in one of its branches."""
+
+    name: str
+    op: str
+    category: str
+    state: LayerState
+    output_shape: tuple[int | str, ...]
+    flops: int = 0
+    int_ops: int = 0
+    macs: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0
+    params: int = 0
+    precision: str = ""
+    scope: str = ""
+    calls: int = 1
+    range_group: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class NotCounted:
+    """An op edgeprof could not cost: listed in every format, never a silent zero."""
+
+    op: str
+    count: int
+    example: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CategoryShare:
+    category: str
+    flops: int
+    int_ops: int
+    macs: int
+    nodes: int
+    share: float  # of all counted ops (FLOPs + integer OPs)
+
+
+@dataclass(frozen=True)
+class WeightGroup:
+    """Stored tensors of one dtype: how many, their elements, their bytes, and how many of the
+    elements are learnable parameters."""
+
+    dtype: str
+    tensors: int
+    elements: int
+    params: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Foldable:
+    """What a runtime typically folds away at deployment (counted as given, never dropped)."""
+
+    flops: int
+    nodes: int
+    detail: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Totals for one forward pass at the input shapes of the report.
+
+    ``flops``/``macs`` are exact when ``is_lower_bound`` is false. With an ``If`` whose branch
+    is not known statically, ``flops``..``flops_max`` is the range over the branches."""
+
+    flops: int
+    int_ops: int
+    macs: int
+    params: int
+    weight_bytes: int
+    bytes_read: int
+    bytes_written: int
+    flops_max: int
+    macs_max: int
+    is_lower_bound: bool
+
+
+@dataclass(frozen=True)
+class OperatorRow:
+    op: str
+    count: int
+    flops: int
+    int_ops: int
+    macs: int
+    params: int
+    share: float
+
+
+@dataclass(frozen=True)
+class ModuleRow:
+    module: str
+    nodes: int
+    flops: int
+    int_ops: int
+    macs: int
+    params: int
+    share: float
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything edgeprof knows about one model at one set of input shapes."""
+
+    model: ModelInfo
+    inputs: tuple[InputSpec, ...]
+    totals: Totals
+    categories: tuple[CategoryShare, ...]
+    weights_by_dtype: tuple[WeightGroup, ...]
+    layers: tuple[LayerCost, ...]
+    not_counted: tuple[NotCounted, ...]
+    foldable: Foldable
+    notices: tuple[str, ...] = ()
+    provenance: Provenance = field(
+        default_factory=lambda: Provenance(
+            "counted", "edgeprof op registry: FLOPs = scalar float ops (dot product of n = 2n-1), MACs separate"
+        )
+    )
+    schema_version: int = SCHEMA_VERSION
+
+    # ---- views -------------------------------------------------------------------------
+    def by_operator(self) -> list[OperatorRow]:
+        """One row per op type, most ops first."""
+        acc: dict[str, list[int]] = {}
+        for layer in self.layers:
+            if layer.range_group:
+                continue
+            row = acc.setdefault(layer.op, [0, 0, 0, 0, 0])
+            row[0] += layer.calls
+            row[1] += layer.flops
+            row[2] += layer.int_ops
+            row[3] += layer.macs
+            row[4] += layer.params
+        total = max(1, self.totals.flops + self.totals.int_ops)
+        rows = [OperatorRow(op, c, f, i, m, p, (f + i) / total) for op, (c, f, i, m, p) in acc.items()]
+        return sorted(rows, key=lambda r: (-(r.flops + r.int_ops), -r.macs, r.op))
+
+    def by_module(self, depth: int = 1) -> list[ModuleRow]:
+        """One row per module path cut at ``depth`` (``layer1.0`` is depth 2), in first-seen order."""
+        if depth < 0:
+            raise ValueError("depth must be >= 0")
+        acc: dict[str, list[int]] = {}
+        for layer in self.layers:
+            if layer.range_group:
+                continue
+            parts = [p for p in layer.scope.split(".") if p] if layer.scope else []
+            key = ".".join(parts[:depth]) if depth else ""
+            row = acc.setdefault(key or "(model)", [0, 0, 0, 0, 0])
+            row[0] += 1
+            row[1] += layer.flops
+            row[2] += layer.int_ops
+            row[3] += layer.macs
+            row[4] += layer.params
+        total = max(1, self.totals.flops + self.totals.int_ops)
+        return [ModuleRow(k, n, f, i, m, p, (f + i) / total) for k, (n, f, i, m, p) in acc.items()]
+
+    def top_layers(self, n: int) -> list[LayerCost]:
+        """The ``n`` layers with the most ops (FLOPs + integer OPs), then MACs."""
+        return sorted(self.layers, key=lambda x: (-(x.flops + x.int_ops), -x.macs))[:n]
+
+    # ---- serialisation -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["not_counted_total"] = sum(n.count for n in self.not_counted)
+        return d
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> "Profile":
+        return _build(Profile, data)
+
+    @staticmethod
+    def from_json(text: str) -> "Profile":
+        return Profile.from_dict(json.loads(text))
+
+
+T = TypeVar("T")
+
+
+def _build(cls: type[T], data: Any) -> T:
+    """Rebuild a dataclass tree from ``asdict`` output (tuples restored, extra keys ignored)."""
+    hints = get_type_hints(cls)
+    kwargs = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name in data:
+            kwargs[f.name] = _convert(hints[f.name], data[f.name])
+    return cls(**kwargs)
+
+
+def _convert(tp: Any, value: Any) -> Any:
+    origin = get_origin(tp)
+    if value is None:
+        return None
+    if is_dataclass(tp) and isinstance(tp, type):
+        return _build(tp, value)
+    if origin is tuple:
+        args = get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(args[0], v) for v in value)
+        return tuple(value)
+    if origin is not None and type(None) in get_args(tp):  # Optional[X]
+        inner = [a for a in get_args(tp) if a is not type(None)]
+        return _convert(inner[0], value) if len(inner) == 1 else value
+    return value

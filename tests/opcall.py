@@ -1,0 +1,36 @@
+"""Build OpCalls for closed-form formula tests without a graph."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from edgeprof.ir import DType, Shape, Value, dtype_by_name
+from edgeprof.ops.registry import OpCall, OpCost, cost_of, lookup
+
+F32 = dtype_by_name("float32")
+
+
+def val(shape: Sequence[int | str] | None, dtype: str | DType = "float32", name: str = "") -> Value:
+    dt = dtype if isinstance(dtype, DType) else dtype_by_name(dtype)
+    return Value(name or f"v{id(shape)}", dt, None if shape is None else Shape(tuple(shape)))
+
+
+def make_call(op: str, ins: Sequence[Any], outs: Sequence[Any], **attrs: Any) -> OpCall:
+    """``ins``/``outs`` hold shapes (tuples), ``(shape, dtype)`` pairs, Values or ``None``."""
+
+    def conv(x: Any, i: int, kind: str) -> Value | None:
+        if x is None or isinstance(x, Value):
+            return x
+        if isinstance(x, tuple) and len(x) == 2 and isinstance(x[1], str) and isinstance(x[0], (tuple, list)):
+            return val(x[0], x[1], f"{kind}{i}")
+        return val(x, "float32", f"{kind}{i}")
+
+    inputs = tuple(conv(x, i, "in") for i, x in enumerate(ins))
+    outputs = tuple(v for v in (conv(x, i, "out") for i, x in enumerate(outs)) if v is not None)
+    return OpCall(op, inputs, outputs, attrs)
+
+
+def cost(op: str, ins: Sequence[Any], outs: Sequence[Any], **attrs: Any) -> OpCost:
+    entry = lookup(op)
+    assert entry is not None, f"{op} is not registered"
+    return cost_of(entry, make_call(op, ins, outs, **attrs))
