@@ -10,7 +10,16 @@ from edgeprof.errors import ModelLoadError, UsageError
 from edgeprof.frontends.base import LoadedModel, ShapeRequest
 from edgeprof.report.model import Profile
 
-InputShapes = Union[Mapping[str, Sequence[int]], Sequence[Sequence[int]], None]
+InputShapes = Union[
+    Mapping[str, Sequence[int]], Sequence[Sequence[int]], Sequence[tuple[Union[str, None], Sequence[int]]], None
+]
+
+
+def _is_pair(item: Any) -> bool:
+    return (
+        isinstance(item, tuple) and len(item) == 2 and (item[0] is None or isinstance(item[0], str))
+        and isinstance(item[1], (tuple, list))
+    )
 
 
 def shape_request(
@@ -18,7 +27,10 @@ def shape_request(
     dims: Mapping[str, int] | None = None,
     values: Mapping[str, float | Sequence[float]] | None = None,
 ) -> ShapeRequest:
-    """Normalise the API's shape arguments into a :class:`ShapeRequest` (validated)."""
+    """Normalise the API's shape arguments into a :class:`ShapeRequest` (validated).
+
+    ``input_shapes`` is a mapping name -> shape, a list of shapes in input order, one bare
+    shape, or a list of ``(name or None, shape)`` pairs (``None``: the next input in order)."""
     pairs: list[tuple[str | None, tuple[int, ...]]] = []
     if isinstance(input_shapes, Mapping):
         items: list[tuple[str | None, Sequence[int]]] = [(str(k), v) for k, v in input_shapes.items()]
@@ -28,20 +40,23 @@ def shape_request(
         seq = list(input_shapes)
         if seq and all(isinstance(d, int) for d in seq):  # one bare shape: (1, 3, 224, 224)
             seq = [seq]  # type: ignore[list-item]
-        items = [(None, s) for s in seq]
+        if seq and all(_is_pair(s) for s in seq):  # (name or None, shape) pairs, in order
+            items = [(s[0], s[1]) for s in seq]  # type: ignore[misc]
+        else:
+            items = [(None, s) for s in seq]
     for name, shape in items:
         try:
             dims_t = tuple(int(d) for d in shape)
         except (TypeError, ValueError):
             raise UsageError(f"input shape {shape!r} is not a sequence of ints") from None
         for d in dims_t:
-            if d < 0:
-                raise UsageError(f"input shape {dims_t} has a negative dim")
+            if d < 1 or d >= 2**62:
+                raise UsageError(f"input shape {dims_t}: every dim must be an integer from 1 to 2**62-1")
         pairs.append((name, dims_t))
     dims_map: dict[str, int] = {}
     for k, v in (dims or {}).items():
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            raise UsageError(f"dim {k}={v!r} must be a non-negative int")
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0 or v >= 2**62:
+            raise UsageError(f"dim {k}={v!r} must be an integer from 0 to 2**62-1")
         dims_map[str(k)] = v
     vals: dict[str, tuple[float, ...]] = {}
     for k, v in (values or {}).items():
@@ -58,10 +73,33 @@ def load(
     **options: Any,
 ) -> LoadedModel:
     """Turn ``model`` (a path, an ``onnx.ModelProto``, a ``torch.nn.Module``, ...) into the IR."""
+    import re
+    import sys
+
     request = shape_request(input_shapes, dims, values)
+    # An nn.Module is recognised without importing torch: ``import edgeprof`` stays torch-free.
+    torch_mod = sys.modules.get("torch")
+    if torch_mod is not None and isinstance(model, torch_mod.nn.Module):
+        from edgeprof.frontends.torch import load_torch
+
+        return load_torch(model, request, **options)
+    # "package.module:callable" (an existing file of that name wins).
+    callable_spec = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
+    if isinstance(model, str) and re.match(callable_spec, model) and not os.path.exists(model):
+        from edgeprof.frontends.torch import load_callable
+
+        return load_callable(model, request, **options)
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
         suffix = path.suffix.lower()
+        if suffix == ".pt2":
+            from edgeprof.frontends.torch import load_pt2
+
+            return load_pt2(path, request, **options)
+        if suffix == ".json":
+            from edgeprof.frontends.hf import load_hf_config
+
+            return load_hf_config(path, request, **options)
         if suffix in (".pt", ".pth", ".pkl", ".ckpt", ".bin"):
             raise ModelLoadError(
                 f"{path}: refusing to unpickle a {suffix} checkpoint (unpickling runs code from the file); "
@@ -74,7 +112,10 @@ def load(
         from edgeprof.frontends.onnx import load_onnx
 
         return load_onnx(model, request, **options)
-    raise UsageError(f"cannot profile an object of type {type(model).__name__}; pass a model file path or an onnx.ModelProto")
+    raise UsageError(
+        f"cannot profile an object of type {type(model).__name__}; pass a model file path, an onnx.ModelProto, "
+        "a torch.nn.Module or a 'package.module:callable' that builds one"
+    )
 
 
 def profile(

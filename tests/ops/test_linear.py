@@ -64,3 +64,87 @@ def test_symbolic_dim_is_uncountable() -> None:
 
     with pytest.raises(Uncountable, match="batch"):
         cost("MatMul", [("batch", 4), (4, 3)], [("batch", 3)])
+
+
+# --- Einsum ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("equation", "ins", "out", "flops", "macs"),
+    [
+        # (3,4)x(4,5): 15 outputs, sums of 4 products: 15·(2·4-1) = 105 FLOPs, 60 MACs
+        ("ij,jk->ik", [(3, 4), (4, 5)], (3, 5), 105, 60),
+        ("ij, jk -> ik", [(3, 4), (4, 5)], (3, 5), 105, 60),  # spaces are allowed
+        ("ij,jk", [(3, 4), (4, 5)], (3, 5), 105, 60),  # implicit: labels seen once, sorted -> "ik"
+        ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)], (2, 3, 5), 30 * 7, 30 * 4),
+        ("ij->ji", [(3, 4)], (4, 3), 0, 0),  # a transpose is free
+        ("ii->i", [(5, 5)], (5,), 0, 0),  # a diagonal is free
+        ("ii->", [(5, 5)], (), 4, 0),  # a trace: 4 adds
+        ("ii", [(5, 5)], (), 4, 0),  # implicit trace: "i" is seen twice, output is a scalar
+        ("ij->i", [(3, 4)], (3,), 3 * 3, 0),  # row sums: 3 rows of 3 adds
+        ("ij,ij->ij", [(3, 4), (3, 4)], (3, 4), 12, 12),  # elementwise product: k = 1
+        ("i,j->ij", [(3,), (4,)], (3, 4), 12, 12),  # outer product
+        # ellipsis broadcast (2,3) with (3): 2·3·4·6 = 144 outputs of length-5 sums
+        ("...ij,...jk->...ik", [(2, 3, 4, 5), (3, 5, 6)], (2, 3, 4, 6), 144 * 9, 144 * 5),
+        ("...ij,...jk", [(2, 3, 4, 5), (3, 5, 6)], (2, 3, 4, 6), 144 * 9, 144 * 5),  # implicit keeps "..."
+        # explicit output without "...": the ellipsis dims are summed too: k = 4·2·3 = 24
+        ("...i,...i->", [(2, 3, 4), (2, 3, 4)], (), 47, 24),
+        # three operands: 10 outputs, k = 3·4 = 12 terms of 2 multiplies, 11 adds: 10·(3·12-1)
+        ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)], (2, 5), 350, 120),
+        ("Ab,bc", [(2, 3), (3, 4)], (2, 4), 8 * 5, 8 * 3),  # upper case sorts first: "Ac"
+    ],
+)
+def test_einsum_closed_form(equation: str, ins: list[tuple[int, ...]], out: tuple[int, ...], flops: int, macs: int) -> None:
+    c = cost("Einsum", ins, [out], equation=equation)
+    assert (c.flops, c.macs) == (flops, macs)
+    assert c.category.value == "linear"
+
+
+@given(m=st.integers(1, 40), k=st.integers(1, 40), n=st.integers(1, 40), batch=st.integers(1, 4))
+def test_einsum_matmul_equals_matmul(m: int, k: int, n: int, batch: int) -> None:
+    e = cost("Einsum", [(batch, m, k), (batch, k, n)], [(batch, m, n)], equation="bij,bjk->bik")
+    mm = cost("MatMul", [(batch, m, k), (batch, k, n)], [(batch, m, n)])
+    assert (e.flops, e.macs) == (mm.flops, mm.macs) == (batch * m * n * (2 * k - 1), batch * m * n * k)
+    e2 = cost("Einsum", [(m, k), (k, n)], [(m, n)], equation="ij,jk->ik")
+    assert (e2.flops, e2.macs) == (m * n * (2 * k - 1), m * n * k)
+
+
+@pytest.mark.parametrize(
+    ("equation", "ins", "out", "match"),
+    [
+        ("ij,jk->ik", [(3, 4)], (3, 5), "terms"),
+        ("ij,jk->ik", [(3, 4), (5, 6)], (3, 6), "sizes"),
+        ("ij->ik", [(3, 4)], (3, 4), "not in any input"),
+        ("ij,jk->ik", [(3, 4), (4, 5)], (3, 6), "output has"),
+        ("ijk->i", [(3, 4)], (3,), "does not fit"),
+        ("i1->i", [(3, 4)], (3,), "cannot parse"),
+    ],
+)
+def test_einsum_bad_equations_are_uncountable(
+    equation: str, ins: list[tuple[int, ...]], out: tuple[int, ...], match: str
+) -> None:
+    from edgeprof.ops.registry import Uncountable
+
+    with pytest.raises(Uncountable, match=match):
+        cost("Einsum", ins, [out], equation=equation)
+
+
+# --- quantised matmuls ----------------------------------------------------------------------
+
+
+def test_matmul_integer_counts_int_ops_and_zero_points() -> None:
+    # (2,8)x(8,3): 6 dot products of 8 = 6·15 = 90 int ops, 48 MACs;
+    # a_zero_point present: 16 subtracts; b_zero_point present: 24 subtracts.
+    a, b, y = ((2, 8), "uint8"), ((8, 3), "uint8"), ((2, 3), "int32")
+    c = cost("MatMulInteger", [a, b, ((), "uint8"), ((3,), "uint8")], [y])
+    assert (c.flops, c.int_ops, c.macs, c.precision) == (0, 90 + 16 + 24, 48, "uint8")
+    assert cost("MatMulInteger", [a, b], [y]).int_ops == 90
+    assert cost("MatMulInteger", [a, b, None, ((3,), "uint8")], [y]).int_ops == 90 + 24
+
+
+def test_qlinear_matmul_adds_zero_points_and_requantisation() -> None:
+    # 90 (core) + 16 + 24 (zero points) + 4·6 (requantise each output) = 154 int8 ops, 48 MACs
+    f, i8 = "float32", "int8"
+    ins = [((2, 8), i8), ((), f), ((), i8), ((8, 3), i8), ((3,), f), ((3,), i8), ((), f), ((), i8)]
+    c = cost("QLinearMatMul", ins, [((2, 3), i8)])
+    assert (c.flops, c.int_ops, c.macs, c.precision) == (0, 154, 48, "int8")

@@ -24,9 +24,11 @@ class ShapeRequest:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A frontend's result: the graph, what the model is, the inputs as resolved, notices."""
+    """A frontend's result: the graph, what the model is, the inputs as resolved, notices, and
+    (where the frontend knows them) how many times each module path was called."""
 
     graph: Graph
     info: ModelInfo
     inputs: tuple[InputSpec, ...]
     notices: tuple[str, ...] = ()
+    module_calls: Mapping[str, int] = field(default_factory=dict)

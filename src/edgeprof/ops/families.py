@@ -2,12 +2,14 @@
 
 from edgeprof.ops import (  # noqa: F401
     activation,
+    aten_only,
     attention,
     control_flow,
     conv,
     data_movement,
     elementwise,
     linear,
+    misc,
     norm,
     pool,
     quant,

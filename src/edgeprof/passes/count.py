@@ -9,7 +9,9 @@ Control flow, as set up by the frontend:
   statically; only that branch is counted. Otherwise both are listed, marked with
   ``range_group``, and the totals carry the range (min branch .. max branch).
 * ``Loop``/``Scan``: ``attrs["trip_count"]`` (an int) multiplies the body; when it is unknown
-  the node is not counted and the reason names the flag that sets it.
+  the node is not counted and the reason names the flag that sets it. A trip count that is only
+  an upper bound (``attrs["trip_count_reason"]`` says why: the body may end the loop early)
+  gives a range of 0 .. trip_count iterations, like an unresolved ``If``.
 """
 
 from __future__ import annotations
@@ -154,10 +156,18 @@ def _control_flow(
         row(reason, "not_counted")
         missing.setdefault((node.op, reason), []).append(name)
         return _Acc()
-    row(f"body runs {trips} time(s)")
+    bound = node.attrs.get("trip_count_reason")
     if trips == 0:
+        row("body runs 0 times")
         return _Acc()
-    return _walk(body, scope_values, weights, layers, missing, f"{name}/body/", calls * trips, range_group)
+    if not bound:
+        row(f"body runs {trips} time(s)")
+        return _walk(body, scope_values, weights, layers, missing, f"{name}/body/", calls * trips, range_group)
+    # The loop may exit early: its body is listed for the full trip count and the totals carry
+    # the range 0 .. trips iterations, like an If whose branch is not known.
+    row(f"body runs at most {trips} time(s): {bound}")
+    upper = _walk(body, scope_values, weights, layers, missing, f"{name}/body/", calls * trips, range_group or name)
+    return _Acc(0, 0, 0, upper.flops_max, upper.macs_max, 0, 0)
 
 
 def _call(node: Node, values: dict[str, Value]) -> OpCall:
@@ -193,7 +203,9 @@ def _layer(
         name=name,
         op=node.op,
         category=cost.category.value,
-        state="counted" if entry.state == "counted" else "zero",
+        # A data-movement formula (Gather, Slice: exact partial-read bytes) is a zero-FLOP op too.
+        state="zero" if entry.state == "zero" or (cost.category is Category.DATA_MOVEMENT and cost.flops == cost.int_ops == 0)
+        else "counted",
         output_shape=out_shape,
         flops=cost.flops * calls,
         int_ops=cost.int_ops * calls,

@@ -6,7 +6,10 @@ is ``None`` (ONNX initializers), the role is inferred from how the tensor is use
 * an input the op declares as a shape/axes/index operand (``Reshape``'s shape, ``Slice``'s
   starts, ...) or a non-float, non-quantised tensor: **constant**;
 * BatchNormalization's running mean and variance: **buffer**;
-* a single-element operand of an elementwise op (``x / 8.0``, ``+ eps``): **constant**;
+* a single-element operand of an elementwise, activation or data-movement op (``x / 8.0``,
+  ``+ eps``, an ``Expand`` fill value): **constant**;
+* the scales and zero points of quantised ops (QLinearConv, DequantizeLinear, ...): **constant**
+  (quantisation metadata; the int8 weights and int32 biases they describe are parameters);
 * anything else: **parameter**.
 
 Shared tensors (same ``storage_key``, or the same name) are counted once.
@@ -23,6 +26,16 @@ from edgeprof.ops.registry import Category, lookup
 _QUANT_WEIGHT_OPS = {
     "DequantizeLinear", "QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "Gather",
     "MatMulNBits", "com.microsoft::MatMulNBits", "com.microsoft::QLinearConv",
+}
+
+# Inputs of quantised ops that hold scales and zero points (not parameters).
+_QUANT_METADATA_INPUTS: dict[str, frozenset[int]] = {
+    "QLinearConv": frozenset({1, 2, 4, 5, 6, 7}),
+    "QLinearMatMul": frozenset({1, 2, 4, 5, 6, 7}),
+    "QuantizeLinear": frozenset({1, 2}),
+    "DequantizeLinear": frozenset({1, 2}),
+    "MatMulInteger": frozenset({2, 3}),
+    "ConvInteger": frozenset({2, 3}),
 }
 
 
@@ -83,6 +96,9 @@ def _infer_role(w: Weight, uses: list[tuple[str, int]]) -> WeightRole:
         return "constant"
     kinds: set[WeightRole] = set()
     for op, i in uses:
+        if i in _QUANT_METADATA_INPUTS.get(op, frozenset()):
+            kinds.add("constant")
+            continue
         entry = lookup(op)
         if entry is None:
             kinds.add("parameter")
@@ -91,7 +107,7 @@ def _infer_role(w: Weight, uses: list[tuple[str, int]]) -> WeightRole:
             kinds.add("constant")
         elif i in entry.buffer_inputs:
             kinds.add("buffer")
-        elif w.numel <= 1 and entry.category in (Category.ELEMENTWISE, Category.ACTIVATION):
+        elif w.numel <= 1 and entry.category in (Category.ELEMENTWISE, Category.ACTIVATION, Category.DATA_MOVEMENT):
             kinds.add("constant")
         else:
             kinds.add("parameter")

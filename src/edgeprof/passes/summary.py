@@ -7,7 +7,7 @@ from edgeprof.ops.registry import Category
 from edgeprof.passes.count import count
 from edgeprof.passes.fold import foldable
 from edgeprof.passes.params import weight_table
-from edgeprof.report.model import CategoryShare, Profile, Totals, WeightGroup
+from edgeprof.report.model import CategoryShare, ModuleCalls, Profile, Totals, WeightGroup
 
 
 def build_profile(loaded: LoadedModel) -> Profile:
@@ -61,4 +61,5 @@ def build_profile(loaded: LoadedModel) -> Profile:
         not_counted=tuple(counted.not_counted),
         foldable=foldable(graph, counted.layers),
         notices=loaded.notices,
+        module_calls=tuple(ModuleCalls(k, v) for k, v in loaded.module_calls.items()),
     )

@@ -142,8 +142,20 @@ class OperatorRow:
 
 
 @dataclass(frozen=True)
-class ModuleRow:
+class ModuleCalls:
+    """How many times a module path ran its forward (known for PyTorch models)."""
+
     module: str
+    calls: int
+
+
+@dataclass(frozen=True)
+class ModuleRow:
+    """A module's nodes, FLOPs, MACs and params; ``calls`` is how often its forward ran
+    (``None`` when the frontend does not know, e.g. ONNX)."""
+
+    module: str
+    calls: int | None
     nodes: int
     flops: int
     int_ops: int
@@ -165,6 +177,7 @@ class Profile:
     not_counted: tuple[NotCounted, ...]
     foldable: Foldable
     notices: tuple[str, ...] = ()
+    module_calls: tuple[ModuleCalls, ...] = ()
     provenance: Provenance = field(
         default_factory=lambda: Provenance(
             "counted", "edgeprof op registry: FLOPs = scalar float ops (dot product of n = 2n-1), MACs separate"
@@ -206,7 +219,11 @@ class Profile:
             row[3] += layer.macs
             row[4] += layer.params
         total = max(1, self.totals.flops + self.totals.int_ops)
-        return [ModuleRow(k, n, f, i, m, p, (f + i) / total) for k, (n, f, i, m, p) in acc.items()]
+        calls = {c.module: c.calls for c in self.module_calls}
+        return [
+            ModuleRow(k, calls.get(k) if self.module_calls else None, n, f, i, m, p, (f + i) / total)
+            for k, (n, f, i, m, p) in acc.items()
+        ]
 
     def top_layers(self, n: int) -> list[LayerCost]:
         """The ``n`` layers with the most ops (FLOPs + integer OPs), then MACs."""

@@ -1,0 +1,440 @@
+"""The ``edgeprof`` command line: parse arguments, call the API, render, map errors to exit codes.
+
+No computation happens here. Exit codes:
+
+* 0 the report was written;
+* 1 ``--strict`` and some ops were not counted (the report is written first);
+* 2 a usage or input error (a bad flag, a missing or unreadable model, an unknown input name);
+* 3 an internal error (a bug: ``--debug`` shows the traceback);
+* 130 interrupted (Ctrl-C); 141 the reader of the output went away (``edgeprof ... | head``).
+
+Every error is one line on stderr: ``edgeprof: <message>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from edgeprof.errors import EdgeprofError, StrictModeError, UsageError
+from edgeprof.report.format import ViewOptions
+from edgeprof.report.model import Profile
+
+__all__ = ["EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_PIPE", "MAX_DIM", "main", "parse_dim", "parse_input_spec",
+           "parse_value"]
+
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
+MAX_DIM = 2**62
+FORMATS = ("table", "json", "csv", "md")
+OPS_FORMATS = ("table", "md", "json")
+DEFAULT_WIDTH = 100
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class _ArgumentError(Exception):
+    """argparse rejected the command line (raised by :meth:`_Parser.error`)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: no usage dump, the message goes to ``main``."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _ArgumentError(f"{' '.join(message.split())}; see '{self.prog} --help'")
+
+
+# ---- flag values ------------------------------------------------------------------------
+
+_SPEC_HINT = "expected [NAME=]DxDx...xD with positive integer dims, e.g. 1x3x224x224 or images=1x3x320x320"
+
+
+def _dim_problem(text: str, position: int) -> str | None:
+    """What is wrong with one dim of a shape spec (None when it is fine)."""
+    if text == "":
+        return f"dim {position} is empty"
+    if text.startswith("-") and _DIGITS.fullmatch(text[1:]):
+        return f"dim {position} ({text}) is negative"
+    if not _DIGITS.fullmatch(text):
+        return f"dim {position} ({text!r}) is not an integer"
+    value = int(text)
+    if value == 0:
+        return f"dim {position} is 0; dims must be at least 1"
+    if value > MAX_DIM:
+        return f"dim {position} ({text}) is larger than 2**62"
+    return None
+
+
+def parse_input_spec(spec: str) -> tuple[str | None, tuple[int, ...]]:
+    """``'1x3x224x224'`` -> ``(None, (1, 3, 224, 224))``; ``'images=1x3x320x320'`` ->
+    ``('images', (1, 3, 320, 320))``. Raises :class:`UsageError` naming what is wrong."""
+
+    def bad(problem: str) -> UsageError:
+        return UsageError(f"--input {spec!r}: {problem} ({_SPEC_HINT})")
+
+    name: str | None = None
+    shape_text = spec
+    if "=" in spec:
+        name, _, shape_text = spec.partition("=")
+        if name.strip() == "":
+            raise bad("the input name before '=' is empty")
+        if name != name.strip():
+            raise bad("the input name has leading or trailing spaces")
+    if shape_text.strip() == "":
+        raise bad("the shape is empty")
+    parts = shape_text.split("x")
+    dims: list[int] = []
+    for position, part in enumerate(parts, start=1):
+        problem = _dim_problem(part, position)
+        if problem is not None:
+            raise bad(problem)
+        dims.append(int(part))
+    return name, tuple(dims)
+
+
+def parse_dim(spec: str) -> tuple[str, int]:
+    """``'batch=8'`` -> ``('batch', 8)``; a dim may be 0 (an empty past sequence) up to 2**62."""
+    name, sep, value = spec.partition("=")
+    if not sep:
+        raise UsageError(f"--dim {spec!r}: expected NAME=N, e.g. batch=8")
+    if name.strip() == "" or name != name.strip():
+        raise UsageError(f"--dim {spec!r}: the dim name before '=' is empty or has spaces (expected NAME=N)")
+    if not _DIGITS.fullmatch(value):
+        what = "is empty" if value == "" else "is negative" if value.startswith("-") else "is not an integer"
+        raise UsageError(f"--dim {spec!r}: the size {what} (expected NAME=N with N a non-negative integer)")
+    size = int(value)
+    if size > MAX_DIM:
+        raise UsageError(f"--dim {spec!r}: the size is larger than 2**62")
+    return name, size
+
+
+def parse_value(spec: str) -> tuple[str, tuple[float, ...]]:
+    """``'sample_rate=16000'`` -> ``('sample_rate', (16000.0,))``; ``'scales=1,1,2,2'`` -> 4 values."""
+    name, sep, text = spec.partition("=")
+    if not sep:
+        raise UsageError(f"--value {spec!r}: expected NAME=V or NAME=V,V,... e.g. use_cache=1")
+    if name.strip() == "" or name != name.strip():
+        raise UsageError(f"--value {spec!r}: the input name before '=' is empty or has spaces (expected NAME=V)")
+    if text == "":
+        raise UsageError(f"--value {spec!r}: no value after '=' (expected NAME=V or NAME=V,V,...)")
+    values: list[float] = []
+    for position, item in enumerate(text.split(","), start=1):
+        try:
+            if item.strip() != item or item == "":
+                raise ValueError
+            number = float(item)
+        except ValueError:
+            raise UsageError(f"--value {spec!r}: value {position} ({item!r}) is not a number") from None
+        if not math.isfinite(number):
+            raise UsageError(f"--value {spec!r}: value {position} ({item}) is not a finite number")
+        values.append(number)
+    return name, tuple(values)
+
+
+def _non_negative_int(text: str) -> int:
+    if not _DIGITS.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative integer")
+    return int(text)
+
+
+def _positive_int(text: str) -> int:
+    if not _DIGITS.fullmatch(text) or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def _unique(pairs: Sequence[tuple[str, Any]], flag: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in out:
+            raise UsageError(f"{flag} {name!r} is given twice")
+        out[name] = value
+    return out
+
+
+# ---- the parser ---------------------------------------------------------------------------
+
+
+def _version() -> str:
+    from edgeprof import __version__
+
+    return __version__
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(
+        prog="edgeprof",
+        description="How light and fast is a deep-learning model on an edge device: exact FLOPs and MACs, "
+        "parameters and bytes, per layer, per op category and in total.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"edgeprof {_version()}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    prof = sub.add_parser(
+        "profile",
+        help="count FLOPs, MACs, parameters and bytes of a model",
+        description="Count FLOPs (a dot product of n = 2n-1), MACs, parameters and bytes of MODEL at the "
+        "given input shapes, per layer, per op category and in total.",
+        allow_abbrev=False,
+    )
+    prof.add_argument(
+        "model", metavar="MODEL",
+        help="the model: an .onnx file (also what edgeprof.profile accepts: a torch.export .pt2 file, a "
+        "Hugging Face config.json, a 'package.module:callable' that builds a torch model)",
+    )
+    prof.add_argument(
+        "--input", dest="inputs", action="append", default=[], metavar="[NAME=]DxDxD",
+        help="an input shape, e.g. 1x3x224x224 (the next input in order) or images=1x3x320x320; repeatable",
+    )
+    prof.add_argument(
+        "--dim", dest="dims", action="append", default=[], metavar="NAME=N",
+        help="the size of a named symbolic dim, e.g. batch=8 or sequence=128; repeatable",
+    )
+    prof.add_argument(
+        "--value", dest="values", action="append", default=[], metavar="NAME=V[,V...]",
+        help="the value of a small input that drives shapes or an If, e.g. use_cache=1; repeatable",
+    )
+    prof.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    prof.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    prof.add_argument(
+        "--top", type=_non_negative_int, default=None, metavar="N",
+        help="layers shown by table/md: the N costliest (default 25 when there are more; 0 = all)",
+    )
+    prof.add_argument(
+        "--by-module", type=_positive_int, default=None, metavar="DEPTH",
+        help="table/md: add a per-module table, module paths cut at DEPTH (layer1.0 is depth 2)",
+    )
+    prof.add_argument("--by-operator", action="store_true", help="table/md: add a per-operator table")
+    prof.add_argument("--strict", action="store_true", help="exit 1 when some ops were not counted")
+    prof.add_argument("--no-color", action="store_true", help="no colour, even on a terminal")
+    prof.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    ops = sub.add_parser(
+        "ops",
+        help="list the ops edgeprof can cost, with their formulas",
+        description="List every registered op: its state (counted, zero, not_countable, subgraph), its "
+        "category and its formula (or the reason it costs zero or cannot be counted).",
+        allow_abbrev=False,
+    )
+    ops.add_argument("--format", choices=OPS_FORMATS, default="table", help="output format (default: table)")
+    ops.add_argument("--no-color", action="store_true", help="no colour, even on a terminal")
+    ops.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+# ---- output -------------------------------------------------------------------------------
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _width(stream: TextIO, to_tty: bool) -> int:
+    columns = os.environ.get("COLUMNS", "")
+    if _DIGITS.fullmatch(columns) and int(columns) > 0:
+        return int(columns)
+    if to_tty:
+        try:
+            return os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            pass
+    return DEFAULT_WIDTH
+
+
+def _use_color(stream: TextIO, no_color: bool) -> bool:
+    return not no_color and os.environ.get("NO_COLOR", "") == "" and _is_tty(stream)
+
+
+def _write_stdout(stream: TextIO, text: str) -> None:
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "replace").decode(encoding))
+    stream.flush()
+
+
+def _emit(text: str, output: str | None, stream: TextIO) -> None:
+    if output is None:
+        _write_stdout(stream, text)
+    else:
+        from edgeprof.report.output import write_text_atomic
+
+        write_text_atomic(output, text)
+
+
+# ---- commands -----------------------------------------------------------------------------
+
+
+def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
+    pairs = [parse_input_spec(s) for s in args.inputs]
+    dims = _unique([parse_dim(s) for s in args.dims], "--dim")
+    values = _unique([parse_value(s) for s in args.values], "--value")
+    named = [(n, s) for n, s in pairs if n is not None]
+    _unique(named, "--input")
+    if args.output is not None:
+        from edgeprof.report.output import check_output_path
+
+        check_output_path(args.output, args.model)
+
+    profile = _profile(args.model, pairs, dims, values)
+
+    view = ViewOptions(top=args.top, by_module=args.by_module, by_operator=args.by_operator)
+    text = _render(profile, args.format, view, args.output, args.no_color, stdout)
+    _emit(text, args.output, stdout)
+    if args.strict and profile.not_counted:
+        listed = ", ".join(f"{nc.op} ({nc.count})" for nc in profile.not_counted)
+        nodes = sum(nc.count for nc in profile.not_counted)
+        raise StrictModeError(f"--strict: {nodes} node(s) of {len(profile.not_counted)} op type(s) not counted: {listed}")
+    return 0
+
+
+def _profile(
+    model: str,
+    pairs: list[tuple[str | None, tuple[int, ...]]],
+    dims: dict[str, int],
+    values: dict[str, tuple[float, ...]],
+) -> Profile:
+    from edgeprof import api
+
+    value_arg = {k: list(v) for k, v in values.items()}
+    shapes: api.InputShapes
+    if all(n is None for n, _ in pairs):
+        shapes = [s for _, s in pairs] or None
+    elif all(n is not None for n, _ in pairs):
+        shapes = {str(n): s for n, s in pairs}
+    else:  # named and positional together: ordered (name or None, shape) pairs
+        shapes = list(pairs)
+    return api.profile(model, input_shapes=shapes, dims=dims, values=value_arg)
+
+
+def _render(profile: Profile, fmt: str, view: ViewOptions, output: str | None, no_color: bool, stdout: TextIO) -> str:
+    if fmt == "json":
+        from edgeprof.report.render_json import render_json
+
+        return render_json(profile)
+    if fmt == "csv":
+        from edgeprof.report.render_csv import render_csv
+
+        return render_csv(profile)
+    if fmt == "md":
+        from edgeprof.report.render_markdown import render_markdown
+
+        return render_markdown(profile, view)
+    from edgeprof.report.render_terminal import render_terminal
+
+    to_tty = output is None and _is_tty(stdout)
+    color = output is None and _use_color(stdout, no_color)
+    encoding = "utf-8" if output is not None else (getattr(stdout, "encoding", None) or "utf-8")
+    return render_terminal(profile, view, width=_width(stdout, to_tty), color=color, encoding=encoding)
+
+
+def _run_ops(args: argparse.Namespace, stdout: TextIO) -> int:
+    from edgeprof.ops.registry import Category, registered_ops
+
+    order = {c.value: i for i, c in enumerate(Category)}
+    entries = sorted(registered_ops().values(), key=lambda e: (order.get(e.category.value, len(order)), e.op))
+    if args.format == "json":
+        from edgeprof.report.render_json import render_ops_json
+
+        text = render_ops_json(entries)
+    elif args.format == "md":
+        from edgeprof.report.render_markdown import render_ops_markdown
+
+        text = render_ops_markdown(entries)
+    else:
+        from edgeprof.report.render_terminal import render_ops_terminal
+
+        to_tty = _is_tty(stdout)
+        text = render_ops_terminal(
+            entries,
+            width=_width(stdout, to_tty),
+            color=_use_color(stdout, args.no_color),
+            encoding=getattr(stdout, "encoding", None) or "utf-8",
+        )
+    _write_stdout(stdout, text)
+    return 0
+
+
+# ---- entry point --------------------------------------------------------------------------
+
+
+def _say(stream: TextIO, message: str) -> None:
+    try:
+        print(f"edgeprof: {' '.join(message.split())}", file=stream, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point the real stdout at /dev/null so that the interpreter's final
+    flush does not complain (only when stdout is the process's own, never a test's capture)."""
+    if sys.stdout is not sys.__stdout__ or sys.__stdout__ is None:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _wants_debug(argv: Sequence[str]) -> bool:
+    for arg in argv:
+        if arg == "--":
+            return False
+        if arg == "--debug":
+            return True
+    return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = _wants_debug(args_list)
+    stdout, stderr = sys.stdout, sys.stderr
+    try:
+        try:
+            args = build_parser().parse_args(args_list)
+        except SystemExit as done:  # --help, --version
+            stdout.flush()
+            return done.code if isinstance(done.code, int) else 0
+        if args.command == "ops":
+            return _run_ops(args, stdout)
+        return _run_profile(args, stdout)
+    except _ArgumentError as exc:
+        _say(stderr, str(exc))
+        return 2
+    except EdgeprofError as exc:
+        if debug:
+            traceback.print_exc(file=stderr)
+        _say(stderr, exc.message)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _say(stderr, "interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE
+    except Exception as exc:  # a bug: one line, the traceback on request
+        if debug:
+            traceback.print_exc(file=stderr)
+        _say(stderr, f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,401 @@
+"""Measured peak memory: run the model for real in a fresh subprocess and read the kernel's
+resident-set counters (Linux ``/proc/self/status``: ``VmRSS``, ``VmHWM``).
+
+ONNX files run on ONNX Runtime's CPU provider with random inputs of the profiled shapes and
+dtypes. What is measured, in the child process:
+
+1. import numpy and onnxruntime; create a **warm-up session on the same model**, run it once and
+   drop it, so the runtime's one-off costs (its environment, kernel registries, code pages of
+   the kernels this model uses, thread-local buffers) are paid before the baseline;
+2. ``baseline`` = ``VmRSS``; the high-water mark is reset (``/proc/self/clear_refs``: 5);
+3. create the session: ``load peak`` = ``VmHWM`` - baseline (the parsed model and the
+   session's copy of the weights coexist here); then ``malloc_trim`` and
+   ``session`` = ``VmRSS`` - baseline (the weights as the session holds them + session state);
+4. make the inputs, reset the high-water mark, run ``runs`` times: ``peak`` = ``VmHWM`` -
+   baseline, the figure compared with the prediction (weights + activation peak; the inputs
+   are part of both).
+
+The session options make that comparison meaningful (see :data:`ORT_OPTIONS` and
+docs/memory.md): the CPU arena is off (it rounds allocations up and never gives memory back),
+the memory pattern is off (each tensor is allocated when written and freed after its last
+reader, as in the prediction), graph optimisations are off (the runtime runs the graph that
+was predicted), weight pre-packing is off (no second copy of the weights), one thread. glibc
+is told to serve every allocation of 64 KiB or more with its own ``mmap`` so that a freed
+tensor leaves the resident set at once (``MALLOC_MMAP_THRESHOLD_``).
+"""
+
+from __future__ import annotations
+
+import gc
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgeprof.errors import MeasurementError
+from edgeprof.frontends.base import LoadedModel
+from edgeprof.measure.runner import read_request, run_child, write_error, write_result
+from edgeprof.report.memory import MeasuredMemory, MeasuredTensorPeak
+from edgeprof.report.model import InputSpec, Provenance
+
+__all__ = [
+    "CHILD_ENV", "ORT_OPTIONS", "OrtMemoryOptions", "measure_memory", "measure_onnx_memory", "measure_torch_tensor_peak",
+]
+
+
+@dataclass(frozen=True)
+class OrtMemoryOptions:
+    """ONNX Runtime session settings for a memory measurement (the defaults are the ones the
+    comparison with the prediction is documented for)."""
+
+    enable_cpu_mem_arena: bool = False
+    enable_mem_pattern: bool = False
+    graph_optimization_level: str = "ORT_DISABLE_ALL"
+    disable_prepacking: bool = True
+    intra_op_num_threads: int = 1
+
+    def describe(self) -> tuple[str, ...]:
+        return (
+            f"enable_cpu_mem_arena={self.enable_cpu_mem_arena}",
+            f"enable_mem_pattern={self.enable_mem_pattern}",
+            f"graph_optimization_level={self.graph_optimization_level}",
+            f"session.disable_prepacking={int(self.disable_prepacking)}",
+            f"intra_op_num_threads={self.intra_op_num_threads}",
+            "inter_op_num_threads=1",
+            "execution_mode=ORT_SEQUENTIAL",
+            "providers=CPUExecutionProvider",
+        )
+
+
+ORT_OPTIONS = OrtMemoryOptions()
+
+# glibc: a fixed mmap threshold (which also turns off its dynamic adjustment) so that tensors of
+# 64 KiB and more are mapped and unmapped one by one; OpenMP builds kept to one thread.
+CHILD_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": "65536",
+    "MALLOC_TRIM_THRESHOLD_": "131072",
+    "OMP_NUM_THREADS": "1",
+}
+
+_GRAPH_LEVELS = ("ORT_DISABLE_ALL", "ORT_ENABLE_BASIC", "ORT_ENABLE_EXTENDED", "ORT_ENABLE_ALL")
+
+
+def measure_memory(loaded: LoadedModel, *, runs: int = 5, timeout_s: float = 300.0) -> MeasuredMemory:
+    """Measure ``loaded`` for real: ONNX files on ONNX Runtime (see the module docstring).
+
+    Raises :class:`MeasurementError` (one line) when the model cannot be run; the caller keeps
+    the static figures."""
+    if loaded.info.format == "onnx":
+        if not loaded.info.path:
+            raise MeasurementError("memory measurement needs the model as a file; save the ModelProto and pass its path")
+        return measure_onnx_memory(loaded.info.path, loaded.inputs, runs=runs, timeout_s=timeout_s)
+    raise MeasurementError(
+        f"memory measurement of a {loaded.info.format!r} model is not available; "
+        "ONNX files are measured on ONNX Runtime"
+    )
+
+
+def measure_onnx_memory(
+    path: str | Path,
+    inputs: Sequence[InputSpec] = (),
+    *,
+    runs: int = 5,
+    timeout_s: float = 300.0,
+    options: OrtMemoryOptions = ORT_OPTIONS,
+) -> MeasuredMemory:
+    """Run the ONNX file at ``path`` on ONNX Runtime (CPU) in a fresh subprocess and measure
+    its peak resident-set increase. ``inputs`` give the shapes and dtypes (an input not listed
+    must have a static shape in the model)."""
+    if runs < 1:
+        raise MeasurementError(f"memory measurement needs at least one run, got {runs}")
+    if platform.system() != "Linux":
+        raise MeasurementError(f"memory measurement reads Linux /proc counters; this is {platform.system()}")
+    if options.graph_optimization_level not in _GRAPH_LEVELS:
+        raise MeasurementError(f"unknown graph optimisation level {options.graph_optimization_level!r}")
+    file = Path(path)
+    if not file.is_file():
+        raise MeasurementError(f"memory measurement: {file} is not a file")
+    request = {
+        "path": str(file.resolve()),
+        "inputs": [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in inputs],
+        "runs": runs,
+        "options": {
+            "enable_cpu_mem_arena": options.enable_cpu_mem_arena,
+            "enable_mem_pattern": options.enable_mem_pattern,
+            "graph_optimization_level": options.graph_optimization_level,
+            "disable_prepacking": options.disable_prepacking,
+            "intra_op_num_threads": options.intra_op_num_threads,
+        },
+    }
+    result = run_child(["-m", "edgeprof.measure.memory"], request, what="onnxruntime memory run", timeout_s=timeout_s,
+                       env=CHILD_ENV)
+    try:
+        baseline = int(result["baseline_rss_bytes"])
+        peak = int(result["run_hwm_bytes"]) - baseline
+        load = int(result["load_hwm_bytes"]) - baseline
+        session = int(result["session_rss_bytes"]) - baseline
+        version = str(result["onnxruntime"])
+        used = tuple(str(x) for x in result["inputs"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MeasurementError(f"onnxruntime memory run: malformed result ({exc})") from None
+    env = f"onnxruntime {version}, CPUExecutionProvider, {platform.system()} {platform.release()}, " \
+          f"Python {platform.python_version()}"
+    return MeasuredMemory(
+        runtime=f"onnxruntime {version} (CPUExecutionProvider)",
+        peak_rss_increase_bytes=peak,
+        load_peak_rss_increase_bytes=load,
+        session_rss_increase_bytes=session,
+        runs=runs,
+        baseline_rss_bytes=baseline,
+        options=(*options.describe(), *(f"{k}={v}" for k, v in CHILD_ENV.items())),
+        inputs=used,
+        provenance=Provenance(
+            "measured",
+            f"VmHWM over {runs} runs minus VmRSS after a warm-up session on the same model was dropped, "
+            "in a fresh subprocess; random inputs",
+            (env,),
+        ),
+    )
+
+
+# ---- PyTorch: the peak of live tensor storage ---------------------------------------------------
+
+
+def measure_torch_tensor_peak(module: Any, inputs: Any, *, runs: int = 2) -> MeasuredTensorPeak:
+    """Run ``module`` (a CPU ``torch.nn.Module``) on ``inputs`` (a tensor, a tuple of positional
+    inputs or a dict of keyword inputs) under ``torch.inference_mode`` and measure the peak of
+    live tensor storage: the inputs plus the most bytes the CPU allocator held for tensors made
+    during one forward (``torch.profiler`` with ``profile_memory=True``; the last of ``runs``
+    forwards is measured, the others warm up one-off caches).
+
+    This is the extension point of the PyTorch path: it runs in the calling process (a module
+    cannot be handed to another one); run it in a fresh subprocess to keep the caller's memory
+    apart. The module's training flags are restored afterwards. Raises
+    :class:`MeasurementError` (one line) when the forward fails."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    from torch.utils import _pytree as pytree
+
+    if runs < 1:
+        raise MeasurementError(f"memory measurement needs at least one run, got {runs}")
+    if not isinstance(module, torch.nn.Module):
+        raise MeasurementError(f"expected a torch.nn.Module, got {type(module).__name__}")
+    if isinstance(inputs, dict):
+        args: tuple[Any, ...] = ()
+        kwargs: dict[str, Any] = dict(inputs)
+    else:
+        args, kwargs = (inputs if isinstance(inputs, tuple) else (inputs,)), {}
+    tensors = [t for t in pytree.tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+    weights = [*module.parameters(), *module.buffers()]
+    if any(t.device.type != "cpu" for t in (*tensors, *weights)):
+        raise MeasurementError("the live-tensor measurement runs on the CPU; move the module and inputs to the CPU")
+
+    def storage_bytes(ts: Sequence[Any]) -> int:
+        seen: dict[int, int] = {}
+        for t in ts:
+            st = t.untyped_storage()
+            seen[st.data_ptr()] = st.nbytes()
+        return sum(seen.values())
+
+    flags = {m: m.training for m in module.modules()}
+    events: list[Any] = []
+    try:
+        module.eval()
+        with torch.inference_mode():
+            for _ in range(runs - 1):
+                module(*args, **kwargs)
+            with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+                out = module(*args, **kwargs)
+            del out
+        events = list(prof.profiler.kineto_results.events())
+    except MeasurementError:
+        raise
+    except AttributeError as exc:
+        raise MeasurementError(f"this torch version does not expose the profiler's memory events ({exc})") from None
+    except Exception as exc:
+        raise MeasurementError(f"the PyTorch forward failed: {_first_line(exc)}") from None
+    finally:
+        for m, flag in flags.items():
+            m.training = flag
+    allocations = sorted(
+        (e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]" and str(e.device_type()).endswith("CPU")
+    )
+    live = peak = 0
+    for _, nbytes in allocations:
+        live += nbytes
+        peak = max(peak, live)
+    input_bytes = storage_bytes(tensors)
+    return MeasuredTensorPeak(
+        runtime=f"torch {torch.__version__} eager (CPU)",
+        peak_activation_bytes=input_bytes + peak,
+        peak_allocated_increase_bytes=peak,
+        input_bytes=input_bytes,
+        weight_bytes=storage_bytes(weights),
+        runs=runs,
+        provenance=Provenance(
+            "measured",
+            "torch.profiler memory events (profile_memory=True): peak of CPU bytes allocated during one forward "
+            "under inference_mode, plus the inputs",
+            (f"torch {torch.__version__}, {platform.system()} {platform.release()}, Python {platform.python_version()}",),
+        ),
+    )
+
+
+# ---- the child -------------------------------------------------------------------------------
+
+
+def _status() -> dict[str, int]:
+    """``/proc/self/status`` memory counters in bytes."""
+    found: dict[str, int] = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem"):
+                found[key] = int(rest.split()[0]) * 1024
+    return found
+
+
+def _reset_hwm() -> None:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _child(request: dict[str, Any]) -> dict[str, Any]:
+    import ctypes
+
+    try:
+        import numpy as np
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise _ChildError(f"{exc.name or 'onnxruntime'} is not installed (pip install 'edgeprof[runtime]')") from None
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        trim = None
+
+    def settle() -> None:
+        gc.collect()
+        if trim is not None:
+            trim(0)
+
+    opts = request["options"]
+    path = request["path"]
+
+    def session() -> Any:
+        so = ort.SessionOptions()
+        so.enable_cpu_mem_arena = bool(opts["enable_cpu_mem_arena"])
+        so.enable_mem_pattern = bool(opts["enable_mem_pattern"])
+        so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, opts["graph_optimization_level"])
+        so.intra_op_num_threads = int(opts["intra_op_num_threads"])
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.log_severity_level = 3
+        if opts["disable_prepacking"]:
+            so.add_session_config_entry("session.disable_prepacking", "1")
+        try:
+            return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # the runtime's own error types; reported as one line
+            raise _ChildError(f"onnxruntime cannot load {Path(path).name}: {_first_line(exc)}") from None
+
+    given = {spec["name"]: spec for spec in request["inputs"]}
+
+    def feeds(sess: Any) -> tuple[dict[str, Any], list[str]]:
+        rng = np.random.default_rng(0)
+        out: dict[str, Any] = {}
+        described: list[str] = []
+        for arg in sess.get_inputs():
+            spec = given.get(arg.name)
+            if spec is not None:
+                shape = [int(d) for d in spec["shape"]]
+                dtype_name = str(spec["dtype"])
+            else:
+                if not all(isinstance(d, int) for d in arg.shape):
+                    raise _ChildError(f"input {arg.name!r} has symbolic dims {arg.shape}; give its shape")
+                shape = [int(d) for d in arg.shape]
+                dtype_name = _ORT_TYPES.get(arg.type, arg.type)
+            out[arg.name] = _random(np, rng, shape, dtype_name)
+            described.append(f"{arg.name}: {dtype_name}[{'x'.join(str(d) for d in shape)}]")
+        return out, described
+
+    def run(sess: Any, data: dict[str, Any]) -> None:
+        try:
+            sess.run(None, data)  # the outputs are dropped at once
+        except Exception as exc:
+            raise _ChildError(f"onnxruntime failed to run {Path(path).name}: {_first_line(exc)}") from None
+
+    warm = session()
+    data, _ = feeds(warm)
+    run(warm, data)
+    del warm, data
+    settle()
+    base = _status()
+    try:
+        _reset_hwm()
+    except OSError as exc:
+        raise _ChildError(f"cannot reset the peak-RSS counter (/proc/self/clear_refs): {exc.strerror}") from None
+    sess = session()
+    load_hwm = _status()["VmHWM"]
+    settle()
+    after_session = _status()["VmRSS"]
+    data, described = feeds(sess)
+    settle()
+    _reset_hwm()
+    for _ in range(int(request["runs"])):
+        run(sess, data)
+    end = _status()
+    return {
+        "onnxruntime": ort.__version__,
+        "baseline_rss_bytes": base["VmRSS"],
+        "load_hwm_bytes": load_hwm,
+        "session_rss_bytes": after_session,
+        "run_hwm_bytes": end["VmHWM"],
+        "file_rss_growth_bytes": end.get("RssFile", 0) - base.get("RssFile", 0),
+        "inputs": described,
+    }
+
+
+_ORT_TYPES = {
+    "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+    "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(int16)": "int16", "tensor(int8)": "int8",
+    "tensor(uint8)": "uint8", "tensor(uint16)": "uint16", "tensor(uint32)": "uint32", "tensor(uint64)": "uint64",
+    "tensor(bool)": "bool",
+}
+
+
+def _random(np: Any, rng: Any, shape: list[int], dtype_name: str) -> Any:
+    """Random values: floats in [0, 1), integers in {0, 1} (valid token ids, masks and indices)."""
+    if dtype_name in ("float32", "float64"):
+        return rng.random(shape, dtype=np.dtype(dtype_name))
+    if dtype_name == "float16":
+        return rng.random(shape, dtype=np.float32).astype(np.float16)
+    if dtype_name == "bool":
+        return rng.integers(0, 2, shape, dtype=np.uint8).astype(np.bool_)
+    if dtype_name in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):
+        return rng.integers(0, 2, shape, dtype=np.dtype(dtype_name))
+    raise _ChildError(f"cannot make random inputs of dtype {dtype_name}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+class _ChildError(Exception):
+    """An error in the child, reported to the parent as one line."""
+
+
+def _main() -> None:
+    try:
+        result = _child(read_request())
+    except _ChildError as exc:
+        write_error(str(exc))
+        return
+    except Exception as exc:
+        write_error(f"{type(exc).__name__}: {_first_line(exc)}")
+        return
+    write_result(result)
+
+
+if __name__ == "__main__":
+    _main()

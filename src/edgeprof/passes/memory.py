@@ -1,0 +1,315 @@
+"""The memory pass: model size, peak activation memory from tensor lifetimes, the timeline,
+the memory at other precisions, the best execution order and the microcontroller view.
+
+Counting rules (each stated in :attr:`MemoryReport.rules` as well):
+
+* **weights** are every stored tensor (initializers, parameters, buffers, constants; subgraphs
+  included; shared storage once) at its stored dtype; they are not activations;
+* **activations** live from the node that writes them to the last node that reads them (see
+  :mod:`edgeprof.passes.schedule` for views, in-place ops, graph inputs and outputs and
+  subgraphs); the activation peak is the most bytes in use while one node runs;
+* ``peak_bytes`` = weights + activation peak; no runtime overhead is added to a prediction;
+* tensors that cannot be sized (no shape, a symbolic dim, a string type) are listed and make
+  the peak a lower bound; they are never counted as 0 silently;
+* at another precision, **parameters and float buffers** are re-typed to it, **constants**
+  (shapes, axes, scalars) and integer buffers stay as stored; **float activations** are
+  re-typed, integer activations (indices, masks, shapes) stay as stored; ``int4`` keeps
+  activations at int8. No quantisation scales or zero points are added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal
+
+from edgeprof.errors import UsageError
+from edgeprof.ir import DType, Graph, Value, dtype_by_name
+from edgeprof.passes.params import WeightTable, weight_table
+from edgeprof.passes.schedule import (
+    OrderMemory,
+    SizeFn,
+    StorageModel,
+    default_order,
+    evaluate,
+    search_order,
+    storage_model,
+    with_sizes,
+)
+from edgeprof.report.memory import (
+    LiveTensor,
+    McuFit,
+    MeasuredMemory,
+    MeasuredTensorPeak,
+    MemoryReport,
+    ModelSize,
+    PrecisionMemory,
+    Schedule,
+    TimelinePoint,
+)
+from edgeprof.report.model import Provenance, WeightGroup
+
+__all__ = [
+    "analyse_memory", "mcu_fit", "model_size", "precision_weight_bytes", "with_measurement", "with_measurement_error",
+]
+
+Precision = Literal["fp32", "fp16", "int8", "int4"]
+
+# precision -> (weight dtype, activation dtype)
+PRECISIONS: dict[Precision, tuple[str, str]] = {
+    "fp32": ("float32", "float32"),
+    "fp16": ("float16", "float16"),
+    "int8": ("int8", "int8"),
+    "int4": ("int4", "int8"),
+}
+
+RETYPE_RULE = (
+    "parameters and float buffers re-typed to the precision; constants (shapes, axes, scalars) and "
+    "integer buffers kept as stored; float activations re-typed, integer activations kept; int4 = "
+    "int4 weights with int8 activations; no quantisation scales or zero points added"
+)
+
+RULES = (
+    "weights: every stored tensor once (shared storage once), subgraphs included; not activations",
+    "activations: live from the node that writes them to the last node that reads them",
+    "graph inputs: allocated by the caller before the run and held by it to the end (inputs_held=True), "
+    "or freed after their last reader (inputs_held=False, an arena planner that owns them)",
+    "graph outputs: live to the end of the run; a value nobody reads lives while its producer runs",
+    "views (registry Entry.view: Reshape, Squeeze, Unsqueeze, Flatten, Identity, Dropout) and in-place "
+    "ops (attrs inplace) share input 0's buffer, which lives until the last alias is read",
+    "If/Loop/Scan: the largest subgraph's activation peak (default order) is added to the live set "
+    "while the node runs; the node's own outputs are counted as well (an upper bound for If)",
+    "peak_bytes = weight_bytes + peak_activation_bytes; no runtime overhead added to a prediction; with a "
+    "measurement, peak_with_runtime_overhead_bytes adds the measured session overhead (session RSS - weights)",
+    "unsized tensors (no shape, symbolic dim, string type) are listed and make the peak a lower bound",
+)
+
+
+def _retyped_size(target: DType) -> SizeFn:
+    def size(value: Value) -> int | None:
+        if value.shape is None or not value.shape.is_static or value.dtype.bits == 0:
+            return None
+        dtype = target if value.dtype.kind == "float" else value.dtype
+        return dtype.nbytes_for(value.shape.numel())
+
+    return size
+
+
+def precision_weight_bytes(table: WeightTable, precision: Precision) -> int:
+    """Bytes of the stored tensors with parameters and float buffers re-typed to ``precision``
+    (``fp32``, ``fp16``, ``int8``, ``int4``); constants and integer buffers as stored."""
+    target = dtype_by_name(PRECISIONS[precision][0])
+    total = 0
+    for w in table.weights:
+        role = table.role(w)
+        if role == "parameter" or (role == "buffer" and w.dtype.kind == "float"):
+            total += target.nbytes_for(w.numel)
+        else:
+            total += w.nbytes
+    return total
+
+
+def model_size(graph: Graph, file_bytes: int | None = None, table: WeightTable | None = None) -> ModelSize:
+    """Parameters and stored bytes by role and dtype; ``file_bytes`` is the caller's file size."""
+    table = table if table is not None else weight_table(graph)
+    by_role = {"parameter": 0, "buffer": 0, "constant": 0}
+    groups: dict[str, list[int]] = {}
+    for w in table.weights:
+        role = table.role(w)
+        by_role[role] += w.nbytes
+        g = groups.setdefault(w.dtype.name, [0, 0, 0, 0])
+        g[0] += 1
+        g[1] += w.numel
+        g[2] += w.numel if role == "parameter" else 0
+        g[3] += w.nbytes
+    by_dtype = tuple(
+        WeightGroup(k, t, e, p, b) for k, (t, e, p, b) in sorted(groups.items(), key=lambda kv: (-kv[1][3], kv[0]))
+    )
+    return ModelSize(
+        params=table.params,
+        parameter_bytes=by_role["parameter"],
+        buffer_bytes=by_role["buffer"],
+        constant_bytes=by_role["constant"],
+        weight_bytes=table.weight_bytes,
+        external_bytes=sum(w.nbytes for w in table.weights if w.external),
+        by_dtype=by_dtype,
+        file_bytes=file_bytes,
+    )
+
+
+def analyse_memory(
+    graph: Graph,
+    *,
+    file_bytes: int | None = None,
+    search: bool = True,
+    max_states_per_step: int | None = None,
+    inputs_held: bool = True,
+) -> MemoryReport:
+    """The memory report of ``graph`` over its default order (:func:`edgeprof.ir.topological_order`);
+    with ``search``, also the best execution order found (:func:`edgeprof.passes.schedule.search_order`).
+    ``inputs_held``: the caller keeps the graph inputs for the whole run (ONNX Runtime, PyTorch);
+    ``False`` frees them after their last reader (an arena planner that owns them, TFLite Micro)."""
+    table = weight_table(graph)
+    size = model_size(graph, file_bytes, table)
+    model = storage_model(graph, inputs_held=inputs_held)
+    order = default_order(model)
+    mem = evaluate(model, order)
+    nodes = graph.nodes
+    timeline = tuple(
+        TimelinePoint(k, nodes[i].name, nodes[i].op, mem.during[k], mem.after[k]) for k, i in enumerate(order)
+    )
+    peak_node = nodes[order[mem.peak_step]] if mem.peak_step >= 0 else None
+    live = _live_tensors(model, mem, mem.peak_step) if mem.peak_step >= 0 else _input_tensors(model)
+    schedule = _schedule(model, mem, max_states_per_step) if search else None
+    best_order = schedule.order_indices if schedule is not None else None
+    rows = [
+        PrecisionMemory(
+            "stored", _stored_label(table), _activation_label(model), size.weight_bytes, mem.peak_bytes,
+            size.weight_bytes + mem.peak_bytes, schedule.best_peak_activation_bytes if schedule else None,
+        ),
+        *(_precision_row(model, table, name, order, best_order) for name in PRECISIONS),
+    ]
+    unsized = model.unsized
+    return MemoryReport(
+        weight_bytes=size.weight_bytes,
+        peak_activation_bytes=mem.peak_bytes,
+        peak_bytes=size.weight_bytes + mem.peak_bytes,
+        peak_at=peak_node.name if peak_node is not None else "",
+        peak_at_op=peak_node.op if peak_node is not None else "",
+        input_bytes=mem.start_bytes,
+        activation_total_bytes=sum(s.size_bytes for s in model.storages),
+        live_at_peak=live,
+        timeline=timeline,
+        size=size,
+        by_precision=tuple(rows),
+        schedule=schedule,
+        unsized_values=unsized,
+        is_lower_bound=bool(unsized),
+        order_source="edgeprof.ir.topological_order (source order where valid)",
+        inputs_held=inputs_held,
+        retype_rule=RETYPE_RULE,
+        rules=RULES,
+        provenance=Provenance(
+            "counted",
+            "weights from stored tensor shapes and dtypes; activations from tensor lifetimes over the "
+            "execution order, sizes from value shapes and dtypes",
+        ),
+    )
+
+
+def _schedule(model: StorageModel, default: OrderMemory, max_states_per_step: int | None) -> Schedule:
+    found = search_order(model, max_states_per_step=max_states_per_step)
+    best = evaluate(model, found.order)
+    nodes = model.graph.nodes
+    return Schedule(
+        default_peak_activation_bytes=default.peak_bytes,
+        best_peak_activation_bytes=found.peak_bytes,
+        method=found.method,
+        best_peak_at=nodes[found.order[best.peak_step]].name if best.peak_step >= 0 else "",
+        order=tuple(nodes[i].name for i in found.order),
+        order_indices=found.order,
+        states_explored=found.states_explored,
+        lower_bound_bytes=found.lower_bound_bytes,
+    )
+
+
+def _precision_row(
+    model: StorageModel, table: WeightTable, name: Precision, order: tuple[int, ...], best_order: tuple[int, ...] | None
+) -> PrecisionMemory:
+    weight_dtype, activation_dtype = PRECISIONS[name]
+    retyped = with_sizes(model, _retyped_size(dtype_by_name(activation_dtype)))
+    peak = evaluate(retyped, order).peak_bytes
+    # the order was searched at the stored sizes; at another precision keep the better of the two
+    best = min(peak, evaluate(retyped, best_order).peak_bytes) if best_order is not None else None
+    weight_bytes = precision_weight_bytes(table, name)
+    return PrecisionMemory(name, weight_dtype, activation_dtype, weight_bytes, peak, weight_bytes + peak, best)
+
+
+def _stored_label(table: WeightTable) -> str:
+    names = sorted({w.dtype.name for w in table.weights})
+    return "+".join(names) if names else "-"
+
+
+def _activation_label(model: StorageModel) -> str:
+    names = sorted({v.dtype.name for s in model.storages if (v := model.graph.values.get(s.root)) is not None})
+    return "+".join(names) if names else "-"
+
+
+def _live_tensors(model: StorageModel, mem: OrderMemory, step: int) -> tuple[LiveTensor, ...]:
+    ids = mem.live_at(model, step)
+    out = [_live(model, sid) for sid in ids]
+    return tuple(sorted(out, key=lambda t: (-t.size_bytes, t.value)))
+
+
+def _input_tensors(model: StorageModel) -> tuple[LiveTensor, ...]:
+    return tuple(_live(model, sid) for sid, s in enumerate(model.storages) if s.producer < 0)
+
+
+def _live(model: StorageModel, sid: int) -> LiveTensor:
+    s = model.storages[sid]
+    value = model.graph.values.get(s.root)
+    shape: tuple[int | str, ...] = tuple(value.shape.dims) if value is not None and value.shape is not None else ()
+    return LiveTensor(
+        value=s.root,
+        size_bytes=s.size_bytes,
+        dtype=value.dtype.name if value is not None else "unknown",
+        shape=shape,
+        producer=model.graph.nodes[s.producer].name if s.producer >= 0 else "",
+        aliases=s.aliases[1:],
+        sized=s.sized,
+    )
+
+
+def with_measurement(report: MemoryReport, measured: MeasuredMemory | MeasuredTensorPeak) -> MemoryReport:
+    """``report`` with a real run's figures beside the prediction: a peak RSS increase is
+    compared with ``peak_bytes``, a PyTorch live-tensor peak with ``peak_activation_bytes``."""
+    if isinstance(measured, MeasuredTensorPeak):
+        return replace(
+            report,
+            measured_tensor_peak=measured,
+            tensor_peak_minus_predicted_bytes=measured.peak_activation_bytes - report.peak_activation_bytes,
+        )
+    overhead = measured.session_rss_increase_bytes - report.weight_bytes
+    return replace(
+        report,
+        measured=measured,
+        measured_peak_rss_increase_bytes=measured.peak_rss_increase_bytes,
+        measured_minus_predicted_bytes=measured.peak_rss_increase_bytes - report.peak_bytes,
+        measured_runtime_overhead_bytes=overhead,
+        peak_with_runtime_overhead_bytes=report.peak_bytes + overhead,
+        measurement_error="",
+    )
+
+
+def with_measurement_error(report: MemoryReport, message: str) -> MemoryReport:
+    """``report`` noting why the real run could not be made (the static figures stay)."""
+    return replace(report, measurement_error=message)
+
+
+def mcu_fit(report: MemoryReport, sram_bytes: int, flash_bytes: int, precision: str = "stored") -> McuFit:
+    """Whether the weights fit in ``flash_bytes`` and the activation peak (default order, and
+    the best order found when the report has one) fits in ``sram_bytes``, at ``precision``."""
+    if sram_bytes < 0 or flash_bytes < 0:
+        raise UsageError("SRAM and flash sizes must be non-negative byte counts")
+    try:
+        row = report.precision(precision)
+    except KeyError:
+        names = ", ".join(r.precision for r in report.by_precision)
+        raise UsageError(f"unknown precision {precision!r}; use one of {names}") from None
+    best = row.best_order_peak_activation_bytes
+    best = row.peak_activation_bytes if best is None else best
+    return McuFit(
+        precision=precision,
+        sram_bytes=sram_bytes,
+        flash_bytes=flash_bytes,
+        weight_bytes=row.weight_bytes,
+        weights_fit_flash=row.weight_bytes <= flash_bytes,
+        flash_margin_bytes=flash_bytes - row.weight_bytes,
+        default_peak_activation_bytes=row.peak_activation_bytes,
+        default_fits_sram=row.peak_activation_bytes <= sram_bytes,
+        default_sram_margin_bytes=sram_bytes - row.peak_activation_bytes,
+        best_peak_activation_bytes=best,
+        best_fits_sram=best <= sram_bytes,
+        best_sram_margin_bytes=sram_bytes - best,
+        is_lower_bound=report.is_lower_bound,
+    )
+

@@ -1,0 +1,160 @@
+"""Number and label formatting shared by the renderers (terminal, Markdown).
+
+Every figure is shown twice: exact, as an integer with thousands separators
+(``4,089,184,256``), and in a human form with an SI prefix and three significant digits
+(``4.09 G``). The human form is computed with exact integer arithmetic (round half up), so
+the same count always prints the same text on every platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from edgeprof.report.model import InputSpec, LayerCost, Profile, Totals
+
+__all__ = [
+    "INPUT_SOURCE_LABELS",
+    "LayerSelection",
+    "ViewOptions",
+    "activation_share",
+    "exact",
+    "human",
+    "if_range",
+    "input_source_label",
+    "percent",
+    "select_layers",
+    "shape_text",
+]
+
+_PREFIXES = ("", "k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")
+
+INPUT_SOURCE_LABELS: dict[str, str] = {
+    "model": "from the model",
+    "flag": "from --input",
+    "default-batch": "batch assumed 1",
+    "example": "from the example input",
+}
+
+
+def exact(n: int) -> str:
+    """``4089184256`` -> ``'4,089,184,256'``."""
+    return f"{n:,}"
+
+
+def _round_half_up(value: Fraction, decimals: int) -> int:
+    """``value`` * 10**decimals rounded half up, for ``value`` >= 0."""
+    factor: int = 10**decimals
+    scaled = value * factor
+    return (2 * scaled.numerator + scaled.denominator) // (2 * scaled.denominator)
+
+
+def human(n: int, unit: str = "") -> str:
+    """Three significant digits and an SI prefix: ``human(4089184256, "MACs") == '4.09 GMACs'``.
+
+    Below 1000 the number is printed as is (``'15 FLOPs'``); the unit is appended to the
+    prefix (``'2.25 MB'``, ``'549 k'``)."""
+    sign = "-" if n < 0 else ""
+    magnitude = abs(n)
+    if magnitude < 1000:
+        return f"{sign}{magnitude} {unit}".rstrip()
+    k = 0
+    while k + 1 < len(_PREFIXES) and magnitude >= 1000 ** (k + 1):
+        k += 1
+    while True:
+        value = Fraction(magnitude, 1000**k)
+        decimals = 2 if value < 10 else 1 if value < 100 else 0
+        rounded = _round_half_up(value, decimals)
+        if rounded >= 1000 and decimals > 0:
+            # 9.996 rounds to 10.00: three significant digits are 10.0.
+            decimals -= 1
+            rounded = _round_half_up(value, decimals)
+        if rounded >= 1000 and decimals == 0 and k + 1 < len(_PREFIXES):
+            k += 1  # 999.6 k rounds to 1000 k: that is 1.00 M
+            continue
+        break
+    text = str(rounded)
+    if decimals:
+        text = text.rjust(decimals + 1, "0")
+        text = f"{text[:-decimals]}.{text[-decimals:]}"
+    return f"{sign}{text} {_PREFIXES[k]}{unit}".rstrip()
+
+
+def if_range(totals: Totals) -> str:
+    """``'FLOPs 15 .. 30, MACs 8 .. 16'``: the range an ``If`` with an unknown condition gives
+    (a figure whose minimum and maximum agree is left out)."""
+    parts = []
+    if totals.flops_max != totals.flops:
+        parts.append(f"FLOPs {exact(totals.flops)} .. {exact(totals.flops_max)}")
+    if totals.macs_max != totals.macs:
+        parts.append(f"MACs {exact(totals.macs)} .. {exact(totals.macs_max)}")
+    return ", ".join(parts)
+
+
+def percent(part: int, whole: int) -> str:
+    """``part`` as a share of ``whole`` with one decimal: ``'12.3%'``; ``'<0.1%'`` for a
+    non-zero share that rounds to zero; ``'0%'`` for nothing; ``'-'`` when ``whole`` is 0."""
+    if whole <= 0:
+        return "-"
+    if part == 0:
+        return "0%"
+    tenths = _round_half_up(Fraction(abs(part) * 100, whole), 1)
+    if tenths == 0:
+        return "<0.1%"
+    sign = "-" if part < 0 else ""
+    return f"{sign}{tenths // 10}.{tenths % 10}%"
+
+
+def shape_text(shape: tuple[int | str, ...]) -> str:
+    """``(1, 3, 224, 224)`` -> ``'1x3x224x224'`` (the ``--input`` spelling); symbolic dims by
+    name (``'batchx3'``); an empty shape (a scalar, or a shape that is not known) as ``'()'``."""
+    if not shape:
+        return "()"
+    return "x".join(str(d) for d in shape)
+
+
+def input_source_label(spec: InputSpec) -> str:
+    return INPUT_SOURCE_LABELS.get(spec.source, spec.source)
+
+
+def activation_share(profile: Profile) -> tuple[int, int]:
+    """(ops of the ``activation`` category, all counted ops); ops = FLOPs + integer OPs."""
+    total = profile.totals.flops + profile.totals.int_ops
+    act = sum(c.flops + c.int_ops for c in profile.categories if c.category == "activation")
+    return act, total
+
+
+@dataclass(frozen=True)
+class LayerSelection:
+    """The layers a table shows: the ``top`` costliest (costliest first) when there are more
+    layers than ``top``, else all of them in graph order. ``hidden`` layers are left out."""
+
+    layers: tuple[LayerCost, ...]
+    hidden: int
+    truncated: bool
+    total: int
+
+
+DEFAULT_TOP = 25
+
+
+def select_layers(profile: Profile, top: int | None) -> LayerSelection:
+    """``top`` None means the default (25); 0 means all layers."""
+    n = DEFAULT_TOP if top is None else top
+    if n < 0:
+        raise ValueError("top must be >= 0")
+    total = len(profile.layers)
+    if n == 0 or total <= n:
+        return LayerSelection(profile.layers, 0, False, total)
+    return LayerSelection(tuple(profile.top_layers(n)), total - n, True, total)
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """What the human-readable renderers (terminal, Markdown) show besides the fixed sections:
+    how many layers (``top``: None = the default 25, 0 = all), a per-module table cut at
+    ``by_module`` (None = none) and a per-operator table."""
+
+    top: int | None = None
+    by_module: int | None = None
+    by_operator: bool = False

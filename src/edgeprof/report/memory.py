@@ -1,0 +1,221 @@
+"""The memory part of the report: model size, activation peak, timeline, best order, measured peak.
+
+All figures are in bytes (Python ints). Each block says how it was obtained: the static figures
+are *counted* from tensor shapes and dtypes (:attr:`MemoryReport.provenance`), the measured peak
+is *measured* in a named runtime (:attr:`MeasuredMemory.provenance`). Everything here is plain
+data (ints, strs, bools, tuples) so it round-trips through JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from edgeprof.report.model import Provenance, WeightGroup, _build
+
+SearchMethod = Literal["exact", "heuristic"]
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """The stored tensors (subgraphs included, shared storage counted once), by role and dtype,
+    and the model file's size on disk (``None`` when there is no file)."""
+
+    params: int
+    parameter_bytes: int
+    buffer_bytes: int
+    constant_bytes: int
+    weight_bytes: int
+    external_bytes: int
+    by_dtype: tuple[WeightGroup, ...]
+    file_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class PrecisionMemory:
+    """The memory at one precision. ``stored`` is the model as it is; the others re-type the
+    weights (see :attr:`MemoryReport.retype_rule`) and the float activations. ``int4`` keeps
+    activations at int8 (a W4A8 deployment)."""
+
+    precision: Literal["stored", "fp32", "fp16", "int8", "int4"]
+    weight_dtype: str
+    activation_dtype: str
+    weight_bytes: int
+    peak_activation_bytes: int
+    peak_bytes: int
+    best_order_peak_activation_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class LiveTensor:
+    """A buffer live at the peak: the value that owns it, its other names (views, in-place
+    results), its dtype, shape and bytes, and the node that wrote it (``""`` for a graph input)."""
+
+    value: str
+    size_bytes: int
+    dtype: str
+    shape: tuple[int | str, ...]
+    producer: str
+    aliases: tuple[str, ...] = ()
+    sized: bool = True
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    """One step of the execution order: the node, its op, the activation bytes in use while it
+    runs (``op_peak_bytes``: everything live before it, its outputs and its subgraph peak) and
+    the bytes still live after it (``live_bytes``)."""
+
+    step: int
+    node: str
+    op: str
+    op_peak_bytes: int
+    live_bytes: int
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The memory-aware execution order: the default order's activation peak and the best order
+    found, with the method (``exact``: proven optimal; ``heuristic``: a beam search) and the
+    order itself (node names, and indices into the graph's node list)."""
+
+    default_peak_activation_bytes: int
+    best_peak_activation_bytes: int
+    method: SearchMethod
+    best_peak_at: str
+    order: tuple[str, ...]
+    order_indices: tuple[int, ...]
+    states_explored: int
+    lower_bound_bytes: int
+
+    @property
+    def saved_bytes(self) -> int:
+        return self.default_peak_activation_bytes - self.best_peak_activation_bytes
+
+
+@dataclass(frozen=True)
+class MeasuredMemory:
+    """A real run: the peak resident-set increase over the runtime's own baseline while the
+    model runs (``peak_rss_increase_bytes``), while the session is created
+    (``load_peak_rss_increase_bytes``) and once it is created (``session_rss_increase_bytes``:
+    the weights as the runtime holds them plus its per-session state). ``options`` are the
+    runtime settings used, as ``name=value`` strings."""
+
+    runtime: str
+    peak_rss_increase_bytes: int
+    load_peak_rss_increase_bytes: int
+    session_rss_increase_bytes: int
+    runs: int
+    baseline_rss_bytes: int
+    options: tuple[str, ...]
+    inputs: tuple[str, ...]
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class MeasuredTensorPeak:
+    """A PyTorch eager run: the peak of live tensor storage (``peak_activation_bytes``: the
+    inputs, held by the caller, plus the most bytes the CPU allocator held for tensors made
+    during the forward, from the profiler's memory events), beside the parameters and buffers
+    (``weight_bytes``), which exist before the forward."""
+
+    runtime: str
+    peak_activation_bytes: int
+    peak_allocated_increase_bytes: int
+    input_bytes: int
+    weight_bytes: int
+    runs: int
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class McuFit:
+    """Does the model fit a microcontroller? Weights in flash, activations in SRAM (the
+    peak of the default order and of the best order found). Margins are capacity minus need
+    (negative: does not fit). ``is_lower_bound``: some tensors could not be sized."""
+
+    precision: str
+    sram_bytes: int
+    flash_bytes: int
+    weight_bytes: int
+    weights_fit_flash: bool
+    flash_margin_bytes: int
+    default_peak_activation_bytes: int
+    default_fits_sram: bool
+    default_sram_margin_bytes: int
+    best_peak_activation_bytes: int
+    best_fits_sram: bool
+    best_sram_margin_bytes: int
+    is_lower_bound: bool
+
+    @property
+    def fits(self) -> bool:
+        """Weights fit in flash and the best order's activations fit in SRAM."""
+        return self.weights_fit_flash and self.best_fits_sram
+
+
+@dataclass(frozen=True)
+class MemoryReport:
+    """How much memory the model takes while it runs.
+
+    ``peak_bytes`` = ``weight_bytes`` + ``peak_activation_bytes`` (the predicted peak runtime
+    memory: no runtime overhead is added to a prediction). ``peak_at`` is the node running at
+    the activation peak and ``live_at_peak`` the buffers live then. When some activations could
+    not be sized, they are listed in ``unsized_values`` and the peak is a lower bound.
+    ``measured_peak_rss_increase_bytes`` is set when the model was run for real (beside it,
+    ``measured_minus_predicted_bytes``), with the runtime's own overhead as measured
+    (``measured_runtime_overhead_bytes``: the session's resident increase minus the weights) and
+    the prediction plus that stated overhead (``peak_with_runtime_overhead_bytes``);
+    ``measured_tensor_peak`` when a PyTorch module's live
+    tensor storage was measured (compared with ``peak_activation_bytes``)."""
+
+    weight_bytes: int
+    peak_activation_bytes: int
+    peak_bytes: int
+    peak_at: str
+    peak_at_op: str
+    input_bytes: int
+    activation_total_bytes: int
+    live_at_peak: tuple[LiveTensor, ...]
+    timeline: tuple[TimelinePoint, ...]
+    size: ModelSize
+    by_precision: tuple[PrecisionMemory, ...]
+    schedule: Schedule | None
+    unsized_values: tuple[str, ...]
+    is_lower_bound: bool
+    order_source: str
+    inputs_held: bool
+    retype_rule: str
+    rules: tuple[str, ...]
+    provenance: Provenance
+    measured: MeasuredMemory | None = None
+    measured_peak_rss_increase_bytes: int | None = None
+    measured_minus_predicted_bytes: int | None = None
+    measured_runtime_overhead_bytes: int | None = None
+    peak_with_runtime_overhead_bytes: int | None = None
+    measured_tensor_peak: MeasuredTensorPeak | None = None
+    tensor_peak_minus_predicted_bytes: int | None = None
+    measurement_error: str = ""
+
+    def precision(self, name: str) -> PrecisionMemory:
+        """The row for ``name`` (``stored``, ``fp32``, ``fp16``, ``int8``, ``int4``)."""
+        for row in self.by_precision:
+            if row.precision == name:
+                return row
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> MemoryReport:
+        return _build(MemoryReport, data)
+
+    @staticmethod
+    def from_json(text: str) -> MemoryReport:
+        return MemoryReport.from_dict(json.loads(text))

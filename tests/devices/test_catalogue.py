@@ -1,0 +1,81 @@
+"""The device catalogue schema: every number has a unit (in its name), a tag and a source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edgeprof.devices.catalogue import TAGS, load_catalogue
+from edgeprof.errors import UsageError
+
+REQUIRED = {"rpi4", "rpi5", "jetson-nano", "orin-nano", "sd8gen2-npu", "sd8gen3", "a17pro-ane", "m4-ane", "coral",
+            "esp32-s3", "stm32h7", "cortex-m4"}
+
+
+def test_builtin_catalogue_has_the_required_targets() -> None:
+    cat = load_catalogue()
+    assert REQUIRED <= set(cat.devices)
+
+
+def test_every_figure_has_unit_tag_and_source() -> None:
+    for dev in load_catalogue().devices.values():
+        assert dev.figures(), dev.id
+        for name, fig in dev.figures().items():
+            assert name.endswith(("_flop_per_s", "_op_per_s", "_bytes_per_s", "_bytes", "_w")), name
+            assert fig.tag in TAGS
+            assert fig.source.strip()
+            assert fig.value > 0
+
+
+def test_known_figures_are_carried_exactly() -> None:
+    cat = load_catalogue()
+    assert cat.get("rpi5").peak_fp32_flop_per_s is not None
+    assert cat.get("rpi5").peak_fp32_flop_per_s.value == 4 * 2.4e9 * 16  # type: ignore[union-attr]
+    assert cat.get("coral").peak_int8_op_per_s.tag == "vendor"  # type: ignore[union-attr]
+    assert cat.get("stm32h7").sram_bytes.value == 1024 * 1024  # type: ignore[union-attr]
+
+
+def test_user_file_adds_and_overrides(tmp_path: Path) -> None:
+    f = tmp_path / "mine.toml"
+    f.write_text(
+        '[[device]]\nid = "rpi5"\nname = "My Pi 5"\nclass = "sbc"\n'
+        'peak_fp32_flop_per_s = { value = 40e9, tag = "measured", source = "my benchmark" }\n'
+        '[[device]]\nid = "board"\nname = "Board"\nclass = "mcu"\n'
+        'sram_bytes = { value = 262144, tag = "vendor", source = "datasheet" }\n'
+    )
+    cat = load_catalogue(f)
+    assert cat.get("rpi5").name == "My Pi 5"
+    assert cat.get("rpi5").origin == str(f)
+    assert cat.get("board").sram_bytes.value == 262144  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[[device]]\nid = "x"\nname = "X"\nclass = "sbc"\nram = 4\n', "unknown field"),
+        ('[[device]]\nid = "x"\nname = "X"\nclass = "sbc"\nram_bytes = 4\n', "a figure is"),
+        ('[[device]]\nid = "x"\nname = "X"\nclass = "sbc"\nram_bytes = { value = 4, tag = "guess", source = "s" }\n', "tag"),
+        ('[[device]]\nid = "x"\nname = "X"\nclass = "sbc"\nram_bytes = { value = 4, tag = "vendor", source = " " }\n', "source"),
+        ('[[device]]\nid = "x"\nname = "X"\nclass = "sbc"\nram_bytes = { value = -1, tag = "vendor", source = "s" }\n', "positive"),
+        ('[[device]]\nname = "X"\nclass = "sbc"\n', "'id'"),
+        ('[[device]]\nid = "x"\nname = "X"\nclass = "toaster"\n', "class"),
+        ("[[device]\n", "not valid TOML"),
+    ],
+)
+def test_bad_user_files_get_one_clear_line(tmp_path: Path, body: str, message: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(body)
+    with pytest.raises(UsageError, match=message) as info:
+        load_catalogue(f)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_device_names_the_known_ones() -> None:
+    with pytest.raises(UsageError, match="rpi5"):
+        load_catalogue().get("rpi6")
+
+
+def test_missing_user_file(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="cannot read"):
+        load_catalogue(tmp_path / "nope.toml")

@@ -1,0 +1,152 @@
+"""The JSON renderer: Profile.to_dict and nothing else, goldens, round trips, documented schema."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgeprof.report.model import (
+    SCHEMA_VERSION,
+    CategoryShare,
+    Foldable,
+    InputSpec,
+    LayerCost,
+    ModelInfo,
+    NotCounted,
+    Profile,
+    Totals,
+    WeightGroup,
+)
+from edgeprof.report.render_json import render_json, render_ops_json
+from tests.report import check_golden, e2e_profile, normalise_tmp, tiny_cnn, wide_mixed
+
+SCHEMA_DOC = Path(__file__).resolve().parents[2] / "docs" / "json-schema.md"
+
+
+def test_golden_tiny_cnn(pytestconfig: pytest.Config) -> None:
+    check_golden(pytestconfig, "tiny_cnn.json", render_json(tiny_cnn()))
+
+
+def test_golden_wide_mixed(pytestconfig: pytest.Config) -> None:
+    check_golden(pytestconfig, "wide_mixed.json", render_json(wide_mixed()))
+
+
+@pytest.mark.parametrize("make", [tiny_cnn, wide_mixed])
+def test_json_is_to_dict_and_nothing_more(make: Any) -> None:
+    profile = make()
+    text = render_json(profile)
+    assert text.endswith("}\n")
+    assert json.loads(text) == json.loads(json.dumps(profile.to_dict()))
+
+
+@pytest.mark.parametrize("make", [tiny_cnn, wide_mixed])
+def test_round_trip(make: Any) -> None:
+    profile = make()
+    assert Profile.from_json(profile.to_json()) == profile
+    assert Profile.from_json(render_json(profile)) == profile
+
+
+def test_key_figures_are_plain_integers_in_json() -> None:
+    data = json.loads(render_json(tiny_cnn()))
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert data["totals"]["flops"] == 19_200
+    assert data["totals"]["macs"] == 9_472
+    assert data["totals"]["is_lower_bound"] is True
+    assert data["not_counted"] == [
+        {"op": "com.example::Mystery", "count": 2, "example": "/post/Mystery", "reason": "no formula for this op"}
+    ]
+    assert data["not_counted_total"] == 2
+    assert data["layers"][0]["output_shape"] == [1, 4, 8, 8]
+
+
+names = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+ints = st.integers(min_value=0, max_value=2**70)
+shares = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+layers = st.builds(
+    LayerCost, name=names, op=names, category=names, state=st.sampled_from(["counted", "zero", "not_counted"]),
+    output_shape=st.lists(st.one_of(st.integers(0, 2**40), names), max_size=5).map(tuple),
+    flops=ints, int_ops=ints, macs=ints, bytes_read=ints, bytes_written=ints, params=ints, precision=names,
+    scope=names, calls=st.integers(1, 1000), range_group=names, note=names,
+)
+profiles = st.builds(
+    Profile,
+    model=st.builds(ModelInfo, name=names, format=names, path=names, file_bytes=st.one_of(st.none(), ints),
+                    producer=names, opset=names),
+    inputs=st.lists(st.builds(InputSpec, name=names, shape=st.lists(st.integers(1, 2**40), max_size=4).map(tuple),
+                              dtype=names, source=st.sampled_from(["model", "flag", "default-batch", "example"])),
+                    max_size=3).map(tuple),
+    totals=st.builds(Totals, flops=ints, int_ops=ints, macs=ints, params=ints, weight_bytes=ints, bytes_read=ints,
+                     bytes_written=ints, flops_max=ints, macs_max=ints, is_lower_bound=st.booleans()),
+    categories=st.lists(st.builds(CategoryShare, category=names, flops=ints, int_ops=ints, macs=ints, nodes=ints,
+                                  share=shares), max_size=3).map(tuple),
+    weights_by_dtype=st.lists(st.builds(WeightGroup, dtype=names, tensors=ints, elements=ints, params=ints,
+                                        bytes=ints), max_size=2).map(tuple),
+    layers=st.lists(layers, max_size=4).map(tuple),
+    not_counted=st.lists(st.builds(NotCounted, op=names, count=ints, example=names, reason=names),
+                         max_size=2).map(tuple),
+    foldable=st.builds(Foldable, flops=ints, nodes=ints, detail=st.lists(names, max_size=2).map(tuple)),
+    notices=st.lists(names, max_size=2).map(tuple),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(profiles)
+def test_any_profile_round_trips_through_the_json_renderer(profile: Profile) -> None:
+    assert Profile.from_json(render_json(profile)) == profile
+
+
+def _keys(value: Any, out: set[str]) -> set[str]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.add(k)
+            _keys(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _keys(v, out)
+    return out
+
+
+def test_every_json_field_is_documented() -> None:
+    doc = SCHEMA_DOC.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", doc, flags=re.M))
+    keys = _keys(json.loads(render_json(tiny_cnn())), set()) | _keys(json.loads(render_json(wide_mixed())), set())
+    assert keys - documented == set(), "fields missing from docs/json-schema.md"
+    assert documented - keys == set(), "docs/json-schema.md documents fields the JSON does not have"
+    assert re.search(rf"^\| `schema_version` \| int \| {SCHEMA_VERSION}\b", doc, flags=re.M)
+
+
+def test_ops_listing_is_json_with_the_four_fields() -> None:
+    from edgeprof.ops.registry import registered_ops
+
+    entries = list(registered_ops().values())
+    rows = json.loads(render_ops_json(entries))
+    assert len(rows) == len(entries)
+    assert {tuple(sorted(r)) for r in rows} == {("category", "formula", "op", "state")}
+    by_op = {r["op"]: r for r in rows}
+    assert by_op["MatMul"]["state"] == "counted"
+    assert by_op["MatMul"]["category"] == "linear"
+    assert by_op["MatMul"]["formula"].startswith("numel(Y)")
+
+
+def test_golden_end_to_end_from_onnx(pytestconfig: pytest.Config, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Depends on the ONNX frontend and the Conv/Relu/Flatten/Gemm formulas."""
+    profile = e2e_profile(tmp_path, monkeypatch)
+    assert Profile.from_json(profile.to_json()) == profile
+    check_golden(pytestconfig, "e2e_tiny_cnn.json", normalise_tmp(render_json(profile), tmp_path))
+
+
+def test_the_hand_built_profile_is_what_the_pipeline_produces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tiny_cnn() was worked out by hand; the ONNX frontend and the passes must agree with it in
+    every field but the path. Depends on the ONNX frontend and the Conv/Relu/Flatten/Gemm formulas."""
+    import dataclasses
+
+    profile = e2e_profile(tmp_path, monkeypatch)
+    by_hand = tiny_cnn()
+    assert dataclasses.replace(profile, model=dataclasses.replace(profile.model, path=by_hand.model.path)) == by_hand
