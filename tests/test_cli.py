@@ -234,7 +234,9 @@ def test_positional_inputs_are_passed_as_a_list(
 ) -> None:
     code, _, _ = run(capsys, "profile", str(model_file), "--input", "1x3x8x8", "--input", "2x5")
     assert code == 0
-    assert stub.calls == [(str(model_file), {"input_shapes": [(1, 3, 8, 8), (2, 5)], "dims": {}, "values": {}})]
+    assert stub.calls == [
+        (str(model_file), {"input_shapes": [(1, 3, 8, 8), (2, 5)], "dims": {}, "values": {}, "memory": True})
+    ]
 
 
 def test_named_inputs_dims_and_values_are_passed_as_dicts(
@@ -251,6 +253,7 @@ def test_named_inputs_dims_and_values_are_passed_as_dicts(
         "input_shapes": {"images": (1, 3, 8, 8), "mask": (1, 8)},
         "dims": {"batch": 4, "past": 0},
         "values": {"use_cache": [1.0], "scales": [1.0, 1.0, 2.0, 2.0]},
+        "memory": True,
     }
 
 

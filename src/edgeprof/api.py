@@ -124,13 +124,48 @@ def profile(
     input_shapes: InputShapes = None,
     dims: Mapping[str, int] | None = None,
     values: Mapping[str, float | Sequence[float]] | None = None,
+    memory: bool = True,
+    search_order: bool = True,
     **options: Any,
 ) -> Profile:
     """Count FLOPs, MACs, parameters and bytes of ``model`` at the given input shapes.
 
     ``input_shapes`` maps input names to shapes (or lists shapes in input order); ``dims``
     sets named symbolic dims; ``values`` gives small inputs' values (a sample rate, an ``If``
-    flag). Returns a :class:`Profile`."""
+    flag). ``memory`` adds the memory report (weights, activation peak, timeline) and
+    ``search_order`` its search for a lower-peak execution order. Other keyword options go to
+    the frontend (e.g. ``example_inputs``, ``seq_len`` for PyTorch / Hugging Face models).
+    Returns a :class:`Profile`."""
     from edgeprof.passes.summary import build_profile
 
-    return build_profile(load(model, input_shapes=input_shapes, dims=dims, values=values, **options))
+    loaded = load(model, input_shapes=input_shapes, dims=dims, values=values, **options)
+    return build_profile(loaded, memory=memory, search_order=search_order)
+
+
+def measure(profile: Profile, *, runs: int = 5, timeout_s: float = 300.0) -> Profile:
+    """Run the profiled model for real (ONNX Runtime on CPU, in a fresh subprocess) and return
+    ``profile`` with the measured peak memory beside the prediction.
+
+    A run that cannot be made (a model ONNX Runtime rejects, a crash, a timeout, a model that is
+    not an ONNX file) never raises: the returned profile's ``memory.measurement_error`` says why
+    and the static figures stay as they were."""
+    import dataclasses
+
+    from edgeprof.errors import MeasurementError
+    from edgeprof.passes.memory import with_measurement, with_measurement_error
+
+    if profile.memory is None:
+        raise UsageError("measuring needs the memory analysis: profile the model with memory=True")
+    try:
+        if profile.model.format != "onnx" or not profile.model.path:
+            raise MeasurementError(
+                f"measuring a {profile.model.format!r} model is not available yet; ONNX files are measured on "
+                "ONNX Runtime (export the model to ONNX to measure it)"
+            )
+        from edgeprof.measure.memory import measure_onnx_memory
+
+        measured = measure_onnx_memory(profile.model.path, profile.inputs, runs=runs, timeout_s=timeout_s)
+        memory = with_measurement(profile.memory, measured)
+    except MeasurementError as exc:
+        memory = with_measurement_error(profile.memory, str(exc))
+    return dataclasses.replace(profile, memory=memory)

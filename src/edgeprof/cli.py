@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from edgeprof.errors import EdgeprofError, StrictModeError, UsageError
+from edgeprof.errors import EdgeprofError, MeasurementError, StrictModeError, UsageError
 from edgeprof.report.format import ViewOptions
 from edgeprof.report.model import Profile
 
@@ -217,6 +217,21 @@ def build_parser() -> _Parser:
     prof.add_argument("--by-operator", action="store_true", help="table/md: add a per-operator table")
     prof.add_argument("--strict", action="store_true", help="exit 1 when some ops were not counted")
     prof.add_argument("--no-color", action="store_true", help="no colour, even on a terminal")
+    prof.add_argument(
+        "--seq-len", type=_positive_int, default=None, metavar="N",
+        help="Hugging Face config.json models: the sequence length of the text input (default: the config's)",
+    )
+    prof.add_argument(
+        "--measure", action="store_true",
+        help="also run the model for real (ONNX Runtime, in a fresh subprocess) and report its peak memory "
+        "beside the prediction; the static report comes out even when the run fails",
+    )
+    prof.add_argument("--measure-runs", type=_positive_int, default=5, metavar="N", help="runs for --measure (default 5)")
+    prof.add_argument(
+        "--measure-timeout", type=_positive_int, default=300, metavar="S",
+        help="seconds before a --measure run is stopped (default 300)",
+    )
+    prof.add_argument("--no-memory", action="store_true", help="skip the memory analysis (weights, activation peak)")
     prof.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     ops = sub.add_parser(
@@ -290,11 +305,22 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
 
         check_output_path(args.output, args.model)
 
-    profile = _profile(args.model, pairs, dims, values)
+    options: dict[str, Any] = {"memory": not args.no_memory}
+    if args.seq_len is not None:
+        options["seq_len"] = args.seq_len
+    profile = _profile(args.model, pairs, dims, values, options)
+    measure_error = ""
+    if args.measure:
+        from edgeprof import api
+
+        profile = api.measure(profile, runs=args.measure_runs, timeout_s=float(args.measure_timeout))
+        measure_error = profile.memory.measurement_error if profile.memory is not None else ""
 
     view = ViewOptions(top=args.top, by_module=args.by_module, by_operator=args.by_operator)
     text = _render(profile, args.format, view, args.output, args.no_color, stdout)
     _emit(text, args.output, stdout)
+    if measure_error:
+        raise MeasurementError(f"--measure: {measure_error} (the static report above is complete)")
     if args.strict and profile.not_counted:
         listed = ", ".join(f"{nc.op} ({nc.count})" for nc in profile.not_counted)
         nodes = sum(nc.count for nc in profile.not_counted)
@@ -307,6 +333,7 @@ def _profile(
     pairs: list[tuple[str | None, tuple[int, ...]]],
     dims: dict[str, int],
     values: dict[str, tuple[float, ...]],
+    options: dict[str, Any],
 ) -> Profile:
     from edgeprof import api
 
@@ -318,7 +345,7 @@ def _profile(
         shapes = {str(n): s for n, s in pairs}
     else:  # named and positional together: ordered (name or None, shape) pairs
         shapes = list(pairs)
-    return api.profile(model, input_shapes=shapes, dims=dims, values=value_arg)
+    return api.profile(model, input_shapes=shapes, dims=dims, values=value_arg, **options)
 
 
 def _render(profile: Profile, fmt: str, view: ViewOptions, output: str | None, no_color: bool, stdout: TextIO) -> str:

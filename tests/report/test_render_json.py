@@ -112,10 +112,26 @@ def _keys(value: Any, out: set[str]) -> set[str]:
     return out
 
 
-def test_every_json_field_is_documented() -> None:
+def _with_every_memory_field(profile: Profile) -> Profile:
+    """``profile`` with both kinds of measurement attached, so that every memory key appears."""
+    import dataclasses
+
+    from edgeprof.passes.memory import with_measurement
+    from edgeprof.report.memory import MeasuredMemory, MeasuredTensorPeak
+    from edgeprof.report.model import Provenance
+
+    assert profile.memory is not None
+    how = Provenance("measured", "test")
+    mem = with_measurement(profile.memory, MeasuredMemory("ort", 1, 1, 1, 1, 1, ("a",), ("x",), how))
+    mem = with_measurement(mem, MeasuredTensorPeak("torch", 1, 1, 1, 1, 1, how))
+    return dataclasses.replace(profile, memory=mem)
+
+
+def test_every_json_field_is_documented(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     doc = SCHEMA_DOC.read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", doc, flags=re.M))
     keys = _keys(json.loads(render_json(tiny_cnn())), set()) | _keys(json.loads(render_json(wide_mixed())), set())
+    keys |= _keys(json.loads(render_json(_with_every_memory_field(e2e_profile(tmp_path, monkeypatch)))), set())
     assert keys - documented == set(), "fields missing from docs/json-schema.md"
     assert documented - keys == set(), "docs/json-schema.md documents fields the JSON does not have"
     assert re.search(rf"^\| `schema_version` \| int \| {SCHEMA_VERSION}\b", doc, flags=re.M)
@@ -149,4 +165,11 @@ def test_the_hand_built_profile_is_what_the_pipeline_produces(tmp_path: Path, mo
 
     profile = e2e_profile(tmp_path, monkeypatch)
     by_hand = tiny_cnn()
-    assert dataclasses.replace(profile, model=dataclasses.replace(profile.model, path=by_hand.model.path)) == by_hand
+    as_given = dataclasses.replace(profile, model=dataclasses.replace(profile.model, path=by_hand.model.path))
+    assert dataclasses.replace(as_given, memory=None) == by_hand
+    # Memory by hand: the input (768 B) is held throughout; while Relu runs the Conv output and
+    # the Relu output are live too: 768 + 1,024 + 1,024 = 2,816 B. Flatten is a view of Relu's output.
+    mem = profile.memory
+    assert mem is not None
+    assert (mem.weight_bytes, mem.peak_activation_bytes, mem.peak_at) == (10_728, 2_816, "/features/1/Relu")
+    assert mem.peak_bytes == 10_728 + 2_816

@@ -6,11 +6,14 @@ from edgeprof.frontends.base import LoadedModel
 from edgeprof.ops.registry import Category
 from edgeprof.passes.count import count
 from edgeprof.passes.fold import foldable
+from edgeprof.passes.memory import analyse_memory
 from edgeprof.passes.params import weight_table
 from edgeprof.report.model import CategoryShare, ModuleCalls, Profile, Totals, WeightGroup
 
 
-def build_profile(loaded: LoadedModel) -> Profile:
+def build_profile(loaded: LoadedModel, *, memory: bool = True, search_order: bool = True) -> Profile:
+    """Run the passes over ``loaded``: params, count, fold and (with ``memory``) the memory pass,
+    whose best-order search runs with ``search_order``."""
     graph = loaded.graph
     table = weight_table(graph)
     counted = count(graph, table)
@@ -62,4 +65,5 @@ def build_profile(loaded: LoadedModel) -> Profile:
         foldable=foldable(graph, counted.layers),
         notices=loaded.notices,
         module_calls=tuple(ModuleCalls(k, v) for k, v in loaded.module_calls.items()),
+        memory=analyse_memory(graph, file_bytes=loaded.info.file_bytes, search=search_order) if memory else None,
     )

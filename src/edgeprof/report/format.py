@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from edgeprof.report.memory import MemoryReport
 from edgeprof.report.model import InputSpec, LayerCost, Profile, Totals
 
 __all__ = [
@@ -158,3 +159,42 @@ class ViewOptions:
     top: int | None = None
     by_module: int | None = None
     by_operator: bool = False
+
+
+def memory_rows(mem: MemoryReport) -> list[tuple[str, int, str]]:
+    """The memory summary as (figure, bytes, how obtained) rows, shared by the renderers."""
+    counted = "counted from shapes" + (" (lower bound: some tensors unsized)" if mem.is_lower_bound else "")
+    rows = [("weights", mem.weight_bytes, "counted from stored tensors")]
+    if mem.size.file_bytes is not None:
+        rows.append(("model file", mem.size.file_bytes, "size on disk"))
+    rows += [
+        ("peak activations", mem.peak_activation_bytes, f"{counted}; at {mem.peak_at or 'the inputs'}"),
+        ("peak memory", mem.peak_bytes, "predicted: weights + peak activations"),
+    ]
+    s = mem.schedule
+    if s is not None:
+        if s.best_peak_activation_bytes < s.default_peak_activation_bytes:
+            how = f"searched ({s.method}): {exact(s.default_peak_activation_bytes)} B in the default order"
+        else:
+            how = "the default order is the best found" + (" (proven)" if s.method == "exact" else " (heuristic search)")
+        rows.append(("best-order peak", s.best_peak_activation_bytes, how))
+    if mem.measured is not None and mem.measured_peak_rss_increase_bytes is not None:
+        m = mem.measured
+        rows.append(("measured peak RSS", mem.measured_peak_rss_increase_bytes,
+                     f"measured: increase over baseline, {m.runtime}, {m.runs} runs"))
+        if mem.measured_minus_predicted_bytes is not None:
+            diff = mem.measured_minus_predicted_bytes
+            rows.append(("measured - predicted", diff,
+                         f"{'+' if diff >= 0 else '-'}{percent(abs(diff), mem.peak_bytes)} of the predicted peak"))
+    if mem.measured_tensor_peak is not None:
+        t = mem.measured_tensor_peak
+        rows.append(("measured tensor peak", t.peak_activation_bytes, f"measured: live tensor storage, {t.runtime}"))
+    return rows
+
+
+def precision_rows(mem: MemoryReport) -> list[tuple[str, str, int, int, int]]:
+    """(precision, weight/activation dtypes, weight bytes, peak activation bytes, peak bytes) rows."""
+    return [
+        (p.precision, f"{p.weight_dtype} / {p.activation_dtype}", p.weight_bytes, p.peak_activation_bytes, p.peak_bytes)
+        for p in mem.by_precision
+    ]

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
-from typing import Any, Literal, Mapping, TypeVar, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, Mapping, TypeVar, get_args, get_origin, get_type_hints
+
+if TYPE_CHECKING:  # report.memory imports this module; resolved lazily in _build
+    from edgeprof.report.memory import MemoryReport
 
 SCHEMA_VERSION = 1
 
@@ -178,6 +181,7 @@ class Profile:
     foldable: Foldable
     notices: tuple[str, ...] = ()
     module_calls: tuple[ModuleCalls, ...] = ()
+    memory: MemoryReport | None = None
     provenance: Provenance = field(
         default_factory=lambda: Provenance(
             "counted", "edgeprof op registry: FLOPs = scalar float ops (dot product of n = 2n-1), MACs separate"
@@ -252,7 +256,9 @@ T = TypeVar("T")
 
 def _build(cls: type[T], data: Any) -> T:
     """Rebuild a dataclass tree from ``asdict`` output (tuples restored, extra keys ignored)."""
-    hints = get_type_hints(cls)
+    from edgeprof.report import memory
+
+    hints = get_type_hints(cls, localns=vars(memory))
     kwargs = {}
     for f in fields(cls):  # type: ignore[arg-type]
         if f.name in data:

@@ -16,6 +16,8 @@ from edgeprof.report.format import (
     activation_share,
     exact,
     human,
+    memory_rows,
+    precision_rows,
     if_range,
     input_source_label,
     percent,
@@ -108,8 +110,8 @@ def _summary(profile: Profile) -> list[str]:
         ]
     if t.flops_max > t.flops or t.macs_max > t.macs:
         lines += [
-            f"An `If` whose condition is not known statically: {if_range(t)} over its branches "
-            "(set the condition with `--value`).",
+            f"Range {if_range(t)}: control flow not known statically (an `If`'s branch, a `Loop` that may "
+            "exit early; set the condition or trip count with `--value`).",
             "",
         ]
     f = profile.foldable
@@ -200,6 +202,23 @@ def _grouped(title: str, key: str, rows: Sequence[tuple[str, int, int, int, int,
     return [f"### {title}", "", *_table(headers, body, [False] + [True] * (len(headers) - 1))]
 
 
+def _memory(profile: Profile) -> list[str]:
+    mem = profile.memory
+    if mem is None:
+        return []
+    rows = [(md_escape(label), exact(n), human(n, "B"), md_escape(how)) for label, n, how in memory_rows(mem)]
+    lines = ["### Memory while running", ""]
+    lines += _table(("figure", "bytes", "approx", "how obtained"), rows, (False, True, True, False))
+    prec = [(p, dts, exact(w), exact(a), exact(t)) for p, dts, w, a, t in precision_rows(mem)]
+    lines += ["", *_table(("precision", "weights / activations", "weight B", "peak activation B", "peak B"), prec,
+                          (False, False, True, True, True))]
+    if mem.unsized_values:
+        lines += ["", f"{len(mem.unsized_values)} tensor(s) could not be sized: the activation peak is a lower bound."]
+    if mem.measurement_error:
+        lines += ["", f"Measurement not made: {md_escape(mem.measurement_error)}"]
+    return lines
+
+
 def _not_counted(profile: Profile) -> list[str]:
     if not profile.not_counted:
         return ["### Not counted", "", "None: all ops counted."]
@@ -221,6 +240,8 @@ def render_markdown(profile: Profile, view: ViewOptions | None = None) -> str:
     if view.by_operator:
         rows = [(r.op, r.count, r.flops, r.int_ops, r.macs, r.params) for r in profile.by_operator()]
         sections.append(_grouped("By operator", "op", rows, profile))
+    if profile.memory is not None:
+        sections.append(_memory(profile))
     sections.append(_not_counted(profile))
     return "\n\n".join("\n".join(s) for s in sections) + "\n"
 

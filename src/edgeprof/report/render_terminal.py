@@ -24,6 +24,8 @@ from edgeprof.report.format import (
     activation_share,
     exact,
     human,
+    memory_rows,
+    precision_rows,
     if_range,
     input_source_label,
     percent,
@@ -215,8 +217,8 @@ def _summary(profile: Profile) -> list[RenderableType]:
             )
         )
     if t.flops_max > t.flops or t.macs_max > t.macs:
-        out.append(Text(f"If with a condition not known statically: {if_range(t)} over its branches "
-                        "(set the condition with --value)."))
+        out.append(Text(f"Range {if_range(t)}: control flow not known statically (an If's branch, a Loop "
+                        "that may exit early; set the condition or trip count with --value)."))
     f = profile.foldable
     if f.nodes:
         detail = ", ".join(f.detail) if f.detail else f"{f.nodes} node(s)"
@@ -246,6 +248,28 @@ def _weights(profile: Profile) -> list[RenderableType]:
     for g in profile.weights_by_dtype:
         table.add_row(g.dtype, exact(g.tensors), exact(g.elements), exact(g.params), exact(g.bytes), human(g.bytes, "B"))
     return [table_title, table]
+
+
+def _memory(profile: Profile, width: int) -> list[RenderableType]:
+    mem = profile.memory
+    if mem is None:
+        return []
+    rows: list[tuple[str, Sequence[str | Text]]] = [
+        (label, [exact(n), human(n, "B"), how]) for label, n, how in memory_rows(mem)
+    ]
+    out: list[RenderableType] = [
+        Text("Memory while running", style=_HEAD),
+        _named_table(width, "figure", [("bytes", True), ("approx", True), ("how obtained", False)], rows),
+    ]
+    prec = [(p, [dts, exact(w), exact(a), exact(t)]) for p, dts, w, a, t in precision_rows(mem)]
+    out.append(_named_table(width, "precision", [("weights / activations", False), ("weight B", True),
+                                                  ("peak activation B", True), ("peak B", True)], prec))
+    if mem.unsized_values:
+        out.append(Text(f"{len(mem.unsized_values)} tensor(s) could not be sized (e.g. {mem.unsized_values[0]}): "
+                        "the activation peak is a lower bound.", style=_WARN))
+    if mem.measurement_error:
+        out.append(Text(f"Measurement not made: {mem.measurement_error}", style=_WARN))
+    return out
 
 
 def _categories(profile: Profile) -> list[RenderableType]:
@@ -427,6 +451,8 @@ def render_terminal(
         sections.append(_by_module(profile, view.by_module, console.width))
     if view.by_operator:
         sections.append(_by_operator(profile, console.width))
+    if profile.memory is not None:
+        sections.append(_memory(profile, console.width))
     sections.append(_not_counted(profile))
     _print(console, sections)
     return _finish(sink.getvalue(), color)
