@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from edgeprof.ir import DType, Shape, Value, dtype_by_name
 from edgeprof.ops.registry import OpCall, OpCost, cost_of, lookup

@@ -15,8 +15,9 @@ fixture (each model is built and exported at most once per test session)::
 Exporter: the TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``) with
 ``training=TrainingMode.PRESERVE`` on a module in eval mode. It keeps every
 ``BatchNormalization`` node (the ``EVAL`` mode and the dynamo exporter's optimiser fold BN into
-the preceding Conv), names nodes after their module path (``/resnet/encoder/stages.0/...``)
-and is 2-7x faster than ``dynamo=True`` on these models. The dynamo exporter is available with
+the preceding Conv), names nodes after their module path (``/model/resnet/encoder/stages.0/...``)
+and is 2.5-15x faster than ``dynamo=True`` on these models (which fails on ConvNeXt-T
+with a symbolic batch). The dynamo exporter is available with
 ``exporter="dynamo"`` (its optimiser folds BatchNormalization into Conv).
 
 Two export artefacts to know about when reading parameter counts:
@@ -434,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("names", nargs="*", default=list(REFERENCE_NAMES))
     parser.add_argument("--exporter", choices=("torchscript", "dynamo"), default="torchscript")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     cache = ReferenceCache(args.folder, args.exporter)
     for name in args.names:
         e = cache.export(name)

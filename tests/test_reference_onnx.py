@@ -35,7 +35,7 @@ DEMO = ROOT / "models" / "demo.onnx"
 MAC_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul", "Einsum")
 IMAGE = {"pixel_values": (1, 3, 224, 224)}
 
-pytestmark = pytest.mark.slow
+slow = pytest.mark.slow  # exports a real architecture (seconds each, once per session)
 
 
 def _profile(model: Any, **kwargs: Any) -> Profile:
@@ -129,6 +129,7 @@ RESNET50_MACS = 4_089_184_256
 RESNET50_PARAMS = 25_557_032
 
 
+@slow
 def test_resnet50_matches_published_figures(reference_onnx: ReferenceCache) -> None:  # noqa: F811
     p = _profile(reference_onnx.onnx("resnet50"), input_shapes=IMAGE)
     _assert_fully_counted(p)
@@ -140,6 +141,7 @@ def test_resnet50_matches_published_figures(reference_onnx: ReferenceCache) -> N
     assert _op_count(p, "BatchNormalization") == 53
 
 
+@slow
 def test_resnet50_flops_of_conv_and_fc_are_exact(reference_onnx: ReferenceCache) -> None:  # noqa: F811
     counts = conv_linear_counts(reference_onnx.module("resnet50"), example_inputs("resnet50"))
     assert counts.macs == RESNET50_MACS  # the independent method agrees with torchvision
@@ -149,6 +151,7 @@ def test_resnet50_flops_of_conv_and_fc_are_exact(reference_onnx: ReferenceCache)
     assert _sum(p, "flops", ["Gemm"]) == 2 * 2048 * 1000
 
 
+@slow
 def test_resnet50_category_shares(reference_onnx: ReferenceCache) -> None:  # noqa: F811
     p = _profile(reference_onnx.onnx("resnet50"), input_shapes=IMAGE)
     shares = {c.category: c for c in p.categories}
@@ -173,6 +176,7 @@ CNN_CASES = [
 ]
 
 
+@slow
 @pytest.mark.parametrize(("name", "params", "macs"), CNN_CASES)
 def test_cnn_params_and_macs(reference_onnx: ReferenceCache, name: str, params: int, macs: int) -> None:  # noqa: F811
     module = reference_onnx.module(name)
@@ -208,6 +212,7 @@ def test_closed_forms_match_known_values() -> None:
     assert gpt2_small_macs(128) == 16_114_089_984
 
 
+@slow
 @pytest.mark.parametrize("seq", [128, 64])
 def test_bert_base(reference_onnx: ReferenceCache, seq: int) -> None:  # noqa: F811
     module = reference_onnx.module("bert_base")
@@ -221,6 +226,7 @@ def test_bert_base(reference_onnx: ReferenceCache, seq: int) -> None:  # noqa: F
     assert p.totals.params == torch_param_count(module) == 109_482_240
 
 
+@slow
 @pytest.mark.parametrize("seq", [128, 1024])
 def test_gpt2_small(reference_onnx: ReferenceCache, seq: int) -> None:  # noqa: F811
     module = reference_onnx.module("gpt2_small")

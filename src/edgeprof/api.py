@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence, Union
+from typing import Any
 
 from edgeprof.errors import ModelLoadError, UsageError
 from edgeprof.frontends.base import LoadedModel, ShapeRequest
 from edgeprof.report.model import Profile
 
-InputShapes = Union[
-    Mapping[str, Sequence[int]], Sequence[Sequence[int]], Sequence[tuple[Union[str, None], Sequence[int]]], None
-]
+InputShapes = (
+    Mapping[str, Sequence[int]] | Sequence[Sequence[int]] | Sequence[tuple[str | None, Sequence[int]]] | None
+)
 
 
 def _is_pair(item: Any) -> bool:
@@ -43,7 +44,7 @@ def shape_request(
         if seq and all(_is_pair(s) for s in seq):  # (name or None, shape) pairs, in order
             items = [(s[0], s[1]) for s in seq]  # type: ignore[misc]
         else:
-            items = [(None, s) for s in seq]
+            items = [(None, s) for s in seq]  # type: ignore[misc]
     for name, shape in items:
         try:
             dims_t = tuple(int(d) for d in shape)
@@ -54,13 +55,13 @@ def shape_request(
                 raise UsageError(f"input shape {dims_t}: every dim must be an integer from 1 to 2**62-1")
         pairs.append((name, dims_t))
     dims_map: dict[str, int] = {}
-    for k, v in (dims or {}).items():
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0 or v >= 2**62:
-            raise UsageError(f"dim {k}={v!r} must be an integer from 0 to 2**62-1")
-        dims_map[str(k)] = v
+    for k, size in (dims or {}).items():
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0 or size >= 2**62:
+            raise UsageError(f"dim {k}={size!r} must be an integer from 0 to 2**62-1")
+        dims_map[str(k)] = size
     vals: dict[str, tuple[float, ...]] = {}
     for k, v in (values or {}).items():
-        vals[str(k)] = tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else (float(v),)
+        vals[str(k)] = (float(v),) if isinstance(v, (int, float)) else tuple(float(x) for x in v)
     return ShapeRequest(tuple(pairs), dims_map, vals)
 
 
@@ -139,7 +140,24 @@ def profile(
     from edgeprof.passes.summary import build_profile
 
     loaded = load(model, input_shapes=input_shapes, dims=dims, values=values, **options)
-    return build_profile(loaded, memory=memory, search_order=search_order)
+    result = build_profile(loaded, memory=memory, search_order=search_order)
+    if loaded.info.format == "hf-config" and options.get("seq_len") is not None:
+        result = _with_llm_figures(result, model, options)
+    return result
+
+
+def _with_llm_figures(result: Profile, model: Any, options: Mapping[str, Any]) -> Profile:
+    """A decoder LLM's prefill/decode/KV-cache figures at the context length ``seq_len``."""
+    import dataclasses
+
+    from edgeprof.frontends.hf import build_model, is_decoder_llm, llm_figures_for
+
+    built, config = build_model(model)
+    if not is_decoder_llm(built, config):
+        return result
+    kwargs = {k: options[k] for k in ("attn_implementation", "dtype") if options.get(k) is not None}
+    figures = llm_figures_for(model, int(options["seq_len"]), batch_size=int(options.get("batch_size") or 1), **kwargs)
+    return dataclasses.replace(result, llm=figures)
 
 
 def measure(profile: Profile, *, runs: int = 5, timeout_s: float = 300.0) -> Profile:

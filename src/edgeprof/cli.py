@@ -20,7 +20,6 @@ import re
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from edgeprof.errors import EdgeprofError, MeasurementError, StrictModeError, UsageError

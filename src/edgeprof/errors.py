@@ -17,12 +17,12 @@ from __future__ import annotations
 
 __all__ = [
     "EdgeprofError",
-    "UsageError",
-    "ModelLoadError",
     "GraphError",
-    "ShapeError",
     "MeasurementError",
+    "ModelLoadError",
+    "ShapeError",
     "StrictModeError",
+    "UsageError",
 ]
 
 

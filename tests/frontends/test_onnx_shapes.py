@@ -128,8 +128,14 @@ def test_conflicting_sizes_for_one_named_dim() -> None:
 
 @pytest.mark.parametrize("size", [0, -1, 2**62])
 def test_dims_out_of_range_are_usage_errors(size: int) -> None:
-    assert "2**62" in _error(conv_net(batch="N"), ShapeRequest(dims={"N": size}), UsageError)
+    if size != 0:  # --dim N=0 is allowed (an empty past KV length); an input shape needs every dim >= 1
+        assert "2**62" in _error(conv_net(batch="N"), ShapeRequest(dims={"N": size}), UsageError)
     assert "2**62" in _error(conv_net(batch="N"), ShapeRequest(inputs=(("x", (size, 3, 8, 8)),)), UsageError)
+
+
+def test_a_named_dim_may_be_zero() -> None:
+    lm = load_onnx(conv_net(batch="N"), ShapeRequest(dims={"N": 0}))
+    assert lm.inputs[0].shape[0] == 0
 
 
 def test_input_without_a_shape_must_be_given() -> None:

@@ -124,12 +124,15 @@ def _with_every_memory_field(profile: Profile) -> Profile:
     how = Provenance("measured", "test")
     mem = with_measurement(profile.memory, MeasuredMemory("ort", 1, 1, 1, 1, 1, ("a",), ("x",), how))
     mem = with_measurement(mem, MeasuredTensorPeak("torch", 1, 1, 1, 1, 1, how))
-    return dataclasses.replace(profile, memory=mem)
+    from edgeprof.passes.llm import LLMFigures, WeightBytes
+
+    llm = LLMFigures(8, 1, 1, 1, "last", 1, 1, 1, 8, "float32", 1, 1, 1, 1, WeightBytes(4, 2, 1, 1), False)
+    return dataclasses.replace(profile, memory=mem, llm=llm)
 
 
 def test_every_json_field_is_documented(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     doc = SCHEMA_DOC.read_text(encoding="utf-8")
-    documented = set(re.findall(r"^\| `([a-z_]+)` \|", doc, flags=re.M))
+    documented = set(re.findall(r"^\| `([a-z0-9_]+)` \|", doc, flags=re.M))
     keys = _keys(json.loads(render_json(tiny_cnn())), set()) | _keys(json.loads(render_json(wide_mixed())), set())
     keys |= _keys(json.loads(render_json(_with_every_memory_field(e2e_profile(tmp_path, monkeypatch)))), set())
     assert keys - documented == set(), "fields missing from docs/json-schema.md"

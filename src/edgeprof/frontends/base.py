@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from edgeprof.ir import Graph
 from edgeprof.report.model import InputSpec, ModelInfo

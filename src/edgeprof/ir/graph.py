@@ -6,10 +6,11 @@ Nothing here computes a cost and nothing is ever written back onto a node.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Literal, Mapping, Union
+from typing import Literal
 
 from edgeprof.ir.dtype import DType
 from edgeprof.ir.shape import Shape
@@ -25,7 +26,7 @@ class TensorConst:
     values: tuple[float | int, ...] | None = None
 
 
-AttrValue = Union[int, float, str, bytes, bool, tuple[int, ...], tuple[float, ...], tuple[str, ...], TensorConst, None]
+AttrValue = int | float | str | bytes | bool | tuple[int, ...] | tuple[float, ...] | tuple[str, ...] | TensorConst | None
 
 WeightRole = Literal["parameter", "buffer", "constant"]
 
@@ -96,7 +97,7 @@ class Node:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     attrs: Mapping[str, AttrValue] = field(default_factory=dict)
-    subgraphs: Mapping[str, "Graph"] = field(default_factory=dict)
+    subgraphs: Mapping[str, Graph] = field(default_factory=dict)
     scope: str = ""
     source_op: str = ""
 
@@ -141,7 +142,7 @@ class Graph:
     def value(self, name: str) -> Value:
         return self.values[name]
 
-    def iter_all_nodes(self) -> "list[tuple[Node, int]]":
+    def iter_all_nodes(self) -> list[tuple[Node, int]]:
         """Every node of this graph and of its subgraphs, with its nesting depth."""
         out: list[tuple[Node, int]] = []
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import heapq
 
-
 from edgeprof.errors import GraphError
 from edgeprof.ir.graph import Graph, Node, node_reads
 

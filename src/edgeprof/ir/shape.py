@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from math import prod
-from typing import Iterator, Union
 
-Dim = Union[int, str]
+Dim = int | str
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class Shape:
     dims: tuple[Dim, ...]
 
     @staticmethod
-    def of(*dims: Dim) -> "Shape":
+    def of(*dims: Dim) -> Shape:
         return Shape(tuple(dims))
 
     @property

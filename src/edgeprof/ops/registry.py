@@ -13,10 +13,11 @@ an op we cannot cost with :func:`not_countable`. A second registration of a name
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from math import prod
-from typing import Callable, Iterable, Literal, Mapping
+from typing import Literal
 
 from edgeprof.ir import AttrValue, DType, Value
 

@@ -34,7 +34,7 @@ class _Acc:
     bytes_read: int = 0
     bytes_written: int = 0
 
-    def add(self, other: "_Acc") -> None:
+    def add(self, other: _Acc) -> None:
         self.flops += other.flops
         self.int_ops += other.int_ops
         self.macs += other.macs
@@ -130,10 +130,10 @@ def _control_flow(
                                 scope=node.scope, calls=calls, range_group=range_group, note=note))
 
     if node.op == "If":
-        branch = node.attrs.get("branch")
+        branch = str(node.attrs.get("branch") or "")
         if branch in node.subgraphs:
             row(f"condition known statically: counts {branch}")
-            return _walk(node.subgraphs[str(branch)], scope_values, weights, layers, missing,
+            return _walk(node.subgraphs[branch], scope_values, weights, layers, missing,
                          f"{name}/{branch}/", calls, range_group)
         row("condition not known statically: both branches listed, totals give the range")
         subs = [
@@ -156,7 +156,7 @@ def _control_flow(
         row(reason, "not_counted")
         missing.setdefault((node.op, reason), []).append(name)
         return _Acc()
-    bound = node.attrs.get("trip_count_reason")
+    bound = str(node.attrs.get("trip_count_reason") or "")
     if trips == 0:
         row("body runs 0 times")
         return _Acc()

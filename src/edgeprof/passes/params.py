@@ -17,8 +17,8 @@ Shared tensors (same ``storage_key``, or the same name) are counted once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from edgeprof.ir import Graph, Weight, WeightRole
 from edgeprof.ops.registry import Category, lookup
@@ -111,7 +111,5 @@ def _infer_role(w: Weight, uses: list[tuple[str, int]]) -> WeightRole:
             kinds.add("constant")
         else:
             kinds.add("parameter")
-    for role in ("parameter", "buffer", "constant"):
-        if role in kinds:
-            return role  # type: ignore[return-value]
-    return "parameter"
+    order: tuple[WeightRole, ...] = ("parameter", "buffer", "constant")
+    return next((role for role in order if role in kinds), "parameter")

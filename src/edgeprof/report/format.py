@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from edgeprof.passes.llm import LLMFigures
 from edgeprof.report.memory import MemoryReport
 from edgeprof.report.model import InputSpec, LayerCost, Profile, Totals
 
@@ -197,4 +198,21 @@ def precision_rows(mem: MemoryReport) -> list[tuple[str, str, int, int, int]]:
     return [
         (p.precision, f"{p.weight_dtype} / {p.activation_dtype}", p.weight_bytes, p.peak_activation_bytes, p.peak_bytes)
         for p in mem.by_precision
+    ]
+
+
+def llm_rows(llm: LLMFigures) -> list[tuple[str, int, str]]:
+    """A decoder LLM's figures as (figure, value, unit) rows, shared by the renderers."""
+    return [
+        (f"prefill, {llm.context_len} tokens (logits: {llm.prefill_logits})", llm.prefill_flops, "FLOPs"),
+        ("prefill", llm.prefill_macs, "MACs"),
+        (f"decode, per token at context {llm.context_len}", llm.decode_flops_per_token, "FLOPs"),
+        ("decode, per token", llm.decode_macs_per_token, "MACs"),
+        (f"KV cache per token ({llm.kv_dtype}, {llm.num_layers} layers x {llm.num_kv_heads} KV heads x "
+         f"{llm.head_dim})", llm.kv_cache_bytes_per_token, "B"),
+        (f"KV cache at {llm.context_len} tokens, batch {llm.batch}", llm.kv_cache_bytes, "B"),
+        ("weights at fp32", llm.weight_bytes.fp32, "B"),
+        ("weights at fp16", llm.weight_bytes.fp16, "B"),
+        ("weights at int8", llm.weight_bytes.int8, "B"),
+        ("weights at int4", llm.weight_bytes.int4, "B"),
     ]

@@ -8,10 +8,12 @@ and how it was obtained (:class:`Provenance`): *counted* by the formulas of the 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
-from typing import TYPE_CHECKING, Any, Literal, Mapping, TypeVar, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
-if TYPE_CHECKING:  # report.memory imports this module; resolved lazily in _build
+if TYPE_CHECKING:  # these modules import this one; the names are resolved lazily in _build
+    from edgeprof.passes.llm import LLMFigures
     from edgeprof.report.memory import MemoryReport
 
 SCHEMA_VERSION = 1
@@ -182,6 +184,7 @@ class Profile:
     notices: tuple[str, ...] = ()
     module_calls: tuple[ModuleCalls, ...] = ()
     memory: MemoryReport | None = None
+    llm: LLMFigures | None = None
     provenance: Provenance = field(
         default_factory=lambda: Provenance(
             "counted", "edgeprof op registry: FLOPs = scalar float ops (dot product of n = 2n-1), MACs separate"
@@ -243,11 +246,11 @@ class Profile:
         return json.dumps(self.to_dict(), indent=indent)
 
     @staticmethod
-    def from_dict(data: Mapping[str, Any]) -> "Profile":
+    def from_dict(data: Mapping[str, Any]) -> Profile:
         return _build(Profile, data)
 
     @staticmethod
-    def from_json(text: str) -> "Profile":
+    def from_json(text: str) -> Profile:
         return Profile.from_dict(json.loads(text))
 
 
@@ -256,9 +259,10 @@ T = TypeVar("T")
 
 def _build(cls: type[T], data: Any) -> T:
     """Rebuild a dataclass tree from ``asdict`` output (tuples restored, extra keys ignored)."""
+    from edgeprof.passes import llm
     from edgeprof.report import memory
 
-    hints = get_type_hints(cls, localns=vars(memory))
+    hints = get_type_hints(cls, localns={**vars(memory), **vars(llm)})
     kwargs = {}
     for f in fields(cls):  # type: ignore[arg-type]
         if f.name in data:

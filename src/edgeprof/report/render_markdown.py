@@ -16,11 +16,12 @@ from edgeprof.report.format import (
     activation_share,
     exact,
     human,
-    memory_rows,
-    precision_rows,
     if_range,
     input_source_label,
+    llm_rows,
+    memory_rows,
     percent,
+    precision_rows,
     select_layers,
     shape_text,
 )
@@ -219,6 +220,17 @@ def _memory(profile: Profile) -> list[str]:
     return lines
 
 
+def _llm(profile: Profile) -> list[str]:
+    llm = profile.llm
+    if llm is None:
+        return []
+    rows = [(md_escape(label), exact(n), human(n, unit)) for label, n, unit in llm_rows(llm)]
+    lines = ["### Decoder LLM figures (counted)", "", *_table(("figure", "exact", "approx"), rows, (False, True, True))]
+    if llm.is_lower_bound:
+        lines += ["", "Some ops of the prefill or decode graph were not counted: lower bounds."]
+    return lines
+
+
 def _not_counted(profile: Profile) -> list[str]:
     if not profile.not_counted:
         return ["### Not counted", "", "None: all ops counted."]
@@ -242,6 +254,8 @@ def render_markdown(profile: Profile, view: ViewOptions | None = None) -> str:
         sections.append(_grouped("By operator", "op", rows, profile))
     if profile.memory is not None:
         sections.append(_memory(profile))
+    if profile.llm is not None:
+        sections.append(_llm(profile))
     sections.append(_not_counted(profile))
     return "\n\n".join("\n".join(s) for s in sections) + "\n"
 

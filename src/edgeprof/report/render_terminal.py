@@ -24,11 +24,12 @@ from edgeprof.report.format import (
     activation_share,
     exact,
     human,
-    memory_rows,
-    precision_rows,
     if_range,
     input_source_label,
+    llm_rows,
+    memory_rows,
     percent,
+    precision_rows,
     select_layers,
     shape_text,
 )
@@ -272,6 +273,22 @@ def _memory(profile: Profile, width: int) -> list[RenderableType]:
     return out
 
 
+def _llm(profile: Profile, width: int) -> list[RenderableType]:
+    llm = profile.llm
+    if llm is None:
+        return []
+    rows: list[tuple[str, Sequence[str | Text]]] = [
+        (label, [exact(n), human(n, unit)]) for label, n, unit in llm_rows(llm)
+    ]
+    out: list[RenderableType] = [
+        Text("Decoder LLM figures (counted)", style=_HEAD),
+        _named_table(width, "figure", [("exact", True), ("approx", True)], rows),
+    ]
+    if llm.is_lower_bound:
+        out.append(Text("Some ops of the prefill or decode graph were not counted: lower bounds.", style=_WARN))
+    return out
+
+
 def _categories(profile: Profile) -> list[RenderableType]:
     ints = _has_int_ops(profile)
     table = _table()
@@ -453,6 +470,8 @@ def render_terminal(
         sections.append(_by_operator(profile, console.width))
     if profile.memory is not None:
         sections.append(_memory(profile, console.width))
+    if profile.llm is not None:
+        sections.append(_llm(profile, console.width))
     sections.append(_not_counted(profile))
     _print(console, sections)
     return _finish(sink.getvalue(), color)
