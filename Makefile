@@ -30,7 +30,9 @@ lint: $(VENV)/.test-installed
 	$(PY) -m mypy
 
 bench: $(VENV)/.test-installed
+	$(PY) -m pip install -q -e .[bench]
 	$(PY) benchmarks/onnx_vs_onnx_tool.py
+	$(PY) benchmarks/memory_accuracy.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

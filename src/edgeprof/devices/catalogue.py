@@ -2,7 +2,15 @@
 
 The shipped catalogue is ``catalogue.toml`` beside this module; users add or override
 devices with their own TOML file of the same schema. Every figure carries its value, a
-tag (vendor / measured / derived / secondary) and its source; the unit is in the field name.
+tag (vendor / measured / derived / secondary / assumed) and its source; the unit is in the field name.
+
+Latency prediction also reads, per device: ``efficiency`` (the attainable fraction of the peak rate,
+keyed ``"<precision>:<category>"``, ``"<category>"``, ``"<precision>:default"`` or ``"default"``,
+looked up in that order; precision is ``fp32``/``fp16``/``int8``), ``bandwidth_efficiency`` (the
+attainable fraction of the memory bandwidth), ``per_node_overhead_s`` and
+``per_inference_overhead_s``. A device that lacks them takes its class's entry of the
+``[defaults.<class>]`` tables of the built-in catalogue, tagged ``assumed`` (an honest guess whose
+source gives the reasoning); ``edgeprof calibrate`` replaces them by measured figures.
 """
 
 from __future__ import annotations
@@ -21,8 +29,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from edgeprof.errors import UsageError
 
-Tag = Literal["vendor", "measured", "derived", "secondary"]
-TAGS: tuple[str, ...] = ("vendor", "measured", "derived", "secondary")
+Tag = Literal["vendor", "measured", "derived", "secondary", "assumed"]
+TAGS: tuple[str, ...] = ("vendor", "measured", "derived", "secondary", "assumed")
 DeviceClass = Literal["sbc", "gpu-module", "phone", "laptop", "accelerator", "mcu", "host"]
 CLASSES: tuple[str, ...] = ("sbc", "gpu-module", "phone", "laptop", "accelerator", "mcu", "host")
 
@@ -52,14 +60,35 @@ class Device:
     sram_bytes: Figure | None = None
     flash_bytes: Figure | None = None
     power_w: Figure | None = None
+    bandwidth_efficiency: Figure | None = None  # a fraction in (0, 1]
+    per_node_overhead_s: Figure | None = None
+    per_inference_overhead_s: Figure | None = None
+    efficiency: Mapping[str, Figure] = field(default_factory=dict)  # fractions in (0, 1]; see the module docstring
     anchors: tuple[str, ...] = ()
     origin: str = "built-in"
 
     def figures(self) -> dict[str, Figure]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), Figure)}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), Figure)}
+        out.update({f"efficiency.{k}": v for k, v in self.efficiency.items()})
+        return out
+
+    def peak_rate(self, precision: str) -> Figure | None:
+        """The peak rate for ``fp32``/``fp16``/``int8`` (FLOP/s or integer op/s)."""
+        return {"fp32": self.peak_fp32_flop_per_s, "fp16": self.peak_fp16_flop_per_s,
+                "int8": self.peak_int8_op_per_s}.get(precision)
+
+    def efficiency_for(self, precision: str, category: str) -> Figure | None:
+        """The attainable fraction of the peak for ``precision`` and op ``category`` (most specific key first)."""
+        for key in (f"{precision}:{category}", category, f"{precision}:default", "default"):
+            if key in self.efficiency:
+                return self.efficiency[key]
+        return None
 
 
 _FIGURE_FIELDS = tuple(f.name for f in fields(Device) if f.name.endswith(("_per_s", "_bytes", "_w")))
+_FRACTION_FIELDS = ("bandwidth_efficiency",)
+_OVERHEAD_FIELDS = ("per_node_overhead_s", "per_inference_overhead_s")
+_DEFAULT_FIELDS = (*_FRACTION_FIELDS, *_OVERHEAD_FIELDS, "efficiency")
 
 
 @dataclass(frozen=True)
@@ -77,21 +106,69 @@ class Catalogue:
 def load_catalogue(*extra: Path) -> Catalogue:
     """The built-in catalogue, then each ``extra`` TOML file (a device with an existing id replaces it)."""
     text = resources.files("edgeprof.devices").joinpath("catalogue.toml").read_text(encoding="utf-8")
-    devices = _parse(text, "built-in")
+    data = _toml(text, "built-in")
+    defaults = _class_defaults(data.get("defaults", {}))
+    devices = _parse(data, "built-in")
     for path in extra:
         try:
             user_text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"device file {path}: cannot read it ({exc.strerror or exc})") from None
-        devices.update(_parse(user_text, str(path)))
-    return Catalogue(devices)
+        devices.update(_parse(_toml(user_text, str(path)), str(path)))
+    return Catalogue({k: _with_defaults(d, defaults.get(d.device_class, {})) for k, d in devices.items()})
 
 
-def _parse(text: str, origin: str) -> dict[str, Device]:
+def _toml(text: str, origin: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"device file {origin}: not valid TOML ({exc})") from None
+
+
+def _class_defaults(raw: Any) -> dict[str, dict[str, Any]]:
+    """The built-in ``[defaults.<class>]`` tables, parsed like a device's own figures."""
+    out: dict[str, dict[str, Any]] = {}
+    for cls, table in dict(raw).items():
+        where = f"built-in: defaults.{cls}"
+        unknown = sorted(set(table) - set(_DEFAULT_FIELDS))
+        if cls not in CLASSES or unknown:
+            raise UsageError(f"{where}: unknown class or field(s) {', '.join(unknown)}")
+        out[cls] = _latency_figures(table, where)
+    return out
+
+
+def _with_defaults(device: Device, defaults: Mapping[str, Any]) -> Device:
+    import dataclasses
+
+    changes = {k: v for k, v in defaults.items() if k != "efficiency" and getattr(device, k) is None}
+    if not device.efficiency and defaults.get("efficiency"):
+        changes["efficiency"] = defaults["efficiency"]
+    return dataclasses.replace(device, **changes) if changes else device
+
+
+def _latency_figures(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in (*_FRACTION_FIELDS, *_OVERHEAD_FIELDS):
+        if key in raw:
+            fig = _figure(raw[key], f"{where}.{key}")
+            if key in _FRACTION_FIELDS and fig.value > 1:
+                raise UsageError(f"{where}.{key}: a fraction must be in (0, 1]")
+            out[key] = fig
+    if "efficiency" in raw:
+        table = raw["efficiency"]
+        if not isinstance(table, dict) or not table:
+            raise UsageError(f"{where}.efficiency: a table of figures keyed by category, precision:category or default")
+        eff = {}
+        for key, value in table.items():
+            fig = _figure(value, f"{where}.efficiency.{key}")
+            if fig.value > 1:
+                raise UsageError(f"{where}.efficiency.{key}: a fraction must be in (0, 1]")
+            eff[str(key)] = fig
+        out["efficiency"] = eff
+    return out
+
+
+def _parse(data: Mapping[str, Any], origin: str) -> dict[str, Device]:
     entries = data.get("device", [])
     if not isinstance(entries, list):
         raise UsageError(f"device file {origin}: [[device]] entries expected")
@@ -107,7 +184,7 @@ def _parse(text: str, origin: str) -> dict[str, Device]:
 def _device(raw: Any, where: str, origin: str) -> Device:
     if not isinstance(raw, dict):
         raise UsageError(f"{where}: a device must be a table")
-    allowed = {"id", "name", "soc", "class", "anchors", *_FIGURE_FIELDS}
+    allowed = {"id", "name", "soc", "class", "anchors", *_FIGURE_FIELDS, *_DEFAULT_FIELDS}
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise UsageError(f"{where}: unknown field(s) {', '.join(unknown)}; figures must be one of {', '.join(_FIGURE_FIELDS)}")
@@ -120,9 +197,10 @@ def _device(raw: Any, where: str, origin: str) -> Device:
     anchors = raw.get("anchors", [])
     if not isinstance(anchors, list) or not all(isinstance(a, str) for a in anchors):
         raise UsageError(f"{where}: anchors must be a list of strings")
+    latency = _latency_figures(raw, f"{where} ({raw['id']})")
     return Device(
         id=raw["id"], name=raw["name"], soc=str(raw.get("soc", "")), device_class=raw["class"],
-        anchors=tuple(anchors), origin=origin, **figures,
+        anchors=tuple(anchors), origin=origin, **figures, **latency,
     )
 
 

@@ -62,12 +62,12 @@ def weight_table(graph: Graph) -> WeightTable:
     """Collect every weight once (by storage key) and resolve its role."""
     uses: dict[str, list[tuple[str, int]]] = {}
     by_key: dict[str, Weight] = {}
-    name_to_key: dict[str, str] = {}
+    names_of: dict[str, set[str]] = {}
 
     def walk(g: Graph) -> None:
         for w in g.weights.values():
             by_key.setdefault(w.key, w)
-            name_to_key[w.name] = w.key
+            names_of.setdefault(w.key, set()).add(w.name)
         for n in g.nodes:
             for i, name in enumerate(n.inputs):
                 if name:
@@ -81,8 +81,7 @@ def weight_table(graph: Graph) -> WeightTable:
         if w.role is not None:
             roles[w.key] = w.role
             continue
-        names = [n for n, k in name_to_key.items() if k == w.key]
-        roles[w.key] = _infer_role(w, [u for n in names for u in uses.get(n, [])])
+        roles[w.key] = _infer_role(w, [u for n in sorted(names_of[w.key]) for u in uses.get(n, [])])
     return WeightTable(tuple(by_key.values()), roles)
 
 

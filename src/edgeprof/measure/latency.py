@@ -1,0 +1,213 @@
+"""Measured latency: run an ONNX file on ONNX Runtime (CPU) in a fresh subprocess and time it.
+
+In the child (``python -m edgeprof.measure.latency``, via :mod:`edgeprof.measure.runner`):
+
+1. import numpy and onnxruntime; create the session (timed: ``load_time_s``) with
+   ``intra_op_num_threads`` set (default 1, recorded), one inter-op thread, sequential execution,
+   graph optimisations at ``ORT_ENABLE_ALL`` (what a deployment uses);
+2. random inputs of the profiled shapes (as in :mod:`edgeprof.measure.memory`); the first
+   inference is timed on its own (``first_inference_s``);
+3. warm-up: at least 3 runs and at least 0.2 s (at most 50 runs);
+4. timed runs (``time.perf_counter`` around each ``run``) until the 95 % confidence interval of
+   the mean is within ``target_rel_ci`` (2 %) of it after at least ``min_runs``, or ``max_runs``
+   or ``max_time_s`` is reached; the process CPU time over the loop / runs is the CPU time per run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgeprof.errors import MeasurementError
+from edgeprof.measure.memory import _ORT_TYPES, _ChildError, _first_line, _random
+from edgeprof.measure.runner import read_request, run_child, write_error, write_result
+from edgeprof.measure.stats import summarise
+from edgeprof.report.latency import Environment, MeasuredLatency
+from edgeprof.report.model import InputSpec
+
+__all__ = ["LatencyOptions", "measure_onnx_latency"]
+
+
+@dataclass(frozen=True)
+class LatencyOptions:
+    """How long and how a latency measurement runs."""
+
+    intra_op_threads: int = 1
+    min_runs: int = 10
+    max_runs: int = 1000
+    max_time_s: float = 10.0
+    target_rel_ci: float = 0.02
+    graph_optimization_level: str = "ORT_ENABLE_ALL"
+
+
+def measure_onnx_latency(
+    path: str | Path,
+    inputs: Sequence[InputSpec] = (),
+    *,
+    options: LatencyOptions = LatencyOptions(),
+    timeout_s: float = 300.0,
+) -> MeasuredLatency:
+    """Time the ONNX file at ``path`` on ONNX Runtime (CPU) in a fresh subprocess (see the module
+    docstring). Raises :class:`MeasurementError` (one line) when it cannot run."""
+    if options.intra_op_threads < 1:
+        raise MeasurementError(f"latency measurement needs at least one thread, got {options.intra_op_threads}")
+    if options.max_runs < 1 or options.min_runs < 1:
+        raise MeasurementError("latency measurement needs at least one run")
+    file = Path(path)
+    if not file.is_file():
+        raise MeasurementError(f"latency measurement: {file} is not a file")
+    request = {
+        "path": str(file.resolve()),
+        "inputs": [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in inputs],
+        "threads": options.intra_op_threads,
+        "min_runs": min(options.min_runs, options.max_runs),
+        "max_runs": options.max_runs,
+        "max_time_s": options.max_time_s,
+        "target_rel_ci": options.target_rel_ci,
+        "graph_optimization_level": options.graph_optimization_level,
+    }
+    env = {"OMP_NUM_THREADS": str(options.intra_op_threads)}
+    result = run_child(["-m", "edgeprof.measure.latency"], request, what="onnxruntime latency run",
+                       timeout_s=timeout_s, env=env)
+    try:
+        samples = [float(x) for x in result["samples_s"]]
+        stats = summarise(samples)
+        environment = Environment(**{**result["environment"], "load_average": tuple(result["environment"]["load_average"])})
+        measured = MeasuredLatency(
+            runtime=f"onnxruntime {environment.runtime_version} (CPUExecutionProvider)",
+            runs=stats.runs,
+            warmup_runs=int(result["warmup_runs"]),
+            p50_s=stats.p50_s, p90_s=stats.p90_s, p99_s=stats.p99_s, min_s=stats.min_s, max_s=stats.max_s,
+            mean_s=stats.mean_s, std_s=stats.std_s, ci95_half_width_rel=stats.ci95_half_width_rel,
+            stable=stats.ci95_half_width_rel <= options.target_rel_ci,
+            cpu_time_per_run_s=float(result["cpu_time_s"]) / stats.runs,
+            load_time_s=float(result["load_time_s"]),
+            first_inference_s=float(result["first_inference_s"]),
+            wall_time_s=float(result["wall_time_s"]),
+            stop_reason=str(result["stop_reason"]),
+            inputs=tuple(str(x) for x in result["inputs"]),
+            environment=environment,
+            method=(f"fresh subprocess, {options.graph_optimization_level}, {options.intra_op_threads} intra-op "
+                    f"thread(s); warm-up then timed runs until the 95 % CI of the mean is within "
+                    f"{options.target_rel_ci:.0%} (min {options.min_runs}, max {options.max_runs} runs, "
+                    f"{options.max_time_s:g} s); random inputs"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MeasurementError(f"onnxruntime latency run: malformed result ({exc})") from None
+    return measured
+
+
+# ---- the child -------------------------------------------------------------------------------
+
+
+def _child(request: dict[str, Any]) -> dict[str, Any]:
+    try:
+        import numpy as np
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise _ChildError(f"{exc.name or 'onnxruntime'} is not installed (pip install 'edgeprof[runtime]')") from None
+    from edgeprof.measure.environment import environment
+    from edgeprof.measure.stats import relative_ci_half_width
+
+    path = request["path"]
+    threads = int(request["threads"])
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, request["graph_optimization_level"])
+    so.log_severity_level = 3
+    t0 = time.perf_counter()
+    try:
+        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise _ChildError(f"onnxruntime cannot load {Path(path).name}: {_first_line(exc)}") from None
+    load_time = time.perf_counter() - t0
+
+    given = {spec["name"]: spec for spec in request["inputs"]}
+    rng = np.random.default_rng(0)
+    data: dict[str, Any] = {}
+    described: list[str] = []
+    for arg in sess.get_inputs():
+        spec = given.get(arg.name)
+        if spec is not None:
+            shape = [int(d) for d in spec["shape"]]
+            dtype_name = str(spec["dtype"])
+        else:
+            if not all(isinstance(d, int) for d in arg.shape):
+                raise _ChildError(f"input {arg.name!r} has symbolic dims {arg.shape}; give its shape")
+            shape = [int(d) for d in arg.shape]
+            dtype_name = _ORT_TYPES.get(arg.type, arg.type)
+        data[arg.name] = _random(np, rng, shape, dtype_name)
+        described.append(f"{arg.name}: {dtype_name}[{'x'.join(str(d) for d in shape)}]")
+
+    def run() -> None:
+        try:
+            sess.run(None, data)
+        except Exception as exc:
+            raise _ChildError(f"onnxruntime failed to run {Path(path).name}: {_first_line(exc)}") from None
+
+    t0 = time.perf_counter()
+    run()
+    first = time.perf_counter() - t0
+    warm = 0
+    t0 = time.perf_counter()
+    while warm < 50 and (warm < 3 or time.perf_counter() - t0 < 0.2):
+        run()
+        warm += 1
+    env = environment("onnxruntime", ort.__version__, np.__version__, threads)
+    min_runs, max_runs = int(request["min_runs"]), int(request["max_runs"])
+    max_time, target = float(request["max_time_s"]), float(request["target_rel_ci"])
+    samples: list[float] = []
+    reason = f"max runs ({max_runs})"
+    cpu0 = time.process_time()
+    start = time.perf_counter()
+    while len(samples) < max_runs:
+        t0 = time.perf_counter()
+        run()
+        t1 = time.perf_counter()
+        samples.append(t1 - t0)
+        n = len(samples)
+        if n >= min_runs and (n < 200 or n % 10 == 0) and relative_ci_half_width(samples) <= target:
+            reason = f"stable (95 % CI of the mean within {target:.0%})"
+            break
+        if t1 - start >= max_time:
+            reason = f"time limit ({max_time:g} s)"
+            break
+    wall = time.perf_counter() - start
+    cpu = time.process_time() - cpu0
+    return {
+        "samples_s": samples,
+        "warmup_runs": warm,
+        "cpu_time_s": cpu,
+        "load_time_s": load_time,
+        "first_inference_s": first,
+        "wall_time_s": wall,
+        "stop_reason": reason,
+        "inputs": described,
+        "environment": {
+            "cpu_model": env.cpu_model, "logical_cores": env.logical_cores, "platform": env.platform,
+            "python_version": env.python_version, "runtime": env.runtime, "runtime_version": env.runtime_version,
+            "numpy_version": env.numpy_version, "intra_op_threads": env.intra_op_threads,
+            "load_average": list(env.load_average),
+        },
+    }
+
+
+def _main() -> None:
+    try:
+        result = _child(read_request())
+    except _ChildError as exc:
+        write_error(str(exc))
+        return
+    except Exception as exc:
+        write_error(f"{type(exc).__name__}: {_first_line(exc)}")
+        return
+    write_result(result)
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,175 @@
+"""Inline SVG charts for the HTML reports, generated in Python (no JavaScript library).
+
+Every label is HTML-escaped here: callers pass raw model strings. Coordinates are floats
+(drawing only); the figures printed in labels come from the exact integer formatting helpers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from edgeprof.report.format import exact, human
+
+__all__ = ["Bar", "ScatterPoint", "bar_chart", "line_chart", "scatter_chart", "shorten"]
+
+_PALETTE = ("#3465a4", "#f57900", "#4e9a06", "#75507b", "#c4a000", "#cc0000", "#06989a", "#8f5902", "#555753")
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis in the middle (node names end in
+    the op, so both ends matter)."""
+    if len(text) <= limit:
+        return text
+    keep = max(1, limit - 1)
+    head = keep // 2
+    return text[:head] + "\u2026" + text[len(text) - (keep - head):]
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int
+    note: str = ""  # shown after the value, e.g. "12.3%"
+
+
+def bar_chart(bars: Sequence[Bar], unit: str, title: str, label_chars: int = 44) -> str:
+    """A horizontal bar chart, one row per bar, longest bar = the largest value."""
+    row_h, label_w, bar_w, value_w = 18, 330, 420, 190
+    width = label_w + bar_w + value_w
+    height = row_h * len(bars) + 8
+    top = max((b.value for b in bars), default=0)
+    parts = [
+        f'<svg class="chart bar-chart" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for i, bar in enumerate(bars):
+        y = 4 + i * row_h
+        length = 0.0 if top <= 0 else bar_w * bar.value / top
+        value_text = human(bar.value, unit) + (f" ({bar.note})" if bar.note else "")
+        parts.append(
+            f'<g class="bar"><title>{escape(bar.label)}: {exact(bar.value)} {escape(unit)}</title>'
+            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{escape(shorten(bar.label, label_chars))}</text>'
+            f'<rect x="{label_w}" y="{y + 2}" width="{length:.2f}" height="{row_h - 4}" '
+            f'fill="{_PALETTE[0] if i % 2 == 0 else "#5c85c4"}"/>'
+            f'<text x="{label_w + length + 4:.2f}" y="{y + 13}">{escape(value_text)}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _ticks(top: int, count: int = 4) -> list[int]:
+    """``count`` + 1 evenly spaced integer ticks from 0 to ``top``."""
+    if top <= 0:
+        return [0]
+    return [top * i // count for i in range(count + 1)]
+
+
+def line_chart(
+    values: Sequence[int],
+    title: str,
+    unit: str,
+    *,
+    peak_index: int | None = None,
+    peak_label: str = "",
+    upper: Sequence[int] | None = None,
+) -> str:
+    """A step-indexed line chart of ``values`` (e.g. live bytes after each op), with an
+    optional lighter ``upper`` line (bytes in use while each op runs) and the peak marked."""
+    width, height = 900, 260
+    left, right, top_pad, bottom = 90, 20, 16, 34
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    n = len(values)
+    top = max([*values, *(upper or [])], default=0)
+
+    def x(i: int) -> float:
+        return left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+
+    def y(v: int) -> float:
+        return top_pad + plot_h - (plot_h * v / top if top > 0 else 0.0)
+
+    parts = [
+        f'<svg class="chart line-chart" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{left + plot_w}" y2="{top_pad + plot_h}" stroke="#888"/>',
+        f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{top_pad + plot_h}" stroke="#888"/>',
+    ]
+    for tick in _ticks(top):
+        parts.append(
+            f'<text x="{left - 6}" y="{y(tick) + 4:.2f}" text-anchor="end" class="tick">{escape(human(tick, unit))}</text>'
+            f'<line x1="{left}" y1="{y(tick):.2f}" x2="{left + plot_w}" y2="{y(tick):.2f}" stroke="#ddd"/>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.2f}" y="{height - 6}" text-anchor="middle" class="tick">'
+        f"execution step (0 .. {max(0, n - 1)})</text>"
+    )
+    if upper is not None and len(upper) == n and n:
+        pts = " ".join(f"{x(i):.2f},{y(v):.2f}" for i, v in enumerate(upper))
+        parts.append(f'<polyline class="series-upper" points="{pts}" fill="none" stroke="#f5a35c" stroke-width="1.2"/>')
+    if n:
+        pts = " ".join(f"{x(i):.2f},{y(v):.2f}" for i, v in enumerate(values))
+        parts.append(f'<polyline class="series" points="{pts}" fill="none" stroke="#3465a4" stroke-width="1.8"/>')
+    if peak_index is not None and 0 <= peak_index < n:
+        peak_v = (upper if upper is not None and len(upper) == n else values)[peak_index]
+        px, py = x(peak_index), y(peak_v)
+        anchor = "end" if px > left + plot_w * 0.6 else "start"
+        dx = -8 if anchor == "end" else 8
+        parts.append(
+            f'<g class="peak"><line x1="{px:.2f}" y1="{top_pad}" x2="{px:.2f}" y2="{top_pad + plot_h}" '
+            f'stroke="#cc0000" stroke-dasharray="4 3"/><circle cx="{px:.2f}" cy="{py:.2f}" r="4" fill="#cc0000"/>'
+            f'<text x="{px + dx:.2f}" y="{max(py, top_pad + 10) + 4:.2f}" text-anchor="{anchor}" fill="#cc0000">'
+            f"peak {escape(human(peak_v, unit))} at {escape(shorten(peak_label, 48))}</text></g>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class ScatterPoint:
+    label: str
+    x: int
+    y: int
+
+
+def scatter_chart(points: Sequence[ScatterPoint], title: str, x_name: str, x_unit: str, y_name: str, y_unit: str) -> str:
+    """One dot per point, labelled, on linear axes from 0."""
+    width, height = 760, 380
+    left, right, top_pad, bottom = 90, 30, 20, 50
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    x_top = max((p.x for p in points), default=0)
+    y_top = max((p.y for p in points), default=0)
+
+    def sx(v: int) -> float:
+        return left + (plot_w * v / x_top if x_top > 0 else 0.0)
+
+    def sy(v: int) -> float:
+        return top_pad + plot_h - (plot_h * v / y_top if y_top > 0 else 0.0)
+
+    parts = [
+        f'<svg class="chart scatter-chart" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{left + plot_w}" y2="{top_pad + plot_h}" stroke="#888"/>',
+        f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{top_pad + plot_h}" stroke="#888"/>',
+    ]
+    for tick in _ticks(x_top):
+        parts.append(f'<text x="{sx(tick):.2f}" y="{top_pad + plot_h + 16}" text-anchor="middle" class="tick">'
+                     f"{escape(human(tick, x_unit))}</text>")
+    for tick in _ticks(y_top):
+        parts.append(f'<text x="{left - 6}" y="{sy(tick) + 4:.2f}" text-anchor="end" class="tick">'
+                     f"{escape(human(tick, y_unit))}</text>")
+    parts.append(f'<text x="{left + plot_w / 2:.2f}" y="{height - 8}" text-anchor="middle">{escape(x_name)}</text>')
+    parts.append(f'<text x="14" y="{top_pad + plot_h / 2:.2f}" text-anchor="middle" '
+                 f'transform="rotate(-90 14 {top_pad + plot_h / 2:.2f})">{escape(y_name)}</text>')
+    for i, p in enumerate(points):
+        color = _PALETTE[i % len(_PALETTE)]
+        parts.append(
+            f'<g class="point"><title>{escape(p.label)}: {escape(x_name)} {exact(p.x)}, {escape(y_name)} {exact(p.y)}'
+            f'</title><circle cx="{sx(p.x):.2f}" cy="{sy(p.y):.2f}" r="6" fill="{color}"/>'
+            f'<text x="{sx(p.x) + 9:.2f}" y="{sy(p.y) - 7:.2f}">{escape(shorten(p.label, 30))}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,128 @@
+"""Typed latency results: measured on this machine, predicted on catalogue devices (JSON-friendly).
+
+Times are in seconds (``*_s``); every result says how it was obtained (``method``,
+``sources``, ``environment``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Bound = Literal["compute", "memory", "overhead", "no-rate"]
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where a measurement ran."""
+
+    cpu_model: str
+    logical_cores: int
+    platform: str
+    python_version: str
+    runtime: str
+    runtime_version: str
+    numpy_version: str
+    intra_op_threads: int
+    load_average: tuple[float, ...] = ()  # 1, 5, 15 min, read before the runs
+
+
+@dataclass(frozen=True)
+class MeasuredLatency:
+    """Repeated timed runs of one inference. Percentiles: linear interpolation (type 7); std: sample."""
+
+    runtime: str
+    runs: int
+    warmup_runs: int
+    p50_s: float
+    p90_s: float
+    p99_s: float
+    min_s: float
+    max_s: float
+    mean_s: float
+    std_s: float
+    ci95_half_width_rel: float  # 95 % CI half-width of the mean / mean
+    stable: bool  # the CI criterion was met before the run or time limit
+    cpu_time_per_run_s: float  # process CPU time (all threads) / runs
+    load_time_s: float  # session creation
+    first_inference_s: float
+    wall_time_s: float  # the whole timed loop
+    stop_reason: str
+    inputs: tuple[str, ...]
+    environment: Environment
+    method: str = ""
+
+
+@dataclass(frozen=True)
+class LayerLatency:
+    """One layer's predicted time: the larger of compute and memory time, plus the per-node overhead."""
+
+    name: str
+    op: str
+    category: str
+    precision: str
+    time_s: float
+    compute_s: float | None  # None: the device has no rate for this precision
+    memory_s: float | None  # None: the device has no bandwidth figure
+    overhead_s: float
+    bound: Bound
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class LLMLatency:
+    """Decoder LLM: prefill of ``context_len`` tokens and decode of one more token at that context."""
+
+    context_len: int
+    prefill_s: float
+    decode_s_per_token: float
+    decode_tokens_per_s: float
+    prefill_bound: Bound
+    decode_bound: Bound
+    method: str
+
+
+@dataclass(frozen=True)
+class PredictedLatency:
+    """Roofline prediction of one inference on one device."""
+
+    device_id: str
+    device_name: str
+    total_s: float
+    fps: float
+    compute_s: float  # sum of the layers' compute-bound parts (their max(compute, memory) where compute won)
+    memory_s: float
+    overhead_s: float  # per-node overheads + the per-inference overhead
+    is_lower_bound: bool  # some layer had no rate (or was not counted): the total is a lower bound
+    missing: tuple[str, ...]  # "no rate for precision X on device Y" messages
+    dominant: tuple[str, ...]  # the layers that take the most time, most first
+    layers: tuple[LayerLatency, ...]
+    method: str
+    sources: tuple[str, ...]
+    llm: LLMLatency | None = None
+
+
+@dataclass(frozen=True)
+class LatencyReport:
+    """``predicted`` maps a device id to its prediction; ``measured`` is a real run on this machine."""
+
+    predicted: Mapping[str, PredictedLatency] = field(default_factory=dict)
+    measured: MeasuredLatency | None = None
+    measurement_error: str = ""
+
+    def __post_init__(self) -> None:
+        # Profile.from_dict hands the predictions over as plain dicts: rebuild them.
+        if any(not isinstance(v, PredictedLatency) for v in self.predicted.values()):
+            from edgeprof.report.model import _build
+
+            rebuilt = {k: v if isinstance(v, PredictedLatency) else _build(PredictedLatency, v)
+                       for k, v in self.predicted.items()}
+            object.__setattr__(self, "predicted", rebuilt)
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    """A JSON-friendly dict of any of the dataclasses above."""
+    from dataclasses import asdict
+
+    return asdict(obj)
