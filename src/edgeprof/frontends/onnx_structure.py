@@ -8,7 +8,6 @@ sorted in place (on the frontend's working copy only).
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
 import onnx
@@ -16,6 +15,7 @@ from onnx import AttributeProto, NodeProto
 
 from edgeprof.errors import GraphError, ModelLoadError
 from edgeprof.frontends.onnx_tensors import CONSTANT_VALUE_ATTRS
+from edgeprof.ir.order import kahn_order
 
 
 @dataclass(frozen=True)
@@ -179,24 +179,10 @@ def _check_constant(node: NodeProto, index: int, label: str, where: _Where) -> N
 
 
 def _topological(nodes: list[NodeProto], deps: list[set[int]], label: str, where: _Where) -> list[int]:
-    users: list[list[int]] = [[] for _ in nodes]
-    pending = [len(d) for d in deps]
-    for i, d in enumerate(deps):
-        for j in d:
-            users[j].append(i)
-    ready = [i for i, n in enumerate(pending) if n == 0]
-    heapq.heapify(ready)
-    order: list[int] = []
-    while ready:
-        i = heapq.heappop(ready)
-        order.append(i)
-        for u in users[i]:
-            pending[u] -= 1
-            if pending[u] == 0:
-                heapq.heappush(ready, u)
-    if len(order) != len(nodes):
-        stuck = [_node_label(nodes[i], i) for i, n in enumerate(pending) if n > 0][:3]
-        raise GraphError(f"{label}: the graph{where.suffix()} has a cycle through node(s) {', '.join(stuck)}")
+    order, stuck = kahn_order(deps)
+    if stuck:
+        names = [_node_label(nodes[i], i) for i in stuck[:3]]
+        raise GraphError(f"{label}: the graph{where.suffix()} has a cycle through node(s) {', '.join(names)}")
     return order
 
 

@@ -28,8 +28,7 @@ def topological_order(graph: Graph, outer: frozenset[str] = frozenset()) -> tupl
                 raise GraphError(f"value {out!r} is a graph input or weight and is also written by node {node.name!r}")
             producer[out] = i
     deps: list[set[int]] = []
-    users: list[list[int]] = [[] for _ in graph.nodes]
-    for i, node in enumerate(graph.nodes):
+    for node in graph.nodes:
         mine: set[int] = set()
         for name in node_reads(node):
             if name in producer:
@@ -37,12 +36,23 @@ def topological_order(graph: Graph, outer: frozenset[str] = frozenset()) -> tupl
             elif name not in available:
                 raise GraphError(f"node {node.name!r} ({node.op}) reads {name!r}, which nothing defines")
         deps.append(mine)
-        for d in mine:
-            users[d].append(i)
+    order, stuck = kahn_order(deps)
+    if stuck:
+        names = [graph.nodes[i].name for i in stuck[:3]]
+        raise GraphError(f"the graph has a cycle through node(s) {', '.join(repr(s) for s in names)}")
+    return tuple(graph.nodes[i] for i in order)
+
+
+def kahn_order(deps: list[set[int]]) -> tuple[list[int], list[int]]:
+    """Kahn's algorithm over nodes ``0..n-1`` where ``deps[i]`` are the nodes ``i`` depends on.
+
+    Ties are broken by index (a heap of ready nodes), so an order that is already valid is kept.
+    Returns the order and the nodes left over (non-empty only when there is a cycle)."""
+    users: list[list[int]] = [[] for _ in deps]
+    for i, d in enumerate(deps):
+        for j in d:
+            users[j].append(i)
     pending = [len(d) for d in deps]
-    # A heap of ready nodes by source position keeps the given order when it is already valid.
-
-
     ready = [i for i, n in enumerate(pending) if n == 0]
     heapq.heapify(ready)
     order: list[int] = []
@@ -53,10 +63,7 @@ def topological_order(graph: Graph, outer: frozenset[str] = frozenset()) -> tupl
             pending[u] -= 1
             if pending[u] == 0:
                 heapq.heappush(ready, u)
-    if len(order) != len(graph.nodes):
-        stuck = [graph.nodes[i].name for i, n in enumerate(pending) if n > 0][:3]
-        raise GraphError(f"the graph has a cycle through node(s) {', '.join(repr(s) for s in stuck)}")
-    return tuple(graph.nodes[i] for i in order)
+    return order, [i for i, n in enumerate(pending) if n > 0]
 
 
 def validate(graph: Graph, outer: frozenset[str] = frozenset()) -> None:
