@@ -33,7 +33,7 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 EXIT_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
 MAX_DIM = 2**62
-FORMATS = ("table", "json", "csv", "md")
+FORMATS = ("table", "json", "csv", "md", "html")
 OPS_FORMATS = ("table", "md", "json")
 DEFAULT_WIDTH = 100
 
@@ -306,6 +306,9 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
 
     options: dict[str, Any] = {"memory": not args.no_memory}
     if args.seq_len is not None:
+        if not args.model.lower().endswith(".json"):
+            raise UsageError("--seq-len applies to Hugging Face config.json models only; for other models give "
+                             "the input shape with --input (or a named dim with --dim)")
         options["seq_len"] = args.seq_len
     profile = _profile(args.model, pairs, dims, values, options)
     measure_error = ""
@@ -360,6 +363,10 @@ def _render(profile: Profile, fmt: str, view: ViewOptions, output: str | None, n
         from edgeprof.report.render_markdown import render_markdown
 
         return render_markdown(profile, view)
+    if fmt == "html":
+        from edgeprof.report.render_html import render_html
+
+        return render_html(profile)
     from edgeprof.report.render_terminal import render_terminal
 
     to_tty = output is None and _is_tty(stdout)

@@ -22,10 +22,55 @@ def test_every_figure_has_unit_tag_and_source() -> None:
     for dev in load_catalogue().devices.values():
         assert dev.figures(), dev.id
         for name, fig in dev.figures().items():
-            assert name.endswith(("_flop_per_s", "_op_per_s", "_bytes_per_s", "_bytes", "_w")), name
+            # a unit in the name: rates, bytes, watts, seconds, or a dimensionless fraction of a peak
+            assert name.endswith(("_flop_per_s", "_op_per_s", "_bytes_per_s", "_bytes", "_w", "_overhead_s",
+                                  "_efficiency")) or name.startswith("efficiency."), name
             assert fig.tag in TAGS
             assert fig.source.strip()
             assert fig.value > 0
+            if "efficiency" in name:
+                assert fig.value <= 1, (dev.id, name)
+
+
+def test_every_builtin_device_has_the_latency_model_figures() -> None:
+    for dev in load_catalogue().devices.values():
+        assert dev.per_node_overhead_s is not None and dev.per_inference_overhead_s is not None, dev.id
+        assert dev.efficiency_for("fp32", "conv") is not None, dev.id
+        assert dev.bandwidth_efficiency is not None, dev.id
+
+
+def test_assumed_figures_say_so() -> None:
+    rpi5 = load_catalogue().get("rpi5")
+    assert rpi5.per_node_overhead_s is not None and rpi5.per_node_overhead_s.tag == "assumed"
+    assert rpi5.efficiency_for("fp32", "linear").tag == "assumed"  # type: ignore[union-attr]
+
+
+def test_efficiency_lookup_order(tmp_path: Path) -> None:
+    f = tmp_path / "eff.toml"
+    f.write_text(
+        '[[device]]\nid = "b"\nname = "B"\nclass = "host"\n'
+        'peak_fp32_flop_per_s = { value = 1e9, tag = "measured", source = "m" }\n'
+        'per_node_overhead_s = { value = 1e-5, tag = "measured", source = "m" }\n'
+        'efficiency = { default = { value = 0.1, tag = "measured", source = "m" }, '
+        'conv = { value = 0.5, tag = "measured", source = "m" }, '
+        '"int8:conv" = { value = 0.9, tag = "measured", source = "m" }, '
+        '"int8:default" = { value = 0.7, tag = "measured", source = "m" } }\n'
+    )
+    dev = load_catalogue(f).get("b")
+    assert dev.efficiency_for("fp32", "conv").value == 0.5  # type: ignore[union-attr]
+    assert dev.efficiency_for("int8", "conv").value == 0.9  # type: ignore[union-attr]
+    assert dev.efficiency_for("int8", "pooling").value == 0.7  # type: ignore[union-attr]
+    assert dev.efficiency_for("fp32", "pooling").value == 0.1  # type: ignore[union-attr]
+    assert dev.per_node_overhead_s.value == 1e-5  # type: ignore[union-attr]  # own figure kept
+    assert dev.per_inference_overhead_s.tag == "assumed"  # type: ignore[union-attr]  # class default
+
+
+def test_efficiency_above_one_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text('[[device]]\nid = "b"\nname = "B"\nclass = "host"\n'
+                 'efficiency = { default = { value = 1.5, tag = "measured", source = "m" } }\n')
+    with pytest.raises(UsageError, match="fraction"):
+        load_catalogue(f)
 
 
 def test_known_figures_are_carried_exactly() -> None:

@@ -15,6 +15,7 @@ In the child (``python -m edgeprof.measure.latency``, via :mod:`edgeprof.measure
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,10 +26,10 @@ from edgeprof.errors import MeasurementError
 from edgeprof.measure.memory import _ORT_TYPES, _ChildError, _first_line, _random
 from edgeprof.measure.runner import read_request, run_child, write_error, write_result
 from edgeprof.measure.stats import summarise
-from edgeprof.report.latency import Environment, MeasuredLatency
-from edgeprof.report.model import InputSpec
+from edgeprof.report.latency import Environment, LatencyReport, MeasuredLatency
+from edgeprof.report.model import InputSpec, Profile
 
-__all__ = ["LatencyOptions", "measure_onnx_latency"]
+__all__ = ["LatencyOptions", "measure_onnx_latency", "measure_profile_latency"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class LatencyOptions:
     min_runs: int = 10
     max_runs: int = 1000
     max_time_s: float = 10.0
+    min_time_s: float = 1.0  # keep timing at least this long, even when stable earlier
     target_rel_ci: float = 0.02
     graph_optimization_level: str = "ORT_ENABLE_ALL"
 
@@ -66,6 +68,7 @@ def measure_onnx_latency(
         "min_runs": min(options.min_runs, options.max_runs),
         "max_runs": options.max_runs,
         "max_time_s": options.max_time_s,
+        "min_time_s": options.min_time_s,
         "target_rel_ci": options.target_rel_ci,
         "graph_optimization_level": options.graph_optimization_level,
     }
@@ -81,7 +84,8 @@ def measure_onnx_latency(
             runs=stats.runs,
             warmup_runs=int(result["warmup_runs"]),
             p50_s=stats.p50_s, p90_s=stats.p90_s, p99_s=stats.p99_s, min_s=stats.min_s, max_s=stats.max_s,
-            mean_s=stats.mean_s, std_s=stats.std_s, ci95_half_width_rel=stats.ci95_half_width_rel,
+            mean_s=stats.mean_s, std_s=stats.std_s,
+            ci95_half_width_rel=stats.ci95_half_width_rel if math.isfinite(stats.ci95_half_width_rel) else None,
             stable=stats.ci95_half_width_rel <= options.target_rel_ci,
             cpu_time_per_run_s=float(result["cpu_time_s"]) / stats.runs,
             load_time_s=float(result["load_time_s"]),
@@ -92,12 +96,34 @@ def measure_onnx_latency(
             environment=environment,
             method=(f"fresh subprocess, {options.graph_optimization_level}, {options.intra_op_threads} intra-op "
                     f"thread(s); warm-up then timed runs until the 95 % CI of the mean is within "
-                    f"{options.target_rel_ci:.0%} (min {options.min_runs}, max {options.max_runs} runs, "
-                    f"{options.max_time_s:g} s); random inputs"),
+                    f"{options.target_rel_ci:.0%} (at least {options.min_runs} runs and "
+                    f"{options.min_time_s:g} s, at most {options.max_runs} runs and {options.max_time_s:g} s); random inputs"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise MeasurementError(f"onnxruntime latency run: malformed result ({exc})") from None
     return measured
+
+
+def measure_profile_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000, max_time_s: float = 10.0,
+                            timeout_s: float = 300.0) -> Profile:
+    """``profile`` with ``latency.measured`` (or ``latency.measurement_error``, one line, when the
+    model cannot be run: the static figures stay as they are)."""
+    import dataclasses
+
+    current = profile.latency or LatencyReport()
+    try:
+        if profile.model.format != "onnx" or not profile.model.path:
+            raise MeasurementError(
+                f"latency measurement of a {profile.model.format!r} model is not available; ONNX files are timed on "
+                "ONNX Runtime (export the model to ONNX to time it)"
+            )
+        options = LatencyOptions(intra_op_threads=threads, max_runs=max_runs, max_time_s=max_time_s,
+                                 min_time_s=min(1.0, max_time_s))
+        measured = measure_onnx_latency(profile.model.path, profile.inputs, options=options, timeout_s=timeout_s)
+        report = dataclasses.replace(current, measured=measured, measurement_error="")
+    except MeasurementError as exc:
+        report = dataclasses.replace(current, measured=None, measurement_error=str(exc))
+    return dataclasses.replace(profile, latency=report)
 
 
 # ---- the child -------------------------------------------------------------------------------
@@ -161,6 +187,7 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
     env = environment("onnxruntime", ort.__version__, np.__version__, threads)
     min_runs, max_runs = int(request["min_runs"]), int(request["max_runs"])
     max_time, target = float(request["max_time_s"]), float(request["target_rel_ci"])
+    min_time = min(float(request["min_time_s"]), max_time)
     samples: list[float] = []
     reason = f"max runs ({max_runs})"
     cpu0 = time.process_time()
@@ -171,7 +198,8 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
         t1 = time.perf_counter()
         samples.append(t1 - t0)
         n = len(samples)
-        if n >= min_runs and (n < 200 or n % 10 == 0) and relative_ci_half_width(samples) <= target:
+        if (n >= min_runs and t1 - start >= min_time and (n < 200 or n % 10 == 0)
+                and relative_ci_half_width(samples) <= target):
             reason = f"stable (95 % CI of the mean within {target:.0%})"
             break
         if t1 - start >= max_time:

@@ -42,7 +42,7 @@ def bar_chart(bars: Sequence[Bar], unit: str, title: str, label_chars: int = 44)
     top = max((b.value for b in bars), default=0)
     parts = [
         f'<svg class="chart bar-chart" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f'viewBox="0 0 {width} {height}">',
         f"<title>{escape(title)}</title>",
     ]
     for i, bar in enumerate(bars):
@@ -92,7 +92,7 @@ def line_chart(
 
     parts = [
         f'<svg class="chart line-chart" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f'viewBox="0 0 {width} {height}">',
         f"<title>{escape(title)}</title>",
         f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{left + plot_w}" y2="{top_pad + plot_h}" stroke="#888"/>',
         f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{top_pad + plot_h}" stroke="#888"/>',
@@ -150,7 +150,7 @@ def scatter_chart(points: Sequence[ScatterPoint], title: str, x_name: str, x_uni
 
     parts = [
         f'<svg class="chart scatter-chart" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f'viewBox="0 0 {width} {height}">',
         f"<title>{escape(title)}</title>",
         f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{left + plot_w}" y2="{top_pad + plot_h}" stroke="#888"/>',
         f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{top_pad + plot_h}" stroke="#888"/>',

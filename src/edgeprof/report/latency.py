@@ -42,7 +42,7 @@ class MeasuredLatency:
     max_s: float
     mean_s: float
     std_s: float
-    ci95_half_width_rel: float  # 95 % CI half-width of the mean / mean
+    ci95_half_width_rel: float | None  # 95 % CI half-width of the mean / mean (None: one run)
     stable: bool  # the CI criterion was met before the run or time limit
     cpu_time_per_run_s: float  # process CPU time (all threads) / runs
     load_time_s: float  # session creation
@@ -126,3 +126,57 @@ def as_dict(obj: Any) -> dict[str, Any]:
     from dataclasses import asdict
 
     return asdict(obj)
+
+
+def seconds(value: float) -> str:
+    """A time with a readable unit: ``1.23 ms``, ``45.6 us``, ``2.00 s``."""
+    if value >= 1:
+        return f"{value:.3g} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.3g} ms"
+    return f"{value * 1e6:.3g} us"
+
+
+LATENCY_COLUMNS: tuple[tuple[str, bool], ...] = (
+    ("latency", True), ("FPS", True), ("compute / memory / overhead", True), ("how obtained", False),
+)
+
+
+def latency_rows(report: LatencyReport) -> list[tuple[str, list[str]]]:
+    """One row per figure: the measured run, then each device's prediction (label, cells)."""
+    rows: list[tuple[str, list[str]]] = []
+    m = report.measured
+    if m is not None:
+        rows.append(("measured here (p50)", [
+            seconds(m.p50_s), f"{1 / m.p50_s:.4g}" if m.p50_s > 0 else "-",
+            f"p90 {seconds(m.p90_s)}, p99 {seconds(m.p99_s)}, min {seconds(m.min_s)}",
+            f"{m.runtime}, {m.environment.intra_op_threads} thread(s), {m.runs} runs ({m.stop_reason}); "
+            f"{m.environment.cpu_model}, {m.environment.logical_cores} cores",
+        ]))
+    for device_id, p in report.predicted.items():
+        bound = "lower bound; " if p.is_lower_bound else ""
+        rows.append((f"predicted: {device_id}", [
+            (">= " if p.is_lower_bound else "") + seconds(p.total_s), f"{p.fps:.4g}",
+            f"{seconds(p.compute_s)} / {seconds(p.memory_s)} / {seconds(p.overhead_s)}",
+            f"{bound}roofline on {p.device_name}",
+        ]))
+        if p.llm is not None:
+            rows.append((f"LLM on {device_id}", [
+                seconds(p.llm.prefill_s), f"{p.llm.decode_tokens_per_s:.4g} tok/s",
+                f"prefill {p.llm.context_len} tokens ({p.llm.prefill_bound}); decode {seconds(p.llm.decode_s_per_token)}"
+                f"/token ({p.llm.decode_bound})",
+                "whole-graph roofline",
+            ]))
+    return rows
+
+
+def latency_notes(report: LatencyReport) -> list[str]:
+    """What a reader must know beside the table: lower bounds, dominant layers, a failed measurement."""
+    notes = []
+    for device_id, p in report.predicted.items():
+        if p.dominant:
+            notes.append(f"{device_id}: most time in {', '.join(p.dominant[:3])}")
+        notes += [f"{device_id}: {m}" for m in p.missing]
+    if report.measurement_error:
+        notes.append(f"Measurement not made: {report.measurement_error}")
+    return notes

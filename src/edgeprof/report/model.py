@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args, get_origin, g
 
 if TYPE_CHECKING:  # these modules import this one; the names are resolved lazily in _build
     from edgeprof.passes.llm import LLMFigures
+    from edgeprof.report.latency import LatencyReport
     from edgeprof.report.memory import MemoryReport
 
 SCHEMA_VERSION = 1
@@ -185,6 +186,7 @@ class Profile:
     module_calls: tuple[ModuleCalls, ...] = ()
     memory: MemoryReport | None = None
     llm: LLMFigures | None = None
+    latency: LatencyReport | None = None
     provenance: Provenance = field(
         default_factory=lambda: Provenance(
             "counted", "edgeprof op registry: FLOPs = scalar float ops (dot product of n = 2n-1), MACs separate"
@@ -232,6 +234,12 @@ class Profile:
             for k, (n, f, i, m, p) in acc.items()
         ]
 
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: a compact, escaped HTML summary (see render_html.summary_html)."""
+        from edgeprof.report.render_html import summary_html
+
+        return summary_html(self)
+
     def top_layers(self, n: int) -> list[LayerCost]:
         """The ``n`` layers with the most ops (FLOPs + integer OPs), then MACs."""
         return sorted(self.layers, key=lambda x: (-(x.flops + x.int_ops), -x.macs))[:n]
@@ -260,9 +268,9 @@ T = TypeVar("T")
 def _build(cls: type[T], data: Any) -> T:
     """Rebuild a dataclass tree from ``asdict`` output (tuples restored, extra keys ignored)."""
     from edgeprof.passes import llm
-    from edgeprof.report import memory
+    from edgeprof.report import latency, memory
 
-    hints = get_type_hints(cls, localns={**vars(memory), **vars(llm)})
+    hints = get_type_hints(cls, localns={**vars(memory), **vars(llm), **vars(latency)})
     kwargs = {}
     for f in fields(cls):  # type: ignore[arg-type]
         if f.name in data:

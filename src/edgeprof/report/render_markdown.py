@@ -231,6 +231,20 @@ def _llm(profile: Profile) -> list[str]:
     return lines
 
 
+def _latency(profile: Profile) -> list[str]:
+    from edgeprof.report.latency import LATENCY_COLUMNS, latency_notes, latency_rows
+
+    if profile.latency is None:
+        return []
+    rows = [(md_escape(label), *(md_escape(c) for c in cells)) for label, cells in latency_rows(profile.latency)]
+    lines = ["### Latency", ""]
+    if rows:
+        lines += _table(("figure", *(h for h, _ in LATENCY_COLUMNS)), rows, (False, *(r for _, r in LATENCY_COLUMNS)))
+    for note in latency_notes(profile.latency):
+        lines += ["", md_escape(note)]
+    return lines
+
+
 def _not_counted(profile: Profile) -> list[str]:
     if not profile.not_counted:
         return ["### Not counted", "", "None: all ops counted."]
@@ -256,6 +270,8 @@ def render_markdown(profile: Profile, view: ViewOptions | None = None) -> str:
         sections.append(_memory(profile))
     if profile.llm is not None:
         sections.append(_llm(profile))
+    if profile.latency is not None:
+        sections.append(_latency(profile))
     sections.append(_not_counted(profile))
     return "\n\n".join("\n".join(s) for s in sections) + "\n"
 

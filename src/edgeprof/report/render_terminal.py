@@ -289,6 +289,20 @@ def _llm(profile: Profile, width: int) -> list[RenderableType]:
     return out
 
 
+def _latency(profile: Profile, width: int) -> list[RenderableType]:
+    from edgeprof.report.latency import LATENCY_COLUMNS, latency_notes, latency_rows
+
+    if profile.latency is None:
+        return []
+    rows: list[tuple[str, Sequence[str | Text]]] = list(latency_rows(profile.latency))
+    out: list[RenderableType] = [Text("Latency", style=_HEAD)]
+    if rows:
+        out.append(_named_table(width, "figure", list(LATENCY_COLUMNS), rows))
+    out += [Text(note, style=_WARN if "bound" in note or "not made" in note else "") for note in
+            latency_notes(profile.latency)]
+    return out
+
+
 def _categories(profile: Profile) -> list[RenderableType]:
     ints = _has_int_ops(profile)
     table = _table()
@@ -472,6 +486,8 @@ def render_terminal(
         sections.append(_memory(profile, console.width))
     if profile.llm is not None:
         sections.append(_llm(profile, console.width))
+    if profile.latency is not None:
+        sections.append(_latency(profile, console.width))
     sections.append(_not_counted(profile))
     _print(console, sections)
     return _finish(sink.getvalue(), color)

@@ -1,0 +1,245 @@
+"""Budgets for CI: limits on a model's FLOPs, MACs, params, weight size and peak memory,
+from command-line flags or a TOML file, checked against a :class:`Profile`.
+
+Quantities take decimal suffixes K, M, G, T (``2G`` = 2,000,000,000; ``1.5M`` = 1,500,000),
+parsed exactly (no float). Sizes are in decimal megabytes (``--max-size-mb 10`` = 10,000,000
+bytes). A figure that is only a lower bound (some ops not counted, some tensors unsized)
+cannot prove a maximum holds: it is reported as ``unproven`` and fails the check like a
+breach does.
+
+The TOML file::
+
+    [budget]
+    max_flops = "2G"
+    max_macs = "1G"
+    max_params = "5M"
+    max_size_mb = 10
+    max_peak_mb = 200
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+from edgeprof.errors import UsageError
+from edgeprof.report.format import exact, human
+from edgeprof.report.model import Profile
+
+__all__ = [
+    "BUDGET_KEYS",
+    "Budget",
+    "BudgetCheck",
+    "CheckResult",
+    "check_budget",
+    "load_budget_file",
+    "merge_budgets",
+    "parse_quantity",
+    "render_check",
+]
+
+_QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([kKmMgGtT]?)")
+_SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+MB = 10**6
+
+# key in the TOML file / flag without dashes -> (figure, unit, multiplier of the parsed number)
+BUDGET_KEYS: dict[str, tuple[str, str, int]] = {
+    "max_flops": ("FLOPs", "FLOPs", 1),
+    "max_macs": ("MACs", "MACs", 1),
+    "max_params": ("params", "", 1),
+    "max_size_mb": ("weight size", "B", MB),
+    "max_peak_mb": ("peak memory", "B", MB),
+}
+
+
+def parse_quantity(text: str | int, what: str) -> Fraction:
+    """``'2G'`` -> 2000000000, ``'1.5M'`` -> 1500000, ``'10'`` -> 10, exactly; K/M/G/T are
+    decimal (10**3 .. 10**12). Raises :class:`UsageError` naming ``what`` for anything else."""
+    if isinstance(text, bool):
+        raise UsageError(f"{what}: expected a number such as 2G, 1.5M or 10, got {text!r}")
+    if isinstance(text, int):
+        if text < 0:
+            raise UsageError(f"{what}: {text} is negative")
+        return Fraction(text)
+    m = _QUANTITY.fullmatch(text.strip())
+    if m is None:
+        raise UsageError(f"{what}: {text!r} is not a quantity (expected e.g. 2G, 1.5M, 500K or 10; K/M/G/T are decimal)")
+    return Fraction(m.group(1)) * _SUFFIX[m.group(2).lower()]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits, each ``None`` when not set: counts in units (FLOPs, MACs, params), the two
+    ``*_mb`` limits converted to bytes. Exact fractions (``1.5`` FLOPs is kept as 3/2)."""
+
+    max_flops: Fraction | None = None
+    max_macs: Fraction | None = None
+    max_params: Fraction | None = None
+    max_size_mb: Fraction | None = None
+    max_peak_mb: Fraction | None = None
+
+    def items(self) -> list[tuple[str, Fraction]]:
+        return [(k, v) for k in BUDGET_KEYS if (v := getattr(self, k)) is not None]
+
+    @staticmethod
+    def from_values(values: dict[str, str | int | float | None], source: str) -> Budget:
+        """From ``{key: text}`` (keys as in :data:`BUDGET_KEYS`); ``source`` names where the
+        values came from in errors: ``"flags"`` names the flag (``--max-flops``), anything
+        else is a prefix (``--budget budget.toml:``)."""
+        parsed: dict[str, Fraction] = {}
+        for key, raw in values.items():
+            if raw is None:
+                continue
+            if key not in BUDGET_KEYS:
+                known = ", ".join(BUDGET_KEYS)
+                raise UsageError(f"{source}: unknown budget {key!r} (known: {known})")
+            what = f"--{key.replace('_', '-')}" if source == "flags" else f"{source} {key}"
+            if isinstance(raw, float):
+                raw = repr(raw)
+            parsed[key] = parse_quantity(raw, what) * BUDGET_KEYS[key][2]
+        return Budget(**parsed)
+
+
+def load_budget_file(path: str) -> Budget:
+    """The ``[budget]`` table of a TOML file. Raises :class:`UsageError` on a missing or bad file."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10: the same parser, as the tomli package
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise UsageError(f"--budget {path}: reading TOML needs Python 3.11+ or the tomli package") from None
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--budget {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--budget {path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"--budget {path}: not valid TOML: {exc}") from None
+    table = data.get("budget")
+    if not isinstance(table, dict):
+        raise UsageError(f"--budget {path}: no [budget] table (expected e.g. [budget] max_flops = \"2G\")")
+    return Budget.from_values(table, f"--budget {path}:")
+
+
+def merge_budgets(base: Budget, override: Budget) -> Budget:
+    """``override``'s limits where set, ``base``'s elsewhere (flags override the file)."""
+    return Budget(**{k: getattr(override, k) if getattr(override, k) is not None else getattr(base, k)
+                     for k in BUDGET_KEYS})
+
+
+Status = Literal["pass", "fail", "unproven", "unknown"]
+
+
+@dataclass(frozen=True)
+class BudgetCheck:
+    """One limit checked: the figure, its value (``None`` when the profile lacks it), the limit
+    (exact, as a string of an integer or a fraction), and the outcome."""
+
+    budget: str
+    figure: str
+    unit: str
+    value: int | None
+    limit: str
+    status: Status
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "pass"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    model: str
+    checks: tuple[BudgetCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "ok": self.ok, "checks": [asdict(c) for c in self.checks]}
+
+
+def _figure(profile: Profile, key: str) -> tuple[int | None, bool]:
+    """(value, is_lower_bound) of the figure a budget key limits."""
+    t = profile.totals
+    if key == "max_flops":
+        return max(t.flops, t.flops_max), t.is_lower_bound
+    if key == "max_macs":
+        return max(t.macs, t.macs_max), t.is_lower_bound
+    if key == "max_params":
+        return t.params, False
+    if key == "max_size_mb":
+        return t.weight_bytes, False
+    if profile.memory is None:
+        return None, False
+    return profile.memory.peak_bytes, profile.memory.is_lower_bound
+
+
+def _limit_text(limit: Fraction) -> str:
+    return str(limit.numerator) if limit.denominator == 1 else f"{limit.numerator}/{limit.denominator}"
+
+
+def check_budget(profile: Profile, budget: Budget) -> CheckResult:
+    """Every limit of ``budget`` against ``profile`` (an If with an unknown branch is checked
+    at its costliest branch)."""
+    if not budget.items():
+        raise UsageError("no budget given: pass --max-flops, --max-macs, --max-params, --max-size-mb, "
+                         "--max-peak-mb or --budget FILE")
+    checks = []
+    for key, limit in budget.items():
+        figure, unit, _ = BUDGET_KEYS[key]
+        value, lower = _figure(profile, key)
+        shown_limit = human(int(limit), unit) if limit.denominator == 1 else f"{float(limit):g} {unit}".strip()
+        if value is None:
+            status: Status = "unknown"
+            detail = "not computed for this model"
+        elif value > limit:
+            status = "fail"
+            detail = f"{exact(value)} > {shown_limit} ({human(value, unit)})"
+        elif lower:
+            status = "unproven"
+            detail = f"{exact(value)} is a lower bound (some ops or tensors not counted): cannot prove <= {shown_limit}"
+        else:
+            status = "pass"
+            detail = f"{human(value, unit)} <= {shown_limit}"
+        checks.append(BudgetCheck(key, figure, unit, value, _limit_text(limit), status, detail))
+    return CheckResult(profile.model.name, tuple(checks))
+
+
+_MARK = {"pass": "pass", "fail": "FAIL", "unproven": "UNPROVEN", "unknown": "UNKNOWN"}
+
+
+def render_check(result: CheckResult, fmt: str) -> str:
+    """The result as ``table`` (plain text), ``md`` (a CI job summary) or ``json``."""
+    if fmt == "json":
+        return json.dumps(result.to_dict(), indent=2) + "\n"
+    from edgeprof.report.render_markdown import md_escape
+
+    verdict = "all budgets hold" if result.ok else f"{sum(not c.ok for c in result.checks)} budget(s) not met"
+    if fmt == "md":
+        icon = {"pass": "✅ pass", "fail": "❌ **fail**", "unproven": "⚠️ **unproven**", "unknown": "⚠️ **unknown**"}
+        lines = [f"## edgeprof budget check: {md_escape(result.model or '(unnamed model)')}", "",
+                 f"**{'PASS' if result.ok else 'FAIL'}**: {verdict}.", "",
+                 "| budget | figure | value | limit | result | detail |", "|---|---|---:|---:|---|---|"]
+        for c in result.checks:
+            value = "-" if c.value is None else exact(c.value)
+            lines.append(f"| `{c.budget}` | {c.figure} | {value} | {c.limit} | {icon[c.status]} | {md_escape(c.detail)} |")
+        return "\n".join(lines) + "\n"
+    rows = [("budget", "value", "limit", "result", "detail")]
+    rows += [(c.budget, "-" if c.value is None else exact(c.value), c.limit, _MARK[c.status], c.detail)
+             for c in result.checks]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [f"edgeprof budget check: {result.model or '(unnamed model)'}: {'PASS' if result.ok else 'FAIL'} ({verdict})"]
+    for r in rows:
+        lines.append("  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].rjust(widths[2]),
+                                r[3].ljust(widths[3]), r[4]]).rstrip())
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,203 @@
+"""Predicted latency on a catalogue device: a per-layer roofline plus overheads.
+
+For each counted layer (``calls`` runs of it together):
+
+* compute time = ops / (peak rate of the layer's precision x efficiency for (precision, category)),
+  ops being its FLOPs (float layers) or integer OPs (integer layers);
+* memory time = (bytes_read + bytes_written) / (memory bandwidth x bandwidth efficiency);
+* layer time = max(compute, memory) + per-node overhead x calls; the layer is *compute*- or
+  *memory*-bound by which term wins (*overhead*-bound when it moves nothing and computes nothing).
+
+Total = sum of the layer times + the per-inference overhead; FPS = 1 / total.
+
+Precision classes: float32/float64 use the FP32 rate, float16/bfloat16 the FP16 rate, 8-bit and
+narrower integers the INT8 rate; wider integers and bool (index and shape arithmetic) use the FP32
+rate (assumption: one 32-bit SIMD lane per op). A layer with ops whose precision has no rate on the
+device is marked ``no-rate`` ("no rate for precision X on device Y"), only its memory time is
+counted, and the total is a lower bound; so are totals with uncounted layers or without a
+bandwidth figure. Layers in an ``If`` branch not known statically are left out (lower bound).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from edgeprof.devices.catalogue import Device, Figure
+from edgeprof.report.latency import Bound, LayerLatency, LLMLatency, PredictedLatency
+from edgeprof.report.model import LayerCost, Profile
+
+__all__ = ["METHOD", "precision_class", "predict", "predict_layer"]
+
+METHOD = (
+    "roofline per layer: max(ops / (peak rate of its precision x efficiency), (bytes read + written) / "
+    "(bandwidth x bandwidth efficiency)) + per-node overhead x calls; total = sum + per-inference overhead"
+)
+
+_FP32 = {"float32", "float64", "float", "double", ""}
+_FP16 = {"float16", "bfloat16", "half"}
+_NARROW_INT = {"int8", "uint8", "int4", "uint4", "int2", "uint2"}
+
+
+def precision_class(precision: str) -> str:
+    """``fp32``, ``fp16`` or ``int8``: which peak rate a layer of this precision runs at."""
+    p = precision.lower()
+    if p in _FP16 or p.startswith("float8"):
+        return "fp16"
+    if p in _NARROW_INT:
+        return "int8"
+    return "fp32"  # float32/float64, and wider integers / bool (see the module docstring)
+
+
+def _value(fig: Figure | None) -> float:
+    return fig.value if fig is not None else 0.0
+
+
+def predict_layer(layer: LayerCost, device: Device) -> tuple[LayerLatency, str]:
+    """One layer's prediction and, when its precision has no rate on ``device``, the message saying so."""
+    ops = layer.flops + layer.int_ops
+    prec = precision_class(layer.precision)
+    peak = device.peak_rate(prec)
+    eff = device.efficiency_for(prec, layer.category)
+    rate = _value(peak) * (eff.value if eff is not None else 1.0)
+    missing = ""
+    compute_s: float | None
+    if ops == 0:
+        compute_s = 0.0
+    elif rate > 0:
+        compute_s = ops / rate
+    else:
+        compute_s = None
+        missing = f"no rate for precision {prec} on device {device.id}"
+    bandwidth = _value(device.memory_bandwidth_bytes_per_s) * _value(device.bandwidth_efficiency or _ONE)
+    moved = layer.bytes_read + layer.bytes_written
+    memory_s = moved / bandwidth if bandwidth > 0 else None
+    overhead_s = _value(device.per_node_overhead_s) * layer.calls
+    bound: Bound
+    if compute_s is None:
+        bound = "no-rate"
+    elif compute_s == 0 and not memory_s:
+        bound = "overhead"
+    elif memory_s is None or compute_s >= memory_s:
+        bound = "compute"
+    else:
+        bound = "memory"
+    time_s = max(compute_s or 0.0, memory_s or 0.0) + overhead_s
+    return LayerLatency(layer.name, layer.op, layer.category, layer.precision, time_s, compute_s, memory_s,
+                        overhead_s, bound, missing), missing
+
+
+_ONE = Figure(1.0, "assumed", "no bandwidth efficiency given: the full bandwidth")
+
+
+def predict(profile: Profile, device: Device, *, top: int = 5) -> PredictedLatency:
+    """The roofline prediction of one inference of ``profile`` on ``device`` (see the module docstring)."""
+    layers: list[LayerLatency] = []
+    missing: dict[str, int] = {}
+    compute_s = memory_s = overhead_s = 0.0
+    skipped_branches = not_counted = 0
+    for layer in profile.layers:
+        if layer.range_group:
+            skipped_branches += 1
+            continue
+        if layer.state == "not_counted":
+            not_counted += 1
+        lat, why = predict_layer(layer, device)
+        layers.append(lat)
+        if why:
+            missing[why] = missing.get(why, 0) + 1
+        body = lat.time_s - lat.overhead_s
+        overhead_s += lat.overhead_s
+        if lat.bound == "compute":
+            compute_s += body
+        else:
+            memory_s += body
+    per_inference = _value(device.per_inference_overhead_s)
+    overhead_s += per_inference
+    total_s = compute_s + memory_s + overhead_s
+    notes = [f"{why} ({n} layer(s); their compute is not counted)" for why, n in missing.items()]
+    if device.memory_bandwidth_bytes_per_s is None:
+        notes.append(f"no memory bandwidth figure on device {device.id}: memory time not counted")
+    if not_counted:
+        notes.append(f"{not_counted} layer(s) not counted by edgeprof: their compute is missing")
+    if skipped_branches:
+        notes.append(f"{skipped_branches} layer(s) in If branches not known statically: left out")
+    dominant = tuple(x.name for x in sorted(layers, key=lambda x: -x.time_s)[:top])
+    llm = _llm(profile, device, len(layers)) if profile.llm is not None else None
+    return PredictedLatency(
+        device_id=device.id,
+        device_name=device.name,
+        total_s=total_s,
+        fps=1.0 / total_s if total_s > 0 else 0.0,
+        compute_s=compute_s,
+        memory_s=memory_s,
+        overhead_s=overhead_s,
+        is_lower_bound=bool(notes) or profile.totals.is_lower_bound,
+        missing=tuple(notes),
+        dominant=dominant,
+        layers=tuple(layers),
+        method=METHOD,
+        sources=tuple(_sources(device, {precision_class(x.precision) for x in profile.layers})),
+        llm=llm,
+    )
+
+
+def _sources(device: Device, precisions: Iterable[str]) -> list[str]:
+    wanted = {f"peak_{p}_{'op' if p == 'int8' else 'flop'}_per_s" for p in precisions}
+    wanted |= {"memory_bandwidth_bytes_per_s", "bandwidth_efficiency", "per_node_overhead_s", "per_inference_overhead_s"}
+    out = []
+    for name, fig in device.figures().items():
+        if name in wanted or name.startswith("efficiency."):
+            out.append(f"{device.id}.{name} = {fig.value:g} [{fig.tag}] {fig.source}")
+    return out
+
+
+def _llm(profile: Profile, device: Device, nodes: int) -> LLMLatency | None:
+    """Prefill and decode of a decoder LLM: roofline on the whole graph (weights read once per
+    forward; decode also reads the KV cache at the context length) + overheads."""
+    llm = profile.llm
+    if llm is None:
+        return None
+    wb = llm.weight_bytes
+    by_prec = {"fp32": wb.fp32, "fp16": wb.fp16, "int8": wb.int8 + wb.int4}
+    prec = max(by_prec, key=lambda k: by_prec[k])
+    weights = wb.fp32 + wb.fp16 + wb.int8 + wb.int4
+    peak = device.peak_rate(prec)
+    eff = device.efficiency_for(prec, "linear")
+    rate = _value(peak) * (eff.value if eff is not None else 1.0)
+    bandwidth = _value(device.memory_bandwidth_bytes_per_s) * _value(device.bandwidth_efficiency or _ONE)
+    overhead = _value(device.per_node_overhead_s) * nodes + _value(device.per_inference_overhead_s)
+
+    def roof(ops: int, moved: int) -> tuple[float, Bound]:
+        compute = ops / rate if rate > 0 else 0.0
+        memory = moved / bandwidth if bandwidth > 0 else 0.0
+        if rate <= 0:
+            return memory + overhead, "no-rate"
+        return max(compute, memory) + overhead, "compute" if compute >= memory else "memory"
+
+    prefill_s, prefill_bound = roof(llm.prefill_flops, weights + llm.kv_cache_bytes)
+    decode_s, decode_bound = roof(llm.decode_flops_per_token, weights + llm.kv_cache_bytes)
+    return LLMLatency(
+        context_len=llm.context_len,
+        prefill_s=prefill_s,
+        decode_s_per_token=decode_s,
+        decode_tokens_per_s=1.0 / decode_s if decode_s > 0 else 0.0,
+        prefill_bound=prefill_bound,
+        decode_bound=decode_bound,
+        method=(f"whole-graph roofline at the {prec} rate (its weights dominate): prefill = max(prefill FLOPs / rate, "
+                "(weights + KV cache written) / bandwidth); decode of one token at the context length = "
+                "max(decode FLOPs / rate, (weights + KV cache) / bandwidth), usually bandwidth-bound; each plus "
+                f"{nodes} nodes x per-node overhead + the per-inference overhead"),
+    )
+
+
+def with_predictions(profile: Profile, devices: Iterable[Device]) -> Profile:
+    """``profile`` with ``latency.predicted`` set for each device (measured figures kept)."""
+    import dataclasses
+
+    from edgeprof.report.latency import LatencyReport
+
+    current = profile.latency or LatencyReport()
+    predicted = dict(current.predicted)
+    for device in devices:
+        predicted[device.id] = predict(profile, device)
+    return dataclasses.replace(profile, latency=dataclasses.replace(current, predicted=predicted))

@@ -1,0 +1,127 @@
+"""Roofline prediction: closed-form times worked out by hand, and monotonicity."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edgeprof.devices.catalogue import Device, Figure
+from edgeprof.passes.latency import precision_class, predict
+from edgeprof.passes.llm import LLMFigures, WeightBytes
+from edgeprof.report.model import Foldable, LayerCost, ModelInfo, Profile, Totals
+
+
+def fig(v: float) -> Figure:
+    return Figure(v, "measured", "test")
+
+
+DEVICE = Device(
+    id="dev", name="Dev", soc="", device_class="host",
+    peak_fp32_flop_per_s=fig(100e9),
+    peak_int8_op_per_s=fig(400e9),
+    memory_bandwidth_bytes_per_s=fig(10e9),
+    bandwidth_efficiency=fig(0.5),
+    per_node_overhead_s=fig(1e-5),
+    per_inference_overhead_s=fig(1e-3),
+    efficiency={"default": fig(0.5), "int8:default": fig(0.25)},
+)
+
+
+def layer(name: str, *, flops: int = 0, int_ops: int = 0, read: int = 0, written: int = 0, precision: str = "float32",
+          category: str = "conv", calls: int = 1, state: str = "counted") -> LayerCost:
+    return LayerCost(name, "Conv", category, state, (1,), flops=flops, int_ops=int_ops, bytes_read=read,  # type: ignore[arg-type]
+                     bytes_written=written, precision=precision, calls=calls)
+
+
+def profile(*layers: LayerCost) -> Profile:
+    totals = Totals(sum(x.flops for x in layers), sum(x.int_ops for x in layers), 0, 0, 0, 0, 0, 0, 0, False)
+    return Profile(ModelInfo("m", "onnx"), (), totals, (), (), tuple(layers), (), Foldable(0, 0))
+
+
+def test_compute_bound_layer() -> None:
+    # rate = 100e9 x 0.5 = 50e9 FLOP/s -> 1e9 / 50e9 = 0.02 s; memory = 1e6 / (10e9 x 0.5) = 2e-4 s
+    p = predict(profile(layer("c", flops=10**9, read=600_000, written=400_000)), DEVICE)
+    (lat,) = p.layers
+    assert lat.compute_s == pytest.approx(0.02)
+    assert lat.memory_s == pytest.approx(2e-4)
+    assert lat.bound == "compute"
+    assert lat.time_s == pytest.approx(0.02 + 1e-5)
+    assert p.total_s == pytest.approx(0.02 + 1e-5 + 1e-3)
+    assert p.fps == pytest.approx(1 / 0.02101)
+    assert not p.is_lower_bound
+
+
+def test_memory_bound_layer() -> None:
+    # compute 1e6 / 50e9 = 2e-5 s; memory 12e6 / 5e9 = 2.4e-3 s
+    p = predict(profile(layer("a", flops=10**6, read=8_000_000, written=4_000_000, category="elementwise")), DEVICE)
+    assert p.layers[0].bound == "memory"
+    assert p.total_s == pytest.approx(2.4e-3 + 1e-5 + 1e-3)
+    assert p.memory_s == pytest.approx(2.4e-3)
+
+
+def test_calls_multiply_the_node_overhead_and_empty_layers_are_overhead_bound() -> None:
+    p = predict(profile(layer("r", calls=3, category="data_movement")), DEVICE)
+    assert p.layers[0].bound == "overhead"
+    assert p.total_s == pytest.approx(3e-5 + 1e-3)
+
+
+def test_integer_layer_uses_the_int8_rate() -> None:
+    # int8 rate = 400e9 x 0.25 = 100e9 op/s -> 2e9 ops = 0.02 s
+    p = predict(profile(layer("q", int_ops=2 * 10**9, precision="int8")), DEVICE)
+    assert p.layers[0].compute_s == pytest.approx(0.02)
+
+
+def test_no_rate_is_not_zero_and_makes_a_lower_bound() -> None:
+    no_int8 = dataclasses.replace(DEVICE, peak_int8_op_per_s=None)
+    p = predict(profile(layer("q", int_ops=10**9, read=5_000_000, precision="uint8")), no_int8)
+    (lat,) = p.layers
+    assert lat.bound == "no-rate" and lat.compute_s is None
+    assert lat.note == "no rate for precision int8 on device dev"
+    assert lat.time_s == pytest.approx(1e-3 + 1e-5)  # memory time only: 5e6 / 5e9
+    assert p.is_lower_bound
+    assert any("no rate for precision int8 on device dev" in m for m in p.missing)
+
+
+def test_dominant_layers_come_first() -> None:
+    p = predict(profile(layer("small", flops=10**6), layer("big", flops=10**9)), DEVICE)
+    assert p.dominant == ("big", "small")
+
+
+def test_precision_classes() -> None:
+    assert [precision_class(x) for x in ("float32", "float16", "bfloat16", "int8", "uint8", "int64", "bool")] == [
+        "fp32", "fp16", "fp16", "int8", "int8", "fp32", "fp32"]
+
+
+def test_llm_decode_is_bandwidth_bound() -> None:
+    # weights 1e9 B fp16 + KV cache 1e8 B over 5e9 B/s = 0.22 s; decode compute 2e9 / (0 fp16 rate)... use fp32 weights
+    llm = LLMFigures(
+        context_len=128, batch=1, prefill_flops=10**12, prefill_macs=0, prefill_logits="last",
+        decode_flops_per_token=2 * 10**9, decode_macs_per_token=10**9, kv_cache_bytes_per_token=0,
+        kv_cache_bytes=10**8, kv_dtype="float32", num_layers=1, num_kv_heads=1, head_dim=1, params=0,
+        weight_bytes=WeightBytes(fp32=10**9, fp16=0, int8=0, int4=0), is_lower_bound=False,
+    )
+    p = dataclasses.replace(profile(layer("x")), llm=llm)
+    out = predict(p, DEVICE).llm
+    assert out is not None
+    overhead = 1e-5 + 1e-3  # one node + per inference
+    # decode: compute 2e9 / 50e9 = 0.04 s; memory 1.1e9 / 5e9 = 0.22 s
+    assert out.decode_bound == "memory"
+    assert out.decode_s_per_token == pytest.approx(0.22 + overhead)
+    # prefill: compute 1e12 / 50e9 = 20 s
+    assert out.prefill_bound == "compute"
+    assert out.prefill_s == pytest.approx(20 + overhead)
+
+
+@given(
+    st.integers(0, 10**12), st.integers(0, 10**10), st.integers(0, 10**12), st.integers(0, 10**10),
+    st.sampled_from(["float32", "int8"]),
+)
+def test_more_work_is_never_faster(flops: int, moved: int, extra_ops: int, extra_bytes: int, precision: str) -> None:
+    is_int = precision == "int8"
+    base = layer("l", flops=0 if is_int else flops, int_ops=flops if is_int else 0, read=moved, precision=precision)
+    more = dataclasses.replace(base, flops=base.flops + (0 if is_int else extra_ops),
+                               int_ops=base.int_ops + (extra_ops if is_int else 0), bytes_read=moved + extra_bytes)
+    assert predict(profile(more), DEVICE).total_s >= predict(profile(base), DEVICE).total_s
