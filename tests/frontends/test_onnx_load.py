@@ -329,3 +329,12 @@ def test_constant_node_in_subgraph_is_a_subgraph_weight() -> None:
     assert sub.weights["t"].values == (1.0, 2.0)
     assert [n.op for n in sub.nodes] == ["Add"]
     assert sub.values["ty"].shape == Shape((2,))
+
+
+def test_softmax_before_opset_13_is_counted_over_the_flattened_rows() -> None:
+    import edgeprof
+    from tests.frontends.onnx_builders import make_model, node
+
+    for opset, expected in ((11, 2 * (5 * 12 - 2)), (13, 2 * 3 * (5 * 4 - 2))):
+        model = make_model([node("Softmax", ["x"], ["y"])], inputs=[("x", (2, 3, 4))], outputs=["y"], opset=opset)
+        assert edgeprof.profile(model).totals.flops == expected, opset

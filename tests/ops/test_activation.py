@@ -145,3 +145,10 @@ def test_softmax_bad_axis_is_uncountable() -> None:
 def test_softmax_matches_the_convention(rows: int, n: int) -> None:
     assert cost("Softmax", [(rows, n)], [(rows, n)]).flops == rows * (5 * n - 2)
     assert cost("LogSoftmax", [(rows, n)], [(rows, n)]).flops == rows * (5 * n - 1)
+
+
+def test_legacy_softmax_rows_span_every_dim_from_axis() -> None:
+    # Before opset 13 (coerce_2d, set by the ONNX frontend) a (2, 3, 4) input at axis 1 is 2 rows of 12.
+    c = cost("Softmax", [(2, 3, 4)], [(2, 3, 4)], axis=1, coerce_2d=1)
+    assert c.flops == 2 * (5 * 12 - 2)
+    assert cost("Softmax", [(2, 3, 4)], [(2, 3, 4)], axis=1).flops == 8 * (5 * 3 - 2)

@@ -147,6 +147,11 @@ class Converter:
         attrs.update(self.engine.facts.get((path, rec.pos), {}))
         subgraphs = {key: self._graph(cp) for key, cp in rec.subgraphs}
         op = rec.op_type if rec.domain in DEFAULT_DOMAINS else f"{rec.domain}::{rec.op_type}"
+        if op in _COERCE_2D_BEFORE_13 and self.engine.opset < 13:
+            # Before opset 13 these ops flatten the input to 2-D at `axis` (default 1): each row
+            # is every dim from `axis` on. The canonical op states it explicitly.
+            attrs.setdefault("axis", 1)
+            attrs["coerce_2d"] = 1
         return Node(
             self._names[(path, rec.pos)], op, rec.inputs, rec.outputs, attrs, subgraphs,
             scope=node_scope(rec.proto), source_op=rec.op_type,
@@ -154,6 +159,7 @@ class Converter:
 
 
 _SKIP = object()
+_COERCE_2D_BEFORE_13 = frozenset({"Softmax", "LogSoftmax", "Hardmax"})
 
 
 def _f32(x: float) -> float:

@@ -14,6 +14,8 @@ opset-13 one (a single axis, default -1).
 
 from __future__ import annotations
 
+from math import prod
+
 from edgeprof.ops.attention import softmax_ops
 from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
 
@@ -191,7 +193,8 @@ def clip(call: OpCall) -> Arith:
 
 
 def _rows(call: OpCall) -> tuple[int, int]:
-    """(rows, length) of an op applied along its ``axis`` (default -1)."""
+    """(rows, length) of an op applied along its ``axis`` (default -1). With ``coerce_2d`` (the
+    pre-opset-13 semantics, set by the ONNX frontend) a row is every dim from ``axis`` on."""
     x = call.in_shape(0)
     if not x:
         return 1, 1
@@ -199,7 +202,7 @@ def _rows(call: OpCall) -> tuple[int, int]:
     axis = call.attr_int("axis", -1)
     if not -rank <= axis < rank:
         raise Uncountable(f"{call.op}: axis {axis} is out of range for rank {rank}")
-    length = x[axis % rank]
+    length = prod(x[axis % rank:]) if call.attr_int("coerce_2d", 0) else x[axis % rank]
     if length == 0:
         return 0, 0
     numel = call.in_numel(0)
