@@ -160,6 +160,10 @@ SIGNATURES: dict[str, Builder] = {
 # Counted ops whose signature is specific to the op: their closed-form tests live in their family's
 # test file (tests/ops/test_<family>.py). A newly registered counted op must be added to one side.
 SPECIFIC_SIGNATURE = frozenset({
+    # ONNX Runtime's com.microsoft fused ops (edgeprof/ops/contrib_ms.py), tested in test_contrib_ms.py
+    "com.microsoft::FusedConv", "com.microsoft::FusedMatMul", "com.microsoft::Gelu", "com.microsoft::BiasGelu",
+    "com.microsoft::FastGelu", "com.microsoft::QuickGelu", "com.microsoft::SkipLayerNormalization",
+    "com.microsoft::SkipSimplifiedLayerNormalization", "com.microsoft::SimplifiedLayerNormalization",
     # PyTorch-only ops (edgeprof/ops/aten_only.py), tested in tests/frontends/test_torch_ops.py
     "aten::adaptive_avg_pool1d", "aten::_adaptive_avg_pool2d", "aten::_adaptive_avg_pool3d",
     "aten::adaptive_max_pool1d", "aten::adaptive_max_pool2d", "aten::adaptive_max_pool3d",

@@ -4,6 +4,7 @@ from edgeprof.ops import (  # noqa: F401
     activation,
     aten_only,
     attention,
+    contrib_ms,
     control_flow,
     conv,
     data_movement,

@@ -1,0 +1,106 @@
+"""Op family: ONNX Runtime's ``com.microsoft`` fused ops, the ones ORT's graph optimiser writes
+into saved transformer and CNN models. Each is counted as the ops it fuses, with the formulas
+of the standard families (one formula per op, no second convention):
+
+* ``FusedConv`` = Conv (+ Z add) + its activation; ``FusedMatMul`` = MatMul (+ alpha);
+* ``Gelu``/``BiasGelu``/``FastGelu``/``QuickGelu`` = (bias add +) the activation;
+* ``SkipLayerNormalization`` = skip add (+ bias add) + LayerNormalization;
+  ``SkipSimplifiedLayerNormalization``/``SimplifiedLayerNormalization`` the same with RMS norm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from math import prod
+
+from edgeprof.ops.activation import GELU_OPS, GELU_TANH_OPS, SIGMOID_OPS
+from edgeprof.ops.conv import conv
+from edgeprof.ops.linear import dot_products
+from edgeprof.ops.norm import layer_normalization, rms_normalization
+from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
+from edgeprof.ops.rnn import ACTIVATION_OPS, CLIP_OPS
+
+MS = "com.microsoft::"
+_FUSED_ACTIVATIONS = {**ACTIVATION_OPS, "clip": CLIP_OPS}
+
+
+@formula(MS + "FusedConv", category=Category.CONV)
+def fused_conv(call: OpCall) -> Arith:
+    """Conv (+numel(Y) for the Z sum input) + the activation's ops per output element (Relu 1, Sigmoid 4, Tanh 5, ...)."""
+    core = conv(replace(call, inputs=call.inputs[:3]))
+    numel_y = prod(call.out_shape())
+    z = numel_y if call.has_input(3) else 0
+    activation = call.attr_str("activation", "")
+    if not activation:
+        return Arith(ops=core.ops + z, macs=core.macs)
+    per_element = _FUSED_ACTIVATIONS.get(activation.lower())
+    if per_element is None:
+        raise Uncountable(f"FusedConv: activation {activation!r} has no per-element count")
+    return Arith(ops=core.ops + z + per_element * numel_y, macs=core.macs)
+
+
+@formula(MS + "FusedMatMul", category=Category.LINEAR)
+def fused_matmul(call: OpCall) -> Arith:
+    """op(A)·op(B) (transA/transB only re-index): numel(Y)·(2K-1) FLOPs, numel(Y)·K MACs, + numel(Y) for alpha≠1."""
+    a = call.in_shape(0)
+    if not a:
+        raise Uncountable("FusedMatMul of a scalar")
+    k = a[-2] if call.attr_int("transA", 0) and len(a) >= 2 else a[-1]
+    numel_y = prod(call.out_shape())
+    core = dot_products(numel_y, k)
+    alpha = numel_y if call.attr_float("alpha", 1.0) != 1.0 else 0
+    return Arith(ops=core.ops + alpha, macs=core.macs)
+
+
+def _per_element(call: OpCall, ops: int) -> Arith:
+    return Arith(ops=ops * prod(call.out_shape()))
+
+
+@formula(MS + "Gelu", category=Category.ACTIVATION)
+def ms_gelu(call: OpCall) -> Arith:
+    """Exact GELU 0.5·x·(1+erf(x/√2)): 5 per element (as ONNX Gelu)."""
+    return _per_element(call, GELU_OPS)
+
+
+@formula(MS + "BiasGelu", category=Category.ACTIVATION)
+def bias_gelu(call: OpCall) -> Arith:
+    """Bias add 1 + exact GELU 5 = 6 per output element."""
+    return _per_element(call, 1 + GELU_OPS)
+
+
+@formula(MS + "FastGelu", category=Category.ACTIVATION)
+def fast_gelu(call: OpCall) -> Arith:
+    """Tanh-approximation GELU 13 per element (as ONNX Gelu approximate='tanh'), +1 with the bias input."""
+    return _per_element(call, GELU_TANH_OPS + (1 if call.has_input(1) else 0))
+
+
+@formula(MS + "QuickGelu", category=Category.ACTIVATION)
+def quick_gelu(call: OpCall) -> Arith:
+    """x·sigmoid(alpha·x): multiply 1 + sigmoid 4 + multiply 1 = 6 per element."""
+    return _per_element(call, 2 + SIGMOID_OPS)
+
+
+def _skip_adds(call: OpCall) -> int:
+    """input + skip (+ bias): one add per element each."""
+    return prod(call.in_shape(0)) * (2 if call.has_input(4) else 1)
+
+
+@formula(MS + "SkipLayerNormalization", category=Category.NORMALISATION)
+def skip_layer_normalization(call: OpCall) -> Arith:
+    """input + skip (+ bias) adds per element, then LayerNormalization over the last dim with gamma (and beta): rows·(6n+3) (+rows·n)."""
+    norm_inputs = (call.inputs[0], call.inputs[2], call.inputs[3] if call.has_input(3) else None)
+    norm = layer_normalization(replace(call, inputs=norm_inputs, attrs={"axis": -1}))
+    return Arith(ops=_skip_adds(call) + norm.ops)
+
+
+@formula(MS + "SkipSimplifiedLayerNormalization", category=Category.NORMALISATION)
+def skip_simplified_layer_normalization(call: OpCall) -> Arith:
+    """input + skip (+ bias) adds per element, then RMS normalisation over the last dim: rows·(4n+3)."""
+    norm = rms_normalization(replace(call, inputs=(call.inputs[0], call.inputs[2]), attrs={"axis": -1}))
+    return Arith(ops=_skip_adds(call) + norm.ops)
+
+
+@formula(MS + "SimplifiedLayerNormalization", category=Category.NORMALISATION)
+def simplified_layer_normalization(call: OpCall) -> Arith:
+    """RMS normalisation over prod(shape[axis:]) (default axis -1): rows·(4n+3)."""
+    return rms_normalization(call)
