@@ -127,7 +127,6 @@ def test_lstm_counts_every_step() -> None:
 
 
 def test_quantised_graph_counts_integer_ops_by_precision() -> None:
-    u8, i8 = TensorProto.UINT8, TensorProto.INT8
     nodes = [
         helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
         helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz"], ["yq"]),
