@@ -8,7 +8,7 @@ bytes, per layer, per op category and in total::
     p.totals.flops, p.totals.macs, p.totals.params
 """
 
-from edgeprof.api import load, measure, profile
+from edgeprof.api import load, measured, profile
 from edgeprof.errors import (
     EdgeprofError,
     GraphError,
@@ -39,6 +39,6 @@ __all__ = [
     "UsageError",
     "__version__",
     "load",
-    "measure",
+    "measured",
     "profile",
 ]

@@ -160,13 +160,20 @@ def _with_llm_figures(result: Profile, model: Any, options: Mapping[str, Any]) -
     return dataclasses.replace(result, llm=figures)
 
 
-def measure(profile: Profile, *, runs: int = 5, timeout_s: float = 300.0) -> Profile:
-    """Run the profiled model for real (ONNX Runtime on CPU, in a fresh subprocess) and return
-    ``profile`` with the measured peak memory beside the prediction.
+def measured(
+    profile: Profile, *, runs: int = 5, timeout_s: float = 300.0, model: Any = None, example_inputs: Any = None
+) -> Profile:
+    """Run the profiled model for real and return ``profile`` with the measured peak memory
+    beside the prediction.
 
-    A run that cannot be made (a model ONNX Runtime rejects, a crash, a timeout, a model that is
-    not an ONNX file) never raises: the returned profile's ``memory.measurement_error`` says why
-    and the static figures stay as they were."""
+    * ONNX files: ONNX Runtime on CPU in a fresh subprocess: the peak resident-set increase,
+      compared with ``memory.peak_bytes``.
+    * PyTorch modules (pass the module as ``model``; ``example_inputs`` defaults to random tensors
+      of the profiled input shapes): a CPU eager forward in this process, the peak of live tensor
+      storage, compared with ``memory.peak_activation_bytes``.
+
+    A run that cannot be made (a model ONNX Runtime rejects, a crash, a timeout, a forward that
+    raises) never raises: ``memory.measurement_error`` says why and the static figures stay."""
     import dataclasses
 
     from edgeprof.errors import MeasurementError
@@ -175,37 +182,36 @@ def measure(profile: Profile, *, runs: int = 5, timeout_s: float = 300.0) -> Pro
     if profile.memory is None:
         raise UsageError("measuring needs the memory analysis: profile the model with memory=True")
     try:
-        if profile.model.format != "onnx" or not profile.model.path:
-            raise MeasurementError(
-                f"measuring a {profile.model.format!r} model is not available yet; ONNX files are measured on "
-                "ONNX Runtime (export the model to ONNX to measure it)"
-            )
-        from edgeprof.measure.memory import measure_onnx_memory
+        if profile.model.format == "onnx" and profile.model.path:
+            from edgeprof.measure.memory import measure_onnx_memory
 
-        measured = measure_onnx_memory(profile.model.path, profile.inputs, runs=runs, timeout_s=timeout_s)
+            measured: Any = measure_onnx_memory(profile.model.path, profile.inputs, runs=runs, timeout_s=timeout_s)
+        elif profile.model.format == "torch" and model is not None:
+            from edgeprof.measure.memory import measure_torch_tensor_peak
+
+            inputs = example_inputs if example_inputs is not None else _random_torch_inputs(profile)
+            measured = measure_torch_tensor_peak(model, inputs, runs=max(2, min(runs, 5)))
+        else:
+            raise MeasurementError(
+                f"measuring a {profile.model.format!r} model needs an ONNX file or, for a PyTorch model, the module "
+                "passed as model=...; export the model to ONNX to measure it from the command line"
+            )
         memory = with_measurement(profile.memory, measured)
     except MeasurementError as exc:
         memory = with_measurement_error(profile.memory, str(exc))
     return dataclasses.replace(profile, memory=memory)
 
 
-def predict_latency(
-    profile: Profile, devices: Sequence[str], *, devices_files: Sequence[str | os.PathLike[str]] = ()
-) -> Profile:
-    """``profile`` with ``latency.predicted`` for each device id of the catalogue (plus the TOML
-    ``devices_files``; ``host`` comes from ``edgeprof calibrate``'s file). See docs/latency.md."""
-    from edgeprof.devices.catalogue import load_catalogue
-    from edgeprof.passes.latency import with_predictions
+def _random_torch_inputs(profile: Profile) -> tuple[Any, ...]:
+    import torch
 
-    catalogue = load_catalogue(*(Path(f) for f in devices_files))
-    return with_predictions(profile, [catalogue.get(d) for d in devices])
-
-
-def measure_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000, max_time_s: float = 10.0,
-                    timeout_s: float = 300.0) -> Profile:
-    """Time the profiled ONNX model on ONNX Runtime (CPU, fresh subprocess): ``latency.measured``.
-    Never raises for a model that cannot run: ``latency.measurement_error`` says why."""
-    from edgeprof.measure.latency import measure_profile_latency
-
-    return measure_profile_latency(profile, threads=threads, max_runs=max_runs, max_time_s=max_time_s,
-                                   timeout_s=timeout_s)
+    out = []
+    for spec in profile.inputs:
+        dtype = getattr(torch, spec.dtype, None)
+        if not isinstance(dtype, torch.dtype):
+            raise UsageError(f"input {spec.name!r} has dtype {spec.dtype}; pass example_inputs=... to measure")
+        if dtype.is_floating_point:
+            out.append(torch.randn(spec.shape, dtype=dtype))
+        else:
+            out.append(torch.zeros(spec.shape, dtype=dtype))
+    return tuple(out)

@@ -35,6 +35,8 @@ EXIT_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a 
 MAX_DIM = 2**62
 FORMATS = ("table", "json", "csv", "md", "html")
 OPS_FORMATS = ("table", "md", "json")
+COMPARE_FORMATS = ("table", "md", "json", "html")
+CHECK_FORMATS = ("table", "md", "json")
 DEFAULT_WIDTH = 100
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -231,6 +233,15 @@ def build_parser() -> _Parser:
         help="seconds before a --measure run is stopped (default 300)",
     )
     prof.add_argument("--no-memory", action="store_true", help="skip the memory analysis (weights, activation peak)")
+    prof.add_argument(
+        "--device", dest="devices", action="append", default=[], metavar="ID",
+        help="predict the latency on this catalogue device ('edgeprof devices' lists them; 'host' after "
+        "'edgeprof calibrate'); repeatable",
+    )
+    prof.add_argument(
+        "--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
+        help="a device TOML file (e.g. from 'edgeprof calibrate') added to the catalogue; repeatable",
+    )
     prof.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     ops = sub.add_parser(
@@ -243,7 +254,112 @@ def build_parser() -> _Parser:
     ops.add_argument("--format", choices=OPS_FORMATS, default="table", help="output format (default: table)")
     ops.add_argument("--no-color", action="store_true", help="no colour, even on a terminal")
     ops.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    _add_compare_and_check(sub)
+    _add_latency_commands(sub)
     return parser
+
+
+def _add_shape_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", dest="inputs", action="append", default=[], metavar="[NAME=]DxDxD",
+                   help="an input shape, as for 'profile'; repeatable")
+    p.add_argument("--dim", dest="dims", action="append", default=[], metavar="NAME=N",
+                   help="the size of a named symbolic dim, as for 'profile'; repeatable")
+
+
+def _add_compare_and_check(sub: Any) -> None:
+    cmp = sub.add_parser(
+        "compare",
+        help="compare models side by side (FLOPs, MACs, params, size, peak memory)",
+        description="Profile every MODEL and print one row per model with the best value of each column "
+        "marked; a model that fails keeps its row with the reason, and the exit code is then 2.",
+        allow_abbrev=False,
+    )
+    cmp.add_argument("models", metavar="MODEL", nargs="+", help="the models to compare (as for 'profile')")
+    cmp.add_argument("--format", choices=COMPARE_FORMATS, default="table", help="output format (default: table)")
+    cmp.add_argument("-o", "--output", metavar="FILE", help="write the comparison to FILE (atomically) instead of stdout")
+    _add_shape_flags(cmp)
+    cmp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    chk = sub.add_parser(
+        "check",
+        help="check a model against budgets (exit 0: all hold, 1: some do not)",
+        description="Check MODEL against budgets given as flags or in a TOML file ([budget] max_flops = \"2G\" ...; "
+        "flags override the file). K/M/G/T are decimal. Exit 0 when every budget holds, 1 when one does not "
+        "(or cannot be proven: a lower bound), 2 on bad input.",
+        allow_abbrev=False,
+    )
+    chk.add_argument("model", metavar="MODEL", help="the model (as for 'profile')")
+    chk.add_argument("--max-flops", metavar="N", help="most FLOPs allowed, e.g. 2G")
+    chk.add_argument("--max-macs", metavar="N", help="most MACs allowed, e.g. 1G")
+    chk.add_argument("--max-params", metavar="N", help="most parameters allowed, e.g. 5M")
+    chk.add_argument("--max-size-mb", metavar="MB", help="largest weight size allowed, in MB (10**6 bytes)")
+    chk.add_argument("--max-peak-mb", metavar="MB", help="largest predicted peak memory allowed, in MB (10**6 bytes)")
+    chk.add_argument("--budget", metavar="FILE", help="a TOML file with a [budget] table (flags override it)")
+    chk.add_argument("--format", choices=CHECK_FORMATS, default="table", help="output format (default: table)")
+    chk.add_argument("-o", "--output", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
+    _add_shape_flags(chk)
+    chk.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+def _add_latency_commands(sub: Any) -> None:
+    bench = sub.add_parser(
+        "bench", help="time a model on ONNX Runtime (CPU) in a fresh subprocess",
+        description="Run MODEL (an .onnx file) on ONNX Runtime's CPU provider in a fresh subprocess: load time, first "
+        "inference, warm-up, then timed runs until the 95 %% CI of the mean is within 2 %% or a limit is reached; "
+        "p50/p90/p99/min/mean/std, CPU time per run and the environment go into latency.measured.",
+        allow_abbrev=False,
+    )
+    bench.add_argument("model", metavar="MODEL", help="the model (an .onnx file)")
+    bench.add_argument("--runs", type=_positive_int, default=1000, metavar="N", help="most timed runs (default 1000)")
+    bench.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+                       help="ONNX Runtime intra-op threads (default 1)")
+    bench.add_argument("--max-time", type=_positive_int, default=10, metavar="S",
+                       help="most seconds of timed runs (default 10)")
+    bench.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    bench.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    bench.add_argument("--device", dest="devices", action="append", default=[], metavar="ID",
+                       help="also predict the latency on this device; repeatable")
+    bench.add_argument("--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
+                       help="a device TOML file added to the catalogue; repeatable")
+    bench.add_argument("--no-color", action="store_true", help="no colour, even on a terminal")
+    _add_shape_flags(bench)
+    bench.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    dev = sub.add_parser("devices", help="list the device catalogue with every figure's tag",
+                         description="List the catalogue devices: peak rates, bandwidth, memories and power, each "
+                         "with its tag (vendor, measured, derived, secondary, assumed); JSON adds every source.",
+                         allow_abbrev=False)
+    dev.add_argument("--format", choices=OPS_FORMATS, default="table", help="output format (default: table)")
+    dev.add_argument("--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
+                     help="a device TOML file added to the catalogue; repeatable")
+    dev.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    cal = sub.add_parser("calibrate", help="measure this machine as device 'host' (about a minute)",
+                         description="Micro-benchmarks of single-op ONNX models (Gemm, Conv, Add, Sigmoid, int8 "
+                         "MatMulInteger/QLinearConv, chains of tiny ops) on ONNX Runtime; writes a device TOML file "
+                         "(id 'host', tag 'measured') for --devices-file.", allow_abbrev=False)
+    cal.add_argument("-o", "--output", metavar="FILE", default="host.toml", help="the device file (default host.toml)")
+    cal.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+                     help="ONNX Runtime intra-op threads (default 1; use the same for bench and validate)")
+    cal.add_argument("--seconds", type=_positive_int, default=3, metavar="S",
+                     help="seconds of timed runs per micro-benchmark (default 3; 9 benchmarks)")
+    cal.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    val = sub.add_parser("validate", help="predicted vs measured latency per model, with the relative error",
+                         description="For each MODEL (.onnx): predict its latency on --device (default host, from "
+                         "--devices-file) and time it on ONNX Runtime; print both and (predicted - measured) / "
+                         "measured.", allow_abbrev=False)
+    val.add_argument("models", metavar="MODEL", nargs="+", help="the models (.onnx files)")
+    val.add_argument("--device", default="host", metavar="ID", help="the device to predict on (default host)")
+    val.add_argument("--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
+                     help="a device TOML file added to the catalogue (the 'host' from 'edgeprof calibrate'); repeatable")
+    val.add_argument("--threads", type=_positive_int, default=1, metavar="N", help="ONNX Runtime intra-op threads (default 1)")
+    val.add_argument("--max-time", type=_positive_int, default=10, metavar="S",
+                     help="most seconds of timed runs per model (default 10)")
+    val.add_argument("--format", choices=OPS_FORMATS, default="table", help="output format (default: table)")
+    val.add_argument("-o", "--output", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
+    _add_shape_flags(val)
+    val.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 # ---- output -------------------------------------------------------------------------------
@@ -311,12 +427,23 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
                              "the input shape with --input (or a named dim with --dim)")
         options["seq_len"] = args.seq_len
     profile = _profile(args.model, pairs, dims, values, options)
+    if args.devices:
+        from edgeprof import api
+
+        profile = api.predict_latency(profile, args.devices, devices_files=args.devices_files)
     measure_error = ""
     if args.measure:
         from edgeprof import api
 
-        profile = api.measure(profile, runs=args.measure_runs, timeout_s=float(args.measure_timeout))
+        profile = api.measured(profile, runs=args.measure_runs, timeout_s=float(args.measure_timeout))
         measure_error = profile.memory.measurement_error if profile.memory is not None else ""
+        from edgeprof.measure.latency import run_with_progress
+
+        timed = profile
+        profile = run_with_progress(lambda: api.measure_latency(timed, timeout_s=float(args.measure_timeout)),
+                                    "timing the model", sys.stderr)
+        latency_error = profile.latency.measurement_error if profile.latency is not None else ""
+        measure_error = "; ".join(e for e in (measure_error, latency_error) if e)
 
     view = ViewOptions(top=args.top, by_module=args.by_module, by_operator=args.by_operator)
     text = _render(profile, args.format, view, args.output, args.no_color, stdout)
@@ -402,6 +529,104 @@ def _run_ops(args: argparse.Namespace, stdout: TextIO) -> int:
     return 0
 
 
+def _shapes(args: argparse.Namespace) -> tuple[list[tuple[str | None, tuple[int, ...]]], dict[str, int]]:
+    pairs = [parse_input_spec(s) for s in args.inputs]
+    _unique([(n, s) for n, s in pairs if n is not None], "--input")
+    return pairs, _unique([parse_dim(s) for s in args.dims], "--dim")
+
+
+def _run_compare(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from edgeprof.compare import compare_models, render_compare
+
+    pairs, dims = _shapes(args)
+    if args.output is not None:
+        from edgeprof.report.output import check_output_path
+
+        for model in args.models:
+            check_output_path(args.output, model)
+    progress = stderr if _is_tty(stderr) and len(args.models) > 1 else None
+    entries = compare_models(args.models, lambda m: _profile(m, pairs, dims, {}, {}), progress=progress)
+    _emit(render_compare(entries, args.format), args.output, stdout)
+    failed = [e for e in entries if e.profile is None]
+    if failed:
+        raise UsageError(f"{len(failed)} of {len(entries)} model(s) could not be profiled: "
+                         + "; ".join(e.error if e.error.startswith(e.path) else f"{e.path}: {e.error}" for e in failed))
+    return 0
+
+
+def _run_check(args: argparse.Namespace, stdout: TextIO) -> int:
+    from edgeprof.budget import Budget, check_budget, load_budget_file, merge_budgets, render_check
+
+    flags = Budget.from_values({"max_flops": args.max_flops, "max_macs": args.max_macs, "max_params": args.max_params,
+                                "max_size_mb": args.max_size_mb, "max_peak_mb": args.max_peak_mb}, "flags")
+    budget = merge_budgets(load_budget_file(args.budget), flags) if args.budget is not None else flags
+    if not budget.items():
+        raise UsageError("no budget given: pass --max-flops, --max-macs, --max-params, --max-size-mb, --max-peak-mb "
+                         "or --budget FILE")
+    pairs, dims = _shapes(args)
+    if args.output is not None:
+        from edgeprof.report.output import check_output_path
+
+        check_output_path(args.output, args.model)
+    result = check_budget(_profile(args.model, pairs, dims, {}, {}), budget)
+    _emit(render_check(result, args.format), args.output, stdout)
+    return 0 if result.ok else 1
+
+
+def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from edgeprof import api
+    from edgeprof.measure.latency import run_with_progress
+
+    if args.command == "devices":
+        from edgeprof.devices.catalogue import load_catalogue
+        from edgeprof.report.latency import render_devices
+
+        catalogue = load_catalogue(*args.devices_files)
+        _write_stdout(stdout, render_devices(list(catalogue.devices.values()), args.format))
+        return 0
+    if args.command == "calibrate":
+        from edgeprof.devices.calibrate import calibrate, render_toml
+        from edgeprof.report.output import write_text_atomic
+
+        def say(label: str) -> None:
+            if _is_tty(stderr):
+                _say(stderr, f"calibrate: {label}")
+
+        cal = calibrate(threads=args.threads, seconds_per_model=float(args.seconds), progress=say,
+                        command=f"edgeprof calibrate --threads {args.threads} --seconds {args.seconds}")
+        write_text_atomic(args.output, render_toml(cal))
+        _write_stdout(stdout, f"wrote {args.output}: device 'host' ({cal.cpu_model}); use --devices-file "
+                      f"{args.output} --device host\n")
+        return 0
+    pairs, dims = _shapes(args)
+    shapes = [s for _, s in pairs] if pairs and all(n is None for n, _ in pairs) else (dict(pairs) or None)
+    if args.command == "validate":
+        from edgeprof.measure.latency import validate
+        from edgeprof.report.latency import render_validation
+
+        entries = run_with_progress(
+            lambda: validate(args.models, args.device, devices_files=args.devices_files, threads=args.threads,
+                             max_time_s=float(args.max_time), input_shapes=shapes),
+            f"validating {len(args.models)} model(s)", stderr)
+        _emit(render_validation(entries, args.format), args.output, stdout)
+        failed = [e for e in entries if e.error is None]
+        if failed:
+            raise MeasurementError(f"{len(failed)} model(s) not measured: " + "; ".join(e.problem for e in failed))
+        return 0
+    profile = api.profile(args.model, input_shapes=shapes, dims=dims, memory=False)
+    if args.devices:
+        profile = api.predict_latency(profile, args.devices, devices_files=args.devices_files)
+    timed = profile
+    profile = run_with_progress(lambda: api.measure_latency(timed, threads=args.threads, max_runs=args.runs,
+                                                            max_time_s=float(args.max_time)), "timing the model", stderr)
+    text = _render(profile, args.format, ViewOptions(), args.output, args.no_color, stdout)
+    _emit(text, args.output, stdout)
+    error = profile.latency.measurement_error if profile.latency is not None else ""
+    if error:
+        raise MeasurementError(f"bench: {error} (the static report above is complete)")
+    return 0
+
+
 # ---- entry point --------------------------------------------------------------------------
 
 
@@ -447,6 +672,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return done.code if isinstance(done.code, int) else 0
         if args.command == "ops":
             return _run_ops(args, stdout)
+        if args.command == "compare":
+            return _run_compare(args, stdout, stderr)
+        if args.command == "check":
+            return _run_check(args, stdout)
+        if args.command in ("bench", "devices", "calibrate", "validate"):
+            return _run_latency_command(args, stdout, stderr)
         return _run_profile(args, stdout)
     except _ArgumentError as exc:
         _say(stderr, str(exc))
