@@ -23,6 +23,8 @@ demo: $(VENV)/.demo-installed
 	$(VENV)/bin/edgeprof profile models/demo.onnx --top 15
 
 test: $(VENV)/.test-installed
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.test-installed

@@ -191,7 +191,7 @@ def test_a_name_given_twice_is_refused(
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["profile"], "the following arguments are required: MODEL"),
         (["profile", "m.onnx", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
-        (["profile", "m.onnx", "--format=html"], "argument --format: invalid choice: 'html'"),
+        (["profile", "m.onnx", "--format=xml"], "argument --format: invalid choice: 'xml'"),
         (["profile", "m.onnx", "--top", "-1"], "argument --top: '-1' is not a non-negative integer"),
         (["profile", "m.onnx", "--top", "ten"], "argument --top: 'ten' is not a non-negative integer"),
         (["profile", "m.onnx", "--by-module", "0"], "argument --by-module: '0' is not a positive integer"),

@@ -22,6 +22,6 @@ def test_every_public_callable_and_error_is_exported() -> None:
 
 
 def test_the_api_functions_are_callables() -> None:
-    import edgeprof.measure.memory  # noqa: F401  (the subpackage must not shadow edgeprof.measured)
+    import edgeprof.measure.memory
 
     assert callable(edgeprof.profile) and callable(edgeprof.load) and callable(edgeprof.measured)

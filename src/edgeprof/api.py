@@ -215,3 +215,25 @@ def _random_torch_inputs(profile: Profile) -> tuple[Any, ...]:
         else:
             out.append(torch.zeros(spec.shape, dtype=dtype))
     return tuple(out)
+
+
+def predict_latency(
+    profile: Profile, devices: Sequence[str], *, devices_files: Sequence[str | os.PathLike[str]] = ()
+) -> Profile:
+    """``profile`` with ``latency.predicted`` for each device id of the catalogue (plus the TOML
+    ``devices_files``; ``host`` comes from ``edgeprof calibrate``'s file). See docs/latency.md."""
+    from edgeprof.devices.catalogue import load_catalogue
+    from edgeprof.passes.latency import with_predictions
+
+    catalogue = load_catalogue(*(Path(f) for f in devices_files))
+    return with_predictions(profile, [catalogue.get(d) for d in devices])
+
+
+def measure_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000, max_time_s: float = 10.0,
+                    timeout_s: float = 300.0) -> Profile:
+    """Time the profiled ONNX model on ONNX Runtime (CPU, fresh subprocess): ``latency.measured``.
+    Never raises for a model that cannot run: ``latency.measurement_error`` says why."""
+    from edgeprof.measure.latency import measure_profile_latency
+
+    return measure_profile_latency(profile, threads=threads, max_runs=max_runs, max_time_s=max_time_s,
+                                   timeout_s=timeout_s)

@@ -146,7 +146,7 @@ class BudgetCheck:
     figure: str
     unit: str
     value: int | None
-    limit: str
+    limit: int | str
     status: Status
     detail: str
 
@@ -184,8 +184,13 @@ def _figure(profile: Profile, key: str) -> tuple[int | None, bool]:
     return profile.memory.peak_bytes, profile.memory.is_lower_bound
 
 
-def _limit_text(limit: Fraction) -> str:
-    return str(limit.numerator) if limit.denominator == 1 else f"{limit.numerator}/{limit.denominator}"
+def _limit_value(limit: Fraction) -> int | str:
+    """An integral limit as an int, another as an exact ``'p/q'`` string."""
+    return limit.numerator if limit.denominator == 1 else f"{limit.numerator}/{limit.denominator}"
+
+
+def _limit_text(limit: int | str) -> str:
+    return exact(limit) if isinstance(limit, int) else limit
 
 
 def check_budget(profile: Profile, budget: Budget) -> CheckResult:
@@ -211,7 +216,7 @@ def check_budget(profile: Profile, budget: Budget) -> CheckResult:
         else:
             status = "pass"
             detail = f"{human(value, unit)} <= {shown_limit}"
-        checks.append(BudgetCheck(key, figure, unit, value, _limit_text(limit), status, detail))
+        checks.append(BudgetCheck(key, figure, unit, value, _limit_value(limit), status, detail))
     return CheckResult(profile.model.name, tuple(checks))
 
 
@@ -232,10 +237,11 @@ def render_check(result: CheckResult, fmt: str) -> str:
                  "| budget | figure | value | limit | result | detail |", "|---|---|---:|---:|---|---|"]
         for c in result.checks:
             value = "-" if c.value is None else exact(c.value)
-            lines.append(f"| `{c.budget}` | {c.figure} | {value} | {c.limit} | {icon[c.status]} | {md_escape(c.detail)} |")
+            lines.append(f"| `{c.budget}` | {c.figure} | {value} | {_limit_text(c.limit)} | {icon[c.status]} | "
+                         f"{md_escape(c.detail)} |")
         return "\n".join(lines) + "\n"
     rows = [("budget", "value", "limit", "result", "detail")]
-    rows += [(c.budget, "-" if c.value is None else exact(c.value), c.limit, _MARK[c.status], c.detail)
+    rows += [(c.budget, "-" if c.value is None else exact(c.value), _limit_text(c.limit), _MARK[c.status], c.detail)
              for c in result.checks]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [f"edgeprof budget check: {result.model or '(unnamed model)'}: {'PASS' if result.ok else 'FAIL'} ({verdict})"]

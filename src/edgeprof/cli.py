@@ -209,7 +209,8 @@ def build_parser() -> _Parser:
     prof.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     prof.add_argument(
         "--top", type=_non_negative_int, default=None, metavar="N",
-        help="layers shown by table/md: the N costliest (default 25 when there are more; 0 = all)",
+        help="layers shown by table/md: the N costliest (default 25 when there are more; 0 = all); "
+        "html: the layers in the FLOPs chart (default 30; 0 = all)",
     )
     prof.add_argument(
         "--by-module", type=_positive_int, default=None, metavar="DEPTH",
@@ -493,7 +494,7 @@ def _render(profile: Profile, fmt: str, view: ViewOptions, output: str | None, n
     if fmt == "html":
         from edgeprof.report.render_html import render_html
 
-        return render_html(profile)
+        return render_html(profile, top=view.top)
     from edgeprof.report.render_terminal import render_terminal
 
     to_tty = output is None and _is_tty(stdout)
@@ -599,7 +600,7 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
                       f"{args.output} --device host\n")
         return 0
     pairs, dims = _shapes(args)
-    shapes = [s for _, s in pairs] if pairs and all(n is None for n, _ in pairs) else (dict(pairs) or None)
+    shapes: api.InputShapes = list(pairs) or None
     if args.command == "validate":
         from edgeprof.measure.latency import validate
         from edgeprof.report.latency import render_validation

@@ -125,3 +125,20 @@ def test_more_work_is_never_faster(flops: int, moved: int, extra_ops: int, extra
     more = dataclasses.replace(base, flops=base.flops + (0 if is_int else extra_ops),
                                int_ops=base.int_ops + (extra_ops if is_int else 0), bytes_read=moved + extra_bytes)
     assert predict(profile(more), DEVICE).total_s >= predict(profile(base), DEVICE).total_s
+
+
+def test_batchnorm_and_activation_after_conv_are_fused() -> None:
+    conv = dataclasses.replace(layer("conv", flops=10**9), output_shape=(1, 8, 4, 4))
+    bn = dataclasses.replace(layer("bn", flops=10**6, read=10**6, category="normalisation"), op="BatchNormalization",
+                             output_shape=(1, 8, 4, 4))
+    relu = dataclasses.replace(layer("relu", flops=10**6, read=10**6, category="activation"), op="Relu",
+                               output_shape=(1, 8, 4, 4))
+    other = dataclasses.replace(layer("relu2", flops=10**6, read=5 * 10**6, category="activation"), op="Relu",
+                                output_shape=(1, 8, 4, 4))
+    p = predict(profile(conv, bn, relu, other), DEVICE)
+    assert [x.bound for x in p.layers] == ["compute", "fused", "fused", "memory"]
+    assert p.layers[1].note == "fused into conv"
+    # conv 0.02 s + 1e-5; the second Relu is not after a Conv: memory 5e6 / 5e9 = 1e-3 s + 1e-5
+    assert p.total_s == pytest.approx(0.02 + 1e-5 + 1e-3 + 1e-5 + 1e-3)
+    unfused = predict(profile(conv, bn, relu, other), DEVICE, fuse=False)
+    assert unfused.total_s > p.total_s

@@ -223,3 +223,34 @@ def test_a_layer_named_like_a_header_sorts_like_the_others(driver: Any, tmp_path
     flops_col = _headers(driver).index("FLOPs")
     values = [int(v) for v in _column(driver, flops_col)]
     assert values == sorted(values, reverse=True)
+
+
+def test_missing_browser_fails_under_ci_and_skips_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="chromium and chromedriver"):
+        _require_browser()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="make test"):
+        _require_browser()
+
+
+def test_comparison_page_renders_and_sorts(driver: Any, demo_profile: Profile, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from edgeprof.compare import CompareEntry, render_compare
+
+    entries = [CompareEntry("demo.onnx", demo_profile), CompareEntry("tiny.onnx", tiny_cnn()),
+               CompareEntry("<b>broken</b>.onnx", None, "not a model")]
+    console = _open(driver, render_compare(entries, "html"), tmp_path / "compare.html")
+    assert [e for e in console if e.get("level") == "SEVERE"] == []
+    assert _network(driver) == ([], [])
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#scatter svg.chart g.point")) == 1  # only demo has a peak
+    models = "return Array.from(document.querySelectorAll('#compare-table tbody tr')).map(r => r.cells[0].textContent);"
+    assert driver.execute_script(models) == ["demo.onnx", "tiny.onnx (lower bound)", "<b>broken</b>.onnx"]
+    flops = next(th for th in driver.find_elements(By.CSS_SELECTOR, "#compare-table thead th") if th.text == "FLOPs")
+    flops.click()  # largest first; the failed row (no value) last
+    assert driver.execute_script(models) == ["demo.onnx", "tiny.onnx (lower bound)", "<b>broken</b>.onnx"]
+    flops.click()
+    assert driver.execute_script(models) == ["<b>broken</b>.onnx", "tiny.onnx (lower bound)", "demo.onnx"]

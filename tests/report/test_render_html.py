@@ -108,6 +108,8 @@ def test_hostile_names_through_an_onnx_model(tmp_path: Path, monkeypatch: pytest
         node.name = HOSTILE[i % 5]
     model.graph.name = HOSTILE[3]
     model.producer_name = HOSTILE[1]
+    model.graph.input[0].name = HOSTILE[2]  # an input name, and the Conv that reads it
+    model.graph.node[0].input[0] = HOSTILE[2]
     path = tmp_path / "hostile.onnx"
     onnx.save(model, str(path))
     monkeypatch.chdir(tmp_path)
@@ -115,6 +117,7 @@ def test_hostile_names_through_an_onnx_model(tmp_path: Path, monkeypatch: pytest
 
     profile = edgeprof.profile("hostile.onnx")
     assert {x.name for x in profile.layers} >= set(HOSTILE)
+    assert profile.inputs[0].name == HOSTILE[2] and profile.model.producer.startswith(HOSTILE[1])
     html = render_html(profile)
     _assert_inert(html, profile.model.name)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -141,12 +144,12 @@ def test_the_report_is_self_contained() -> None:
 def test_sections_and_exact_figures_of_tiny_cnn() -> None:
     html = render_html(tiny_cnn())
     # totals worked out in tests.report.tiny_cnn: 19,200 FLOPs, 9,472 MACs, 2,682 params, 10,728 B
-    for figure in ("19,200 FLOPs", "9,472 MACs", "2,682 ", "10,728 B"):
-        assert figure in html
+    for figure in ("19,200 FLOPs", "9,472 MACs", "2,682", "10,728 B"):
+        assert f'<div class="exact">{figure}</div>' in html
     for section in ("summary", "inputs", "flops-chart", "category-chart", "layers", "not-counted"):
         assert f'<section id="{section}">' in html
     assert 'id="memory-timeline"' not in html  # tiny_cnn has no memory report
-    assert 'id="llm"' not in html
+    assert 'id="llm"' not in html and 'id="latency"' not in html
     assert html.count("<tr data-key=") == len(tiny_cnn().layers)
     assert "com.example::Mystery" in html and "These ops add nothing" in html
     assert html.count('<span class="kind kind-counted">counted</span>') == 4  # FLOPs, MACs, params, weights
@@ -197,3 +200,36 @@ def test_cli_writes_an_html_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
     text = out.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.endswith("</html>\n")
     assert capsys.readouterr().out == ""
+
+
+def test_latency_appears_with_predictions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgeprof.report.latency import seconds
+    from tests.test_compare import with_prediction
+
+    profile = with_prediction(e2e_profile(tmp_path, monkeypatch))
+    assert profile.latency is not None
+    predicted = profile.latency.predicted["rpi5"]
+    html = render_html(profile)
+    assert '<section id="latency">' in html
+    card = cards(profile)[-1]
+    assert (card.label, card.kind, card.value) == ("latency on rpi5", "estimated", None)
+    assert card.text.endswith(seconds(predicted.total_s))
+    assert html.count('<svg class="chart bar-chart"') == 3  # FLOPs, categories, time per layer
+    assert "latency on rpi5" in profile._repr_html_()
+    assert "Test &lt;board&gt;" in html and "Test <board>" not in html
+
+
+def _flops_bars(html: str) -> int:
+    section = html.split('<section id="flops-chart">', 1)[1].split("</section>", 1)[0]
+    return section.count('<g class="bar">')
+
+
+def test_top_sets_the_layers_of_the_flops_chart() -> None:
+    # tiny_cnn: Conv, Relu and Gemm have counted ops; Flatten and the two custom nodes do not
+    profile = tiny_cnn()
+    assert _flops_bars(render_html(profile)) == 3
+    assert _flops_bars(render_html(profile, top=2)) == 2
+    assert _flops_bars(render_html(profile, top=0)) == 3
+    assert "the 2 costliest layers" in render_html(profile, top=2)
+    with pytest.raises(ValueError, match="top"):
+        render_html(profile, top=-1)

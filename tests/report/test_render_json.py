@@ -127,7 +127,25 @@ def _with_every_memory_field(profile: Profile) -> Profile:
     from edgeprof.passes.llm import LLMFigures, WeightBytes
 
     llm = LLMFigures(8, 1, 1, 1, "last", 1, 1, 1, 8, "float32", 1, 1, 1, 1, WeightBytes(4, 2, 1, 1), False)
-    return dataclasses.replace(profile, memory=mem, llm=llm)
+    return _with_every_latency_field(dataclasses.replace(profile, memory=mem, llm=llm))
+
+
+def _with_every_latency_field(profile: Profile) -> Profile:
+    """``profile`` with a measured latency and a prediction (with LLM figures) on a device keyed ``host``."""
+    import dataclasses
+
+    from edgeprof.devices.catalogue import Device, Figure
+    from edgeprof.passes.latency import with_predictions
+    from edgeprof.report.latency import Environment, MeasuredLatency
+
+    fig = Figure(1e9, "measured", "test")
+    host = Device("host", "Host", "", "host", peak_fp32_flop_per_s=fig, memory_bandwidth_bytes_per_s=fig)
+    env = Environment("cpu", 2, "Linux", "3.11", "onnxruntime", "1.0", "2.0", 1, (0.1, 0.2, 0.3))
+    measured = MeasuredLatency("ort", 10, 3, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, True, 1.0, 1.0, 1.0, 1.0,
+                               "stable", ("x",), env, "test")
+    out = with_predictions(profile, [host])
+    assert out.latency is not None
+    return dataclasses.replace(out, latency=dataclasses.replace(out.latency, measured=measured))
 
 
 def test_every_json_field_is_documented(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -100,7 +100,9 @@ class Catalogue:
             return self.devices[device_id]
         except KeyError:
             known = ", ".join(sorted(self.devices))
-            raise UsageError(f"unknown device {device_id!r}; known devices: {known}") from None
+            hint = ("; run 'edgeprof calibrate -o host.toml' and pass --devices-file host.toml"
+                    if device_id == "host" else "")
+            raise UsageError(f"unknown device {device_id!r}{hint}; known devices: {known}") from None
 
 
 def load_catalogue(*extra: Path) -> Catalogue:
@@ -120,7 +122,7 @@ def load_catalogue(*extra: Path) -> Catalogue:
 
 def _toml(text: str, origin: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
+        return dict(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"device file {origin}: not valid TOML ({exc})") from None
 
@@ -193,11 +195,11 @@ def _device(raw: Any, where: str, origin: str) -> Device:
             raise UsageError(f"{where}: field {key!r} (a non-empty string) is required")
     if raw["class"] not in CLASSES:
         raise UsageError(f"{where}: class {raw['class']!r} is not one of {', '.join(CLASSES)}")
-    figures = {k: _figure(raw[k], f"{where} ({raw['id']}).{k}") for k in _FIGURE_FIELDS if k in raw}
+    figures: dict[str, Any] = {k: _figure(raw[k], f"{where} ({raw['id']}).{k}") for k in _FIGURE_FIELDS if k in raw}
     anchors = raw.get("anchors", [])
     if not isinstance(anchors, list) or not all(isinstance(a, str) for a in anchors):
         raise UsageError(f"{where}: anchors must be a list of strings")
-    latency = _latency_figures(raw, f"{where} ({raw['id']})")
+    latency: dict[str, Any] = _latency_figures(raw, f"{where} ({raw['id']})")
     return Device(
         id=raw["id"], name=raw["name"], soc=str(raw.get("soc", "")), device_class=raw["class"],
         anchors=tuple(anchors), origin=origin, **figures, **latency,

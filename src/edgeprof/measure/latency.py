@@ -17,19 +17,21 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, TypeVar
 
 from edgeprof.errors import MeasurementError
 from edgeprof.measure.memory import _ORT_TYPES, _ChildError, _first_line, _random
 from edgeprof.measure.runner import read_request, run_child, write_error, write_result
 from edgeprof.measure.stats import summarise
-from edgeprof.report.latency import Environment, LatencyReport, MeasuredLatency
+from edgeprof.report.latency import Environment, LatencyReport, MeasuredLatency, ValidationEntry
 from edgeprof.report.model import InputSpec, Profile
 
-__all__ = ["LatencyOptions", "measure_onnx_latency", "measure_profile_latency"]
+__all__ = ["LatencyOptions", "measure_onnx_latency", "measure_profile_latency", "run_with_progress", "validate"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -239,3 +241,59 @@ def _main() -> None:
 
 if __name__ == "__main__":
     _main()
+
+
+def validate(models: Sequence[str], device_id: str, *, devices_files: Sequence[str] = (), threads: int = 1,
+             max_time_s: float = 10.0, timeout_s: float = 300.0,
+             input_shapes: Any = None) -> list[ValidationEntry]:
+    """Predicted vs measured latency of each model on ``device_id`` (normally the calibrated ``host``)."""
+    from edgeprof import api
+
+    entries = []
+    for model in models:
+        prof = api.profile(model, input_shapes=input_shapes, memory=False)
+        prof = api.predict_latency(prof, [device_id], devices_files=devices_files)
+        prof = measure_profile_latency(prof, threads=threads, max_time_s=max_time_s, timeout_s=timeout_s)
+        assert prof.latency is not None
+        pred = prof.latency.predicted[device_id]
+        meas = prof.latency.measured
+        measured_s = meas.p50_s if meas is not None else None
+        error = (pred.total_s - measured_s) / measured_s if measured_s else None
+        entries.append(ValidationEntry(str(model), device_id, pred.total_s, measured_s, error, pred.is_lower_bound,
+                                       prof.latency.measurement_error))
+    return entries
+
+
+def run_with_progress(work: Callable[[], T], label: str, stream: TextIO, *, after_s: float = 2.0) -> T:
+    """Run ``work``; on a terminal, show a rich progress line (elapsed time) once it takes longer than ``after_s``."""
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if not tty:
+        return work()
+    import threading
+
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(after_s)
+    if thread.is_alive():
+        with Progress(SpinnerColumn(), TextColumn(label), TimeElapsedColumn(), console=Console(file=stream),
+                      transient=True) as bar:
+            bar.add_task(label, total=None)
+            while thread.is_alive():
+                thread.join(0.1)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]

@@ -10,6 +10,13 @@ For each counted layer (``calls`` runs of it together):
 
 Total = sum of the layer times + the per-inference overhead; FPS = 1 / total.
 
+Epilogue fusion (``fuse=True``, the default): a ``BatchNormalization`` or an activation among
+:data:`FUSABLE_ACTIVATIONS` that directly follows a ``Conv``/``ConvTranspose``/``Gemm`` (or such a
+layer with a fused ``BatchNormalization``) with the same output shape is folded into it (one
+activation per Conv/Gemm), as ONNX Runtime,
+TFLite and TensorRT do at load time: it is marked ``fused`` and costs nothing (its FLOPs stay in the
+counted totals; only the time model drops them).
+
 Precision classes: float32/float64 use the FP32 rate, float16/bfloat16 the FP16 rate, 8-bit and
 narrower integers the INT8 rate; wider integers and bool (index and shape arithmetic) use the FP32
 rate (assumption: one 32-bit SIMD lane per op). A layer with ops whose precision has no rate on the
@@ -26,11 +33,17 @@ from edgeprof.devices.catalogue import Device, Figure
 from edgeprof.report.latency import Bound, LayerLatency, LLMLatency, PredictedLatency
 from edgeprof.report.model import LayerCost, Profile
 
-__all__ = ["METHOD", "precision_class", "predict", "predict_layer"]
+__all__ = ["FUSABLE_ACTIVATIONS", "METHOD", "precision_class", "predict", "predict_layer", "with_predictions"]
+
+# Sigmoid/HardSigmoid are left out: after a Conv they are nearly always half of a SiLU/HardSwish or a
+# squeeze-excitation gate, where the Conv output has a second reader and the runtime cannot fuse.
+FUSABLE_ACTIVATIONS = frozenset({"Relu", "Clip", "Tanh", "LeakyRelu"})
+_FUSION_HEADS = frozenset({"Conv", "ConvTranspose", "Gemm"})
 
 METHOD = (
     "roofline per layer: max(ops / (peak rate of its precision x efficiency), (bytes read + written) / "
-    "(bandwidth x bandwidth efficiency)) + per-node overhead x calls; total = sum + per-inference overhead"
+    "(bandwidth x bandwidth efficiency)) + per-node overhead x calls; BatchNormalization and simple activations "
+    "after Conv/Gemm fused into it; total = sum + per-inference overhead"
 )
 
 _FP32 = {"float32", "float64", "float", "double", ""}
@@ -89,18 +102,32 @@ def predict_layer(layer: LayerCost, device: Device) -> tuple[LayerLatency, str]:
 _ONE = Figure(1.0, "assumed", "no bandwidth efficiency given: the full bandwidth")
 
 
-def predict(profile: Profile, device: Device, *, top: int = 5) -> PredictedLatency:
+def _fusable(layer: LayerCost, head: LayerCost | None) -> bool:
+    return (head is not None and (layer.op == "BatchNormalization" or layer.op in FUSABLE_ACTIVATIONS)
+            and layer.output_shape == head.output_shape and layer.calls == head.calls)
+
+
+def predict(profile: Profile, device: Device, *, top: int = 5, fuse: bool = True) -> PredictedLatency:
     """The roofline prediction of one inference of ``profile`` on ``device`` (see the module docstring)."""
     layers: list[LayerLatency] = []
     missing: dict[str, int] = {}
     compute_s = memory_s = overhead_s = 0.0
     skipped_branches = not_counted = 0
+    head: LayerCost | None = None  # the Conv/Gemm the next BN/activation may fuse into
     for layer in profile.layers:
         if layer.range_group:
             skipped_branches += 1
             continue
         if layer.state == "not_counted":
             not_counted += 1
+        if fuse and _fusable(layer, head):
+            assert head is not None
+            layers.append(LayerLatency(layer.name, layer.op, layer.category, layer.precision, 0.0, 0.0, 0.0, 0.0,
+                                       "fused", f"fused into {head.name}"))
+            if layer.op != "BatchNormalization":
+                head = None  # one activation per fused Conv/Gemm (after its BatchNormalization)
+            continue
+        head = layer if layer.op in _FUSION_HEADS else None
         lat, why = predict_layer(layer, device)
         layers.append(lat)
         if why:

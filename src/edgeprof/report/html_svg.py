@@ -6,7 +6,7 @@ Every label is HTML-escaped here: callers pass raw model strings. Coordinates ar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -32,6 +32,7 @@ class Bar:
     label: str
     value: int
     note: str = ""  # shown after the value, e.g. "12.3%"
+    text: str = ""  # the value as shown, instead of human(value, unit) (e.g. a time)
 
 
 def bar_chart(bars: Sequence[Bar], unit: str, title: str, label_chars: int = 44) -> str:
@@ -48,9 +49,9 @@ def bar_chart(bars: Sequence[Bar], unit: str, title: str, label_chars: int = 44)
     for i, bar in enumerate(bars):
         y = 4 + i * row_h
         length = 0.0 if top <= 0 else bar_w * bar.value / top
-        value_text = human(bar.value, unit) + (f" ({bar.note})" if bar.note else "")
+        value_text = (bar.text or human(bar.value, unit)) + (f" ({bar.note})" if bar.note else "")
         parts.append(
-            f'<g class="bar"><title>{escape(bar.label)}: {exact(bar.value)} {escape(unit)}</title>'
+            f'<g class="bar"><title>{escape(bar.label)}: {escape(bar.text or exact(bar.value) + " " + unit)}</title>'
             f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{escape(shorten(bar.label, label_chars))}</text>'
             f'<rect x="{label_w}" y="{y + 2}" width="{length:.2f}" height="{row_h - 4}" '
             f'fill="{_PALETTE[0] if i % 2 == 0 else "#5c85c4"}"/>'
@@ -78,8 +79,8 @@ def line_chart(
 ) -> str:
     """A step-indexed line chart of ``values`` (e.g. live bytes after each op), with an
     optional lighter ``upper`` line (bytes in use while each op runs) and the peak marked."""
-    width, height = 900, 260
-    left, right, top_pad, bottom = 90, 20, 16, 34
+    width, height = 900, 270
+    left, right, top_pad, bottom = 90, 20, 26, 34
     plot_w, plot_h = width - left - right, height - top_pad - bottom
     n = len(values)
     top = max([*values, *(upper or [])], default=0)
@@ -120,7 +121,7 @@ def line_chart(
         parts.append(
             f'<g class="peak"><line x1="{px:.2f}" y1="{top_pad}" x2="{px:.2f}" y2="{top_pad + plot_h}" '
             f'stroke="#cc0000" stroke-dasharray="4 3"/><circle cx="{px:.2f}" cy="{py:.2f}" r="4" fill="#cc0000"/>'
-            f'<text x="{px + dx:.2f}" y="{max(py, top_pad + 10) + 4:.2f}" text-anchor="{anchor}" fill="#cc0000">'
+            f'<text x="{px + dx:.2f}" y="{top_pad - 8}" text-anchor="{anchor}" fill="#cc0000">'
             f"peak {escape(human(peak_v, unit))} at {escape(shorten(peak_label, 48))}</text></g>"
         )
     parts.append("</svg>")
@@ -134,13 +135,19 @@ class ScatterPoint:
     y: int
 
 
-def scatter_chart(points: Sequence[ScatterPoint], title: str, x_name: str, x_unit: str, y_name: str, y_unit: str) -> str:
-    """One dot per point, labelled, on linear axes from 0."""
-    width, height = 760, 380
-    left, right, top_pad, bottom = 90, 30, 20, 50
+def scatter_chart(
+    points: Sequence[ScatterPoint], title: str, x_name: str, x_unit: str, y_name: str, y_unit: str,
+    y_show: Callable[[int], str] | None = None,
+) -> str:
+    """One dot per point, labelled, on linear axes from 0; ``y_show`` formats a y value (default:
+    ``human(y, y_unit)``)."""
+    show_y = y_show or (lambda v: human(v, y_unit))
+    width, height = 780, 380
+    left, right, top_pad, bottom = 90, 50, 20, 50
     plot_w, plot_h = width - left - right, height - top_pad - bottom
-    x_top = max((p.x for p in points), default=0)
-    y_top = max((p.y for p in points), default=0)
+    # 10% headroom so that the dot of the largest value and its label stay inside the plot
+    x_top = max((p.x for p in points), default=0) * 11 // 10
+    y_top = max((p.y for p in points), default=0) * 11 // 10
 
     def sx(v: int) -> float:
         return left + (plot_w * v / x_top if x_top > 0 else 0.0)
@@ -160,16 +167,18 @@ def scatter_chart(points: Sequence[ScatterPoint], title: str, x_name: str, x_uni
                      f"{escape(human(tick, x_unit))}</text>")
     for tick in _ticks(y_top):
         parts.append(f'<text x="{left - 6}" y="{sy(tick) + 4:.2f}" text-anchor="end" class="tick">'
-                     f"{escape(human(tick, y_unit))}</text>")
+                     f"{escape(show_y(tick))}</text>")
     parts.append(f'<text x="{left + plot_w / 2:.2f}" y="{height - 8}" text-anchor="middle">{escape(x_name)}</text>')
     parts.append(f'<text x="14" y="{top_pad + plot_h / 2:.2f}" text-anchor="middle" '
                  f'transform="rotate(-90 14 {top_pad + plot_h / 2:.2f})">{escape(y_name)}</text>')
     for i, p in enumerate(points):
         color = _PALETTE[i % len(_PALETTE)]
+        right_half = sx(p.x) > left + plot_w / 2
         parts.append(
-            f'<g class="point"><title>{escape(p.label)}: {escape(x_name)} {exact(p.x)}, {escape(y_name)} {exact(p.y)}'
+            f'<g class="point"><title>{escape(p.label)}: {escape(x_name)} {exact(p.x)}, {escape(y_name)} {escape(show_y(p.y))}'
             f'</title><circle cx="{sx(p.x):.2f}" cy="{sy(p.y):.2f}" r="6" fill="{color}"/>'
-            f'<text x="{sx(p.x) + 9:.2f}" y="{sy(p.y) - 7:.2f}">{escape(shorten(p.label, 30))}</text></g>'
+            f'<text x="{sx(p.x) + (-9 if right_half else 9):.2f}" y="{sy(p.y) - 9:.2f}" '
+            f'text-anchor="{"end" if right_half else "start"}">{escape(shorten(p.label, 30))}</text></g>'
         )
     parts.append("</svg>")
     return "".join(parts)

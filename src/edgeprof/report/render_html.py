@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from edgeprof.report.format import (
     exact,
@@ -41,10 +42,19 @@ class Card:
     counted / estimated / measured; ``how``: one line)."""
 
     label: str
-    value: int
+    value: int | None
     unit: str
     kind: str
     how: str = ""
+    text: str = ""  # the figure as shown when it is not an exact count (a time, a rate)
+
+    @property
+    def shown(self) -> str:
+        return self.text if self.value is None else human(self.value, self.unit)
+
+    @property
+    def exact_text(self) -> str:
+        return "" if self.value is None else f"{exact(self.value)} {self.unit}".rstrip()
 
 
 def cards(profile: Profile) -> list[Card]:
@@ -70,6 +80,23 @@ def cards(profile: Profile) -> list[Card]:
         if mem.measured_peak_rss_increase_bytes is not None and mem.measured is not None:
             out.append(Card("measured peak RSS", mem.measured_peak_rss_increase_bytes, "B", "measured",
                             f"{mem.measured.runtime}, {mem.measured.runs} runs"))
+    return out + _latency_cards(profile)
+
+
+def _latency_cards(profile: Profile) -> list[Card]:
+    lat = profile.latency
+    if lat is None:
+        return []
+    from edgeprof.report.latency import seconds
+
+    out = []
+    if lat.measured is not None:
+        m = lat.measured
+        out.append(Card("latency (p50)", None, "s", "measured", f"{m.runtime} here, {m.runs} runs", seconds(m.p50_s)))
+    for device_id, p in lat.predicted.items():
+        bound = ">= " if p.is_lower_bound else ""
+        out.append(Card(f"latency on {device_id}", None, "s", "estimated",
+                        f"roofline, {p.device_name}; {p.fps:.4g} FPS", bound + seconds(p.total_s)))
     return out
 
 
@@ -78,8 +105,8 @@ def _cards_html(profile: Profile) -> str:
     for c in cards(profile):
         items.append(
             f'<div class="card" data-figure="{esc(c.label)}"><div class="label">{esc(c.label)}</div>'
-            f'<div class="value">{esc(human(c.value, c.unit))}</div>'
-            f'<div class="exact">{esc(exact(c.value))} {esc(c.unit)}</div>'
+            f'<div class="value">{esc(c.shown)}</div>'
+            f'<div class="exact">{esc(c.exact_text) or "&nbsp;"}</div>'
             f'<div class="exact">{esc(c.how)}</div>'
             f'<span class="kind kind-{esc(c.kind)}">{esc(c.kind)}</span></div>'
         )
@@ -174,6 +201,31 @@ def _num(n: int) -> str:
     return f'<td class="num" data-v="{n}">{exact(n)}</td>'
 
 
+def _latency(profile: Profile, top: int = DEFAULT_CHART_LAYERS) -> str:
+    lat = profile.latency
+    if lat is None:
+        return ""
+    from edgeprof.report.latency import LATENCY_COLUMNS, latency_notes, latency_rows, seconds
+
+    head = "".join(f"<th>{esc(title)}</th>" for title, _ in LATENCY_COLUMNS)
+    rows = "".join(f"<tr><td>{esc(label)}</td>{''.join(f'<td>{esc(c)}</td>' for c in cells)}</tr>"
+                   for label, cells in latency_rows(lat))
+    out = ['<section id="latency"><h2>Latency</h2>']
+    if rows:
+        out.append(f"<table><thead><tr><th>figure</th>{head}</tr></thead><tbody>{rows}</tbody></table>")
+    out += [f'<div class="notice">{esc(n)}</div>' for n in latency_notes(lat)]
+    for device_id, p in lat.predicted.items():
+        layers = sorted(p.layers, key=lambda x: -x.time_s)[:top]
+        if not layers:
+            continue
+        bars = [Bar(f"{x.name} ({x.op})", round(x.time_s * 1e9), x.bound, seconds(x.time_s)) for x in layers]
+        out.append(f'<h3>Predicted time per layer on {esc(device_id)} ({esc(p.device_name)})</h3>'
+                   f'<p class="sub">The {len(bars)} slowest layers (roofline: the larger of compute and memory '
+                   "time, plus the per-node overhead); the bound in brackets.</p>")
+        out.append(bar_chart(bars, "s", f"Predicted time per layer on {device_id}"))
+    return "".join(out) + "</section>"
+
+
 def _layers(profile: Profile) -> str:
     total = profile.totals.flops + profile.totals.int_ops
     ints = profile.totals.int_ops > 0 or any(x.int_ops for x in profile.layers)
@@ -266,13 +318,21 @@ def _data(profile: Profile) -> str:
 
 
 SECTIONS: tuple[Callable[[Profile], str], ...] = (
-    _header, _cards_html, _inputs, _flops_chart, _category_chart, _timeline, _layers, _memory, _llm, _not_counted,
+    _header, _cards_html, _inputs, _flops_chart, _category_chart, _timeline, _latency, _layers, _memory, _llm,
+    _not_counted,
 )
 
 
-def render_html(profile: Profile, sections: Sequence[Callable[[Profile], str]] = SECTIONS) -> str:
-    """The whole report as one self-contained HTML document."""
-    body = "\n".join(s for s in (f(profile) for f in sections) if s)
+def render_html(
+    profile: Profile, sections: Sequence[Callable[[Profile], str]] = SECTIONS, *, top: int | None = None
+) -> str:
+    """The whole report as one self-contained HTML document. ``top``: the layers in the FLOPs
+    chart (None: the 30 costliest; 0: every layer with counted ops)."""
+    if top is not None and top < 0:
+        raise ValueError("top must be >= 0")
+    chart_layers = DEFAULT_CHART_LAYERS if top is None else top or len(profile.layers)
+    chosen = [partial(_flops_chart, top=chart_layers) if f is _flops_chart else f for f in sections]
+    body = "\n".join(s for s in (f(profile) for f in chosen) if s)
     from edgeprof import __version__
 
     body += f"\n{_data(profile)}\n<footer>edgeprof {esc(__version__)} &middot; schema {profile.schema_version}</footer>"
@@ -283,8 +343,8 @@ def summary_html(profile: Profile, top: int = 5) -> str:
     """A compact HTML summary (for Jupyter's ``_repr_html_``): the cards as a table, the top
     layers and the not-counted ops. No script, every model string escaped."""
     rows = "".join(
-        f"<tr><td>{esc(c.label)}</td><td style=\"text-align:right\">{esc(human(c.value, c.unit))}</td>"
-        f"<td style=\"text-align:right\">{esc(exact(c.value))}</td><td>{esc(c.kind)}</td></tr>"
+        f"<tr><td>{esc(c.label)}</td><td style=\"text-align:right\">{esc(c.shown)}</td>"
+        f"<td style=\"text-align:right\">{esc(c.exact_text)}</td><td>{esc(c.kind)}</td></tr>"
         for c in cards(profile)
     )
     total = profile.totals.flops + profile.totals.int_ops

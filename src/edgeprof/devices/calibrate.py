@@ -1,0 +1,262 @@
+"""Calibrate this machine as a device: micro-benchmarks of single-op ONNX models built in code,
+run on ONNX Runtime (CPU) exactly as ``edgeprof bench`` runs a model, saved as a device TOML file
+(id ``host``, every figure tagged ``measured``) that ``--devices-file`` loads.
+
+What is measured (each model timed in a fresh subprocess; the counts come from edgeprof's own
+formulas on the same model, so the rates are in the units the prediction divides by):
+
+* per-inference overhead and per-node overhead: one tiny ``Add`` on a 1-element tensor, and a chain
+  of :data:`CHAIN` such ``Add`` nodes: per node = (chain - one) / (CHAIN - 1), per inference =
+  one - per node;
+* attainable memory bandwidth: a chain of ``Add`` nodes on activation-sized tensors (1 MiB each,
+  the size of a typical CNN activation; it mostly stays in the cache hierarchy), bytes read +
+  written / (time - overheads); a DRAM-sized ``Add`` (32 MiB tensors) is recorded as an anchor;
+* compute rates: a large ``Gemm`` (linear), a 3x3 ``Conv`` (conv), an ``LSTM`` (recurrent: its
+  time steps are small sequential matrix-vector products), a chain of ``Sigmoid`` (activation) and of
+  ``Add`` on cache-sized tensors (256 KiB; the default for the other categories), FLOPs / (time -
+  overheads); the FP32 peak is the fastest of them and each category's efficiency is its rate / that
+  peak;
+* int8: ``MatMulInteger`` and ``QLinearConv`` when ONNX Runtime runs them (else no int8 rate).
+"""
+
+from __future__ import annotations
+
+import datetime
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgeprof.errors import MeasurementError
+from edgeprof.measure.latency import LatencyOptions, measure_onnx_latency
+
+__all__ = ["CHAIN", "Calibration", "calibrate", "render_toml"]
+
+CHAIN = 200
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Measured figures of this host (seconds, FLOP/s, op/s, bytes/s) and where they came from."""
+
+    cpu_model: str
+    runtime: str
+    threads: int
+    date: str
+    command: str
+    per_inference_overhead_s: float
+    per_node_overhead_s: float
+    bandwidth_bytes_per_s: float
+    dram_bandwidth_bytes_per_s: float
+    rates_flop_per_s: dict[str, float]  # category -> attainable FP32 rate
+    int8_rates_op_per_s: dict[str, float]  # category -> attainable int8 rate (empty: not run)
+    notes: tuple[str, ...]
+    logical_cores: int
+
+
+def _model(build: Callable[[Any, Any], tuple[list[Any], list[Any], list[Any], list[Any]]], name: str) -> Any:
+    import onnx
+    from onnx import helper
+
+    nodes, inputs, outputs, inits = build(helper, onnx.TensorProto)
+    graph = helper.make_graph(nodes, name, inputs, outputs, initializer=inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def _rand(shape: tuple[int, ...], dtype: str = "float32", seed: int = 0) -> Any:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    if dtype == "float32":
+        return rng.random(shape, dtype=np.float32) - 0.5
+    return rng.integers(-8, 8, shape).astype(dtype)
+
+
+def _init(name: str, array: Any) -> Any:
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array(array, name)
+
+
+def _add_chain(n: int, size: int) -> Any:
+    def build(h: Any, tp: Any) -> Any:
+        nodes = [h.make_node("Add", ["x" if i == 0 else f"t{i - 1}", "c"], [f"t{i}" if i < n - 1 else "y"],
+                             name=f"add{i}") for i in range(n)]
+        return (nodes, [h.make_tensor_value_info("x", tp.FLOAT, [size])],
+                [h.make_tensor_value_info("y", tp.FLOAT, [size])], [_init("c", _rand((size,), seed=1))])
+    return _model(build, f"add_chain_{n}_{size}")
+
+
+def _unary_chain(op: str, n: int, size: int) -> Any:
+    def build(h: Any, tp: Any) -> Any:
+        nodes = [h.make_node(op, ["x" if i == 0 else f"t{i - 1}"], [f"t{i}" if i < n - 1 else "y"], name=f"n{i}")
+                 for i in range(n)]
+        return (nodes, [h.make_tensor_value_info("x", tp.FLOAT, [size])],
+                [h.make_tensor_value_info("y", tp.FLOAT, [size])], [])
+    return _model(build, f"{op}_chain")
+
+
+def _lstm(seq: int, inp: int, hidden: int) -> Any:
+    def build(h: Any, tp: Any) -> Any:
+        node = h.make_node("LSTM", ["x", "w", "r"], ["y"], name="lstm", hidden_size=hidden)
+        return ([node], [h.make_tensor_value_info("x", tp.FLOAT, [seq, 1, inp])],
+                [h.make_tensor_value_info("y", tp.FLOAT, [seq, 1, 1, hidden])],
+                [_init("w", _rand((1, 4 * hidden, inp), seed=6)), _init("r", _rand((1, 4 * hidden, hidden), seed=7))])
+    return _model(build, "lstm")
+
+
+def _gemm(m: int, k: int, n: int) -> Any:
+    def build(h: Any, tp: Any) -> Any:
+        return ([h.make_node("Gemm", ["x", "w"], ["y"], name="gemm")],
+                [h.make_tensor_value_info("x", tp.FLOAT, [m, k])], [h.make_tensor_value_info("y", tp.FLOAT, [m, n])],
+                [_init("w", _rand((k, n), seed=2))])
+    return _model(build, "gemm")
+
+
+def _conv(c: int, hw: int) -> Any:
+    def build(h: Any, tp: Any) -> Any:
+        return ([h.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1, 1, 1, 1], kernel_shape=[3, 3])],
+                [h.make_tensor_value_info("x", tp.FLOAT, [1, c, hw, hw])],
+                [h.make_tensor_value_info("y", tp.FLOAT, [1, c, hw, hw])], [_init("w", _rand((c, c, 3, 3), seed=3))])
+    return _model(build, "conv")
+
+
+def _matmul_integer(m: int, k: int, n: int) -> Any:
+    def build(h: Any, tp: Any) -> Any:
+        return ([h.make_node("MatMulInteger", ["x", "w"], ["y"], name="mmi")],
+                [h.make_tensor_value_info("x", tp.UINT8, [m, k])], [h.make_tensor_value_info("y", tp.INT32, [m, n])],
+                [_init("w", _rand((k, n), "int8", seed=4))])
+    return _model(build, "matmul_integer")
+
+
+def _qlinear_conv(c: int, hw: int) -> Any:
+    import numpy as np
+
+    def build(h: Any, tp: Any) -> Any:
+        inits = [_init("w", _rand((c, c, 3, 3), "int8", seed=5)), _init("xs", np.array(0.02, np.float32)),
+                 _init("xz", np.array(128, np.uint8)), _init("ws", np.array(0.01, np.float32)),
+                 _init("wz", np.array(0, np.int8)), _init("ys", np.array(0.05, np.float32)),
+                 _init("yz", np.array(128, np.uint8))]
+        node = h.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz"], ["y"], name="qconv",
+                           pads=[1, 1, 1, 1], kernel_shape=[3, 3])
+        return ([node], [h.make_tensor_value_info("x", tp.UINT8, [1, c, hw, hw])],
+                [h.make_tensor_value_info("y", tp.UINT8, [1, c, hw, hw])], inits)
+    return _model(build, "qlinear_conv")
+
+
+def calibrate(*, threads: int = 1, seconds_per_model: float = 3.0, command: str = "edgeprof calibrate",
+              progress: Callable[[str], None] | None = None) -> Calibration:
+    """Run the micro-benchmarks (about a minute at the default ``seconds_per_model``)."""
+    import onnx
+
+    from edgeprof import api
+
+    options = LatencyOptions(intra_op_threads=threads, min_time_s=seconds_per_model, max_time_s=seconds_per_model,
+                             max_runs=100_000, min_runs=20)
+    runtime = ""
+    cpu = ""
+    cores = 0
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="edgeprof-calibrate-") as tmp:
+
+        def run(model: Any, label: str) -> tuple[float, int, int, int]:
+            """(p50 seconds, counted ops, bytes moved, nodes) of one micro-model."""
+            nonlocal runtime, cpu, cores
+            if progress is not None:
+                progress(label)
+            path = Path(tmp) / f"{label}.onnx"
+            onnx.save(model, str(path))
+            prof = api.profile(str(path), memory=False)
+            measured = measure_onnx_latency(path, prof.inputs, options=options, timeout_s=60 + 4 * seconds_per_model)
+            runtime = measured.runtime
+            cpu, cores = measured.environment.cpu_model, measured.environment.logical_cores
+            t = prof.totals
+            return measured.p50_s, t.flops + t.int_ops, t.bytes_read + t.bytes_written, len(prof.layers)
+
+        one, _, _, _ = run(_add_chain(1, 1), "one_node")
+        chain, _, _, _ = run(_add_chain(CHAIN, 1), "node_chain")
+        per_node = max((chain - one) / (CHAIN - 1), 1e-9)
+        per_inference = max(one - per_node, 1e-9)
+
+        def body(t: float, nodes: int) -> float:
+            left = t - per_inference - nodes * per_node
+            if left <= 0.05 * t:
+                raise MeasurementError("calibration: a micro-benchmark took no longer than its overheads; "
+                                       "the machine is too noisy to calibrate now")
+            return left
+
+        t, ops, moved, nodes = run(_add_chain(20, 1 << 18), "add_1mib")
+        bandwidth = moved / body(t, nodes)
+        t, ops, _, nodes = run(_add_chain(20, 1 << 16), "add_256kib")
+        rates = {"default": ops / body(t, nodes)}
+        t, _, dram_moved, nodes = run(_add_chain(1, 1 << 23), "add_32mib")
+        dram = dram_moved / body(t, nodes)
+        t, ops, _, nodes = run(_gemm(512, 512, 512), "gemm")
+        rates["linear"] = ops / body(t, nodes)
+        t, ops, _, nodes = run(_conv(64, 56), "conv")
+        rates["conv"] = ops / body(t, nodes)
+        t, ops, _, nodes = run(_unary_chain("Sigmoid", 20, 1 << 16), "sigmoid")
+        rates["activation"] = ops / body(t, nodes)
+        t, ops, _, nodes = run(_lstm(32, 256, 256), "lstm")
+        rates["recurrent"] = ops / body(t, nodes)
+        int8: dict[str, float] = {}
+        for label, model, category in (("matmul_integer", _matmul_integer(512, 512, 512), "linear"),
+                                       ("qlinear_conv", _qlinear_conv(64, 56), "conv")):
+            try:
+                t, ops, _, nodes = run(model, label)
+                int8[category] = ops / body(t, nodes)
+            except MeasurementError as exc:
+                notes.append(f"int8 {category}: {exc}")
+    return Calibration(
+        cpu_model=cpu, runtime=runtime, threads=threads,
+        date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), command=command,
+        per_inference_overhead_s=per_inference, per_node_overhead_s=per_node, bandwidth_bytes_per_s=bandwidth,
+        dram_bandwidth_bytes_per_s=dram, rates_flop_per_s=rates, int8_rates_op_per_s=int8, notes=tuple(notes),
+        logical_cores=cores,
+    )
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_toml(cal: Calibration) -> str:
+    """The calibration as a device file (``[[device]]`` id ``host``) for ``--devices-file``."""
+    where = f"{cal.command} on {cal.date}; {cal.cpu_model}; {cal.runtime}; {cal.threads} intra-op thread(s)"
+
+    def fig(value: float, what: str, tag: str = "measured") -> str:
+        return f"{{ value = {value:.6g}, tag = {_q(tag)}, source = {_q(f'{what} ({where})')} }}"
+
+    peak = max(cal.rates_flop_per_s.values())
+    lines = [
+        f"# Written by {cal.command} on {cal.date}: this host as a device for edgeprof's latency prediction.",
+        "# Every figure was measured with single-op ONNX models on ONNX Runtime (see docs/latency.md).",
+        "schema_version = 1", "", "[[device]]", 'id = "host"', f"name = {_q('this host (' + cal.cpu_model + ')')}",
+        f"soc = {_q(f'{cal.cpu_model}, {cal.logical_cores} logical cores')}", 'class = "host"',
+        f"peak_fp32_flop_per_s = {fig(peak, 'fastest FP32 micro-benchmark (Gemm 512^3 / Conv 3x3 64ch 56x56)')}",
+        f"memory_bandwidth_bytes_per_s = {fig(cal.bandwidth_bytes_per_s, 'chain of 20 Add on 1 MiB tensors')}",
+        f"bandwidth_efficiency = {fig(1.0, 'the bandwidth above is already the attainable one')}",
+        f"per_node_overhead_s = {fig(cal.per_node_overhead_s, f'(chain of {CHAIN} 1-element Add - one Add) / {CHAIN - 1}')}",
+        f"per_inference_overhead_s = {fig(cal.per_inference_overhead_s, 'one 1-element Add - one node overhead')}",
+    ]
+    if cal.int8_rates_op_per_s:
+        ipeak = max(cal.int8_rates_op_per_s.values())
+        lines.append(f"peak_int8_op_per_s = {fig(ipeak, 'fastest int8 micro-benchmark (MatMulInteger / QLinearConv)')}")
+    eff = [f"default = {fig(min(1.0, cal.rates_flop_per_s['default'] / peak), 'Add chain (256 KiB) rate / FP32 peak')}"]
+    for cat, what in (("linear", "Gemm"), ("conv", "Conv"), ("activation", "Sigmoid chain"),
+                      ("recurrent", "LSTM (seq 32, 256 -> 256)")):
+        eff.append(f"{cat} = {fig(min(1.0, cal.rates_flop_per_s[cat] / peak), f'{what} rate / FP32 peak')}")
+    eff.append(f"attention = {fig(min(1.0, cal.rates_flop_per_s['linear'] / peak), 'its matmuls: the Gemm rate / FP32 peak')}")
+    if cal.int8_rates_op_per_s:
+        for cat, rate in cal.int8_rates_op_per_s.items():
+            eff.append(f'"int8:{cat}" = {fig(min(1.0, rate / ipeak), f"int8 {cat} rate / int8 peak")}')
+        eff.append('"int8:default" = ' + fig(min(1.0, cal.rates_flop_per_s["default"] / ipeak),
+                                              "assumes int8 elementwise ops run at the FP32 Add-chain rate", "assumed"))
+    lines.append("efficiency = { " + ", ".join(eff) + " }")
+    anchors = [f"DRAM-sized Add (32 MiB tensors): {cal.dram_bandwidth_bytes_per_s / 1e9:.3g} GB/s [measured]"]
+    anchors += [f"{k} FP32 rate {v / 1e9:.3g} GFLOP/s [measured]" for k, v in cal.rates_flop_per_s.items()]
+    anchors += [f"int8 {k} rate {v / 1e9:.3g} GOP/s [measured]" for k, v in cal.int8_rates_op_per_s.items()]
+    anchors += list(cal.notes)
+    lines.append("anchors = [" + ", ".join(_q(a) for a in anchors) + "]")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,166 @@
+"""Budgets: exact quantity parsing, TOML files, flags overriding the file, the checks and their
+statuses, the renderers and the ``edgeprof check`` exit codes (0 all hold, 1 one fails, 2 bad input)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import onnx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edgeprof.budget import Budget, check_budget, load_budget_file, merge_budgets, parse_quantity, render_check
+from edgeprof.cli import main
+from edgeprof.errors import UsageError
+from tests.report import tiny_cnn, tiny_cnn_onnx
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2G", 2_000_000_000), ("1g", 1_000_000_000), ("5M", 5_000_000), ("500K", 500_000), ("500k", 500_000),
+     ("3T", 3_000_000_000_000), ("10", 10), ("1.5M", 1_500_000), (".5K", 500), ("0.001G", 1_000_000),
+     (" 7 G ", 7_000_000_000), (42, 42), ("1.0000001G", 1_000_000_100)],
+)
+def test_parse_quantity_is_exact(text: str | int, expected: int) -> None:
+    assert parse_quantity(text, "x") == expected
+
+
+def test_parse_quantity_keeps_fractions() -> None:
+    assert parse_quantity("1.5", "x") == Fraction(3, 2)
+
+
+@pytest.mark.parametrize("text", ["", "G", "2GB", "-1", "1e9", "2 G G", "1,000", "nan", "0x10"])
+def test_parse_quantity_rejects(text: str) -> None:
+    with pytest.raises(UsageError, match="--max-flops"):
+        parse_quantity(text, "--max-flops")
+
+
+def test_parse_quantity_rejects_bools_and_negative_ints() -> None:
+    with pytest.raises(UsageError):
+        parse_quantity(True, "x")
+    with pytest.raises(UsageError):
+        parse_quantity(-3, "x")
+
+
+@given(st.integers(min_value=0, max_value=10**15), st.sampled_from([("", 1), ("K", 10**3), ("M", 10**6),
+                                                                   ("G", 10**9), ("T", 10**12)]))
+def test_parse_quantity_integer_times_suffix(n: int, suffix: tuple[str, int]) -> None:
+    assert parse_quantity(f"{n}{suffix[0]}", "x") == n * suffix[1]
+
+
+def test_megabytes_are_decimal() -> None:
+    assert Budget.from_values({"max_size_mb": "10", "max_peak_mb": "0.5"}, "flags") == Budget(
+        max_size_mb=Fraction(10_000_000), max_peak_mb=Fraction(500_000))
+
+
+def test_flag_names_appear_in_errors() -> None:
+    with pytest.raises(UsageError, match=r"^--max-size-mb: 'ten'"):
+        Budget.from_values({"max_size_mb": "ten"}, "flags")
+
+
+def test_toml_file_and_flags_override(tmp_path: Path) -> None:
+    path = tmp_path / "budget.toml"
+    path.write_text('[budget]\nmax_flops = "2G"\nmax_params = 5000000\nmax_size_mb = 1.5\n', encoding="utf-8")
+    from_file = load_budget_file(str(path))
+    assert from_file == Budget(max_flops=Fraction(2 * 10**9), max_params=Fraction(5 * 10**6),
+                               max_size_mb=Fraction(1_500_000))
+    merged = merge_budgets(from_file, Budget.from_values({"max_flops": "1K", "max_macs": None}, "flags"))
+    assert merged == Budget(max_flops=Fraction(1000), max_params=Fraction(5 * 10**6), max_size_mb=Fraction(1_500_000))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("[budget]\nmax_flop = 1\n", "unknown budget 'max_flop'"), ("max_flops = 1\n", "no \\[budget\\] table"),
+     ("[budget\n", "not valid TOML"), ('[budget]\nmax_flops = "lots"\n', "max_flops: 'lots' is not a quantity"),
+     ("[budget]\nmax_flops = true\n", "expected a number")],
+)
+def test_bad_toml_files(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "b.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(UsageError, match=message):
+        load_budget_file(str(path))
+
+
+def test_missing_toml_file(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="No such file"):
+        load_budget_file(str(tmp_path / "none.toml"))
+
+
+def test_checks_against_tiny_cnn_figures() -> None:
+    # tiny_cnn (worked out in tests.report): 19,200 FLOPs, 9,472 MACs, 2,682 params, 10,728 weight bytes;
+    # two nodes are not counted, so FLOPs and MACs are lower bounds.
+    counted = dataclasses.replace(tiny_cnn(), not_counted=(),
+                                  totals=dataclasses.replace(tiny_cnn().totals, is_lower_bound=False))
+    budget = Budget(max_flops=Fraction(19_200), max_macs=Fraction(9_471), max_params=Fraction(2_682),
+                    max_size_mb=Fraction(10_728))
+    result = check_budget(counted, budget)
+    assert [(c.budget, c.value, c.limit, c.status) for c in result.checks] == [
+        ("max_flops", 19_200, 19_200, "pass"), ("max_macs", 9_472, 9_471, "fail"),
+        ("max_params", 2_682, 2_682, "pass"), ("max_size_mb", 10_728, 10_728, "pass"),
+    ]
+    assert not result.ok
+    assert check_budget(counted, dataclasses.replace(budget, max_macs=Fraction(9_472))).ok
+
+
+def test_a_lower_bound_cannot_prove_a_budget() -> None:
+    result = check_budget(tiny_cnn(), Budget(max_flops=Fraction(10**9), max_params=Fraction(10**9)))
+    assert [c.status for c in result.checks] == ["unproven", "pass"]
+    assert not result.ok
+
+
+def test_peak_memory_unknown_without_a_memory_report() -> None:
+    result = check_budget(tiny_cnn(), Budget(max_peak_mb=Fraction(10**9)))
+    assert result.checks[0].status == "unknown" and result.checks[0].value is None and not result.ok
+
+
+def test_no_budget_is_an_error() -> None:
+    with pytest.raises(UsageError, match="no budget given"):
+        check_budget(tiny_cnn(), Budget())
+
+
+def test_renderers() -> None:
+    result = check_budget(tiny_cnn(), Budget(max_params=Fraction(2_000), max_size_mb=Fraction(3, 2)))
+    data = json.loads(render_check(result, "json"))
+    assert data["ok"] is False
+    assert [(c["budget"], c["value"], c["limit"], c["status"]) for c in data["checks"]] == [
+        ("max_params", 2_682, 2_000, "fail"), ("max_size_mb", 10_728, "3/2", "fail")]
+    md = render_check(result, "md")
+    assert md.startswith("## edgeprof budget check: tiny\\_cnn\n\n**FAIL**: 2 budget(s) not met.")
+    assert "| `max_params` | params | 2,682 | 2,000 | ❌ **fail** |" in md
+    table = render_check(result, "table")
+    assert table.splitlines()[0] == "edgeprof budget check: tiny_cnn: FAIL (2 budget(s) not met)"
+    assert "FAIL" in table.splitlines()[2]
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Path:
+    path = tmp_path / "m.onnx"
+    model = tiny_cnn_onnx()
+    del model.graph.node[-2:]  # drop the two uncountable custom nodes: every figure exact
+    model.graph.output[0].name = "logits"
+    model.opset_import.pop()
+    onnx.save(model, str(path))
+    return path
+
+
+def test_cli_exit_codes(model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # at batch 1: 19,200 FLOPs, 9,472 MACs, 2,682 params, 10,728 weight bytes
+    assert main(["check", str(model), "--max-flops", "19.2K", "--max-macs", "9472", "--max-params", "2682"]) == 0
+    assert "PASS" in capsys.readouterr().out
+    assert main(["check", str(model), "--max-flops", "19199"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+    assert main(["check", str(model), "--max-flops", "2X"]) == 2
+    assert "--max-flops: '2X' is not a quantity" in capsys.readouterr().err
+    assert main(["check", str(model)]) == 2
+    assert "no budget given" in capsys.readouterr().err
+    assert main(["check", str(tmp_path / "missing.onnx"), "--max-flops", "1G"]) == 2
+    budget = tmp_path / "b.toml"
+    budget.write_text('[budget]\nmax_flops = "1K"\nmax_size_mb = "0.010728"\n', encoding="utf-8")
+    assert main(["check", str(model), "--budget", str(budget), "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out)["checks"][0]["status"] == "fail"
+    assert main(["check", str(model), "--budget", str(budget), "--max-flops", "1G", "--format", "md"]) == 0
+    assert "**PASS**: all budgets hold." in capsys.readouterr().out

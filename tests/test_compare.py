@@ -1,0 +1,144 @@
+"""``edgeprof compare``: one row per model, the best of each column marked, a failing model
+keeps its row with the reason (exit 2), HTML with an escaped scatter plot, progress only on a TTY."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from pathlib import Path
+
+import onnx
+import pytest
+
+from edgeprof.cli import main
+from edgeprof.compare import CompareEntry, compare_models, render_compare
+from edgeprof.errors import ModelLoadError
+from edgeprof.report.model import Profile
+from tests.report import tiny_cnn, tiny_cnn_onnx
+
+
+def with_prediction(profile: Profile, device: str = "rpi5", total_s: float = 0.004) -> Profile:
+    """``profile`` with a hand-made latency prediction on ``device`` (one layer per layer of the
+    profile, each taking an equal part of ``total_s``)."""
+    from edgeprof.report.latency import LatencyReport, LayerLatency, PredictedLatency
+
+    share = total_s / max(1, len(profile.layers))
+    layers = tuple(LayerLatency(name=x.name, op=x.op, category=x.category, precision="float32", time_s=share,
+                                compute_s=share, memory_s=share / 2, overhead_s=0.0, bound="compute")
+                   for x in profile.layers)
+    predicted = PredictedLatency(device_id=device, device_name="Test <board>", total_s=total_s, fps=1 / total_s,
+                                 compute_s=total_s, memory_s=0.0, overhead_s=0.0, is_lower_bound=False, missing=(),
+                                 dominant=(), layers=layers, method="hand-made", sources=())
+    return dataclasses.replace(profile, latency=LatencyReport(predicted={device: predicted}))
+
+
+def _small() -> Profile:
+    """tiny_cnn with every figure halved-ish: 100 FLOPs, 40 MACs, 9,999 params, 50 weight bytes."""
+    base = tiny_cnn()
+    totals = dataclasses.replace(base.totals, flops=100, macs=40, params=9_999, weight_bytes=50)
+    return dataclasses.replace(base, totals=totals, model=dataclasses.replace(base.model, name="small"))
+
+
+def _entries() -> list[CompareEntry]:
+    return [CompareEntry("a.onnx", tiny_cnn()), CompareEntry("b.onnx", _small()),
+            CompareEntry("c.onnx", None, "c.onnx: not an ONNX model")]
+
+
+def test_json_marks_the_best_of_each_column() -> None:
+    data = json.loads(render_compare(_entries(), "json"))
+    # tiny_cnn: 19,200 FLOPs, 9,472 MACs, 2,682 params, 10,728 weight bytes; no memory report
+    assert [c["key"] for c in data["columns"]] == ["flops", "macs", "params", "weight_bytes"]
+    assert data["best"] == {"flops": 100, "macs": 40, "params": 2_682, "weight_bytes": 50}
+    a, b, c = data["models"]
+    assert a["values"] == {"flops": 19_200, "macs": 9_472, "params": 2_682, "weight_bytes": 10_728}
+    assert a["best"] == ["params"] and b["best"] == ["flops", "macs", "weight_bytes"]
+    assert c == {"path": "c.onnx", "ok": False, "error": "c.onnx: not an ONNX model"}
+
+
+def test_table_and_markdown() -> None:
+    table = render_compare(_entries(), "table")
+    lines = table.splitlines()
+    assert lines[0].split() == ["model", "FLOPs", "MACs", "params", "weight", "size"]
+    assert lines[1].startswith("a.onnx (lower bound)") and "2,682 (2.68 k) *" in lines[1]
+    assert "19,200 (19.2 kFLOPs)  " in lines[1] and "100 FLOPs *" in lines[2]
+    assert lines[3] == "c.onnx".ljust(len("a.onnx (lower bound)")) + "  could not be profiled: not an ONNX model"
+    md = render_compare(_entries(), "md")
+    assert "| b.onnx (lower bound) | **100 FLOPs** | **40 MACs** | 9,999 (10.0 k) | **50 B** |" in md
+    assert "| c.onnx | could not be profiled: not an ONNX model | | | |\n" in md
+
+
+def test_html_is_escaped_and_has_a_scatter_when_peaks_exist(tmp_path: Path) -> None:
+    html = render_compare([CompareEntry("<script>alert(1)</script>.onnx", None, "<b>bad</b>")], "html")
+    assert "<script>alert" not in html and "&lt;b&gt;bad&lt;/b&gt;" in html
+    assert '<section id="scatter">' not in html  # no model has a peak memory
+    import edgeprof
+
+    path = tmp_path / "m.onnx"
+    onnx.save(tiny_cnn_onnx(), str(path))
+    profile = edgeprof.profile(str(path))
+    html = render_compare([CompareEntry('x"<y>.onnx', profile)], "html")
+    assert '<section id="scatter">' in html and html.count('<g class="point">') == 1
+    assert 'x"<y>' not in html and "x&quot;&lt;y&gt;.onnx" in html
+
+
+def test_compare_models_keeps_going_after_a_failure() -> None:
+    def fake(path: str) -> Profile:
+        if path == "bad":
+            raise ModelLoadError("bad: truncated file")
+        if path == "bug":
+            raise RuntimeError("boom\nsecond line")
+        return tiny_cnn()
+
+    entries = compare_models(["ok", "bad", "bug", "ok2"], fake)
+    assert [(e.path, e.profile is not None, e.error) for e in entries] == [
+        ("ok", True, ""), ("bad", False, "bad: truncated file"),
+        ("bug", False, "internal error: RuntimeError: boom second line"), ("ok2", True, "")]
+
+
+def test_progress_bar_is_drawn_on_the_given_stream() -> None:
+    stream = io.StringIO()
+    entries = compare_models(["a", "b"], lambda p: tiny_cnn(), progress=stream)
+    assert len(entries) == 2 and stream.getvalue() != ""
+
+
+def test_cli_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = tmp_path / "a.onnx"
+    onnx.save(tiny_cnn_onnx(), str(a))
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    assert main(["compare", str(a), str(a), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""  # not a terminal: no progress bar
+    assert [m["ok"] for m in json.loads(captured.out)["models"]] == [True, True]
+    assert main(["compare", str(a), str(bad)]) == 2
+    captured = capsys.readouterr()
+    row = next(x for x in captured.out.splitlines() if x.startswith(str(bad)))
+    assert "could not be profiled: " in row and str(bad) not in row[len(str(bad)):]
+    assert captured.err.startswith("edgeprof: 1 of 2 model(s) could not be profiled")
+    out = tmp_path / "cmp.html"
+    assert main(["compare", str(a), str(a), "--format", "html", "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").count('<g class="point">') == 2
+
+
+def test_latency_columns_and_scatter_appear_with_predictions(tmp_path: Path) -> None:
+    import edgeprof
+
+    path = tmp_path / "m.onnx"
+    onnx.save(tiny_cnn_onnx(), str(path))
+    plain = edgeprof.profile(str(path))
+    with_latency = with_prediction(plain)
+    assert with_latency.latency is not None
+    predicted = with_latency.latency.predicted["rpi5"]
+    entries = [CompareEntry("plain.onnx", plain), CompareEntry("fast.onnx", with_latency)]
+    data = json.loads(render_compare(entries, "json"))
+    keys = [c["key"] for c in data["columns"]]
+    assert keys[-2:] == ["latency_s:rpi5", "fps:rpi5"]
+    assert [c["lower_is_better"] for c in data["columns"]][-2:] == [True, False]
+    assert data["models"][0]["values"]["latency_s:rpi5"] is None
+    assert data["models"][1]["values"]["fps:rpi5"] == predicted.fps
+    assert data["best"]["fps:rpi5"] == predicted.fps
+    html = render_compare(entries, "html")
+    assert '<section id="latency-scatter">' in html
+    assert html.count('<g class="point">') == 2 + 1  # MACs/peak: both; latency/FLOPs: the one with latency
+    assert '<section id="latency-scatter">' not in render_compare(entries[:1], "html")
