@@ -49,3 +49,42 @@ def test_skip_layer_normalization() -> None:
     # RMS: 6·(4·8+3) = 210
     assert cost(MS + "SkipSimplifiedLayerNormalization", [x, x, h], [x]).flops == 48 + 210
     assert cost(MS + "SimplifiedLayerNormalization", [x, h], [x], axis=-1).flops == 210
+
+
+_F, _I8 = "float32", "int8"
+
+
+def _q(shape: tuple[int, ...]) -> list[tuple[tuple[int, ...], str]]:
+    """A quantised operand: the tensor, its scale and its zero point."""
+    return [(shape, _I8), ((), _F), ((), _I8)]
+
+
+def test_qlinear_add_and_mul() -> None:
+    # A (2, 3) + B (3,) -> Y (2, 3): zero points 6 + 3; add: (3 + 4)·6; mul: (1 + 4)·6.
+    ins = [*_q((2, 3)), *_q((3,)), ((), _F), ((), _I8)]
+    add = cost(MS + "QLinearAdd", ins, [((2, 3), _I8)])
+    assert (add.flops, add.int_ops, add.precision) == (0, 9 + 42, "int8")
+    assert cost(MS + "QLinearMul", ins, [((2, 3), _I8)]).int_ops == 9 + 30
+    no_zp = [((2, 3), _I8), ((), _F), None, ((3,), _I8), ((), _F), None, ((), _F), ((), _I8)]
+    assert cost(MS + "QLinearAdd", no_zp, [((2, 3), _I8)]).int_ops == 42
+
+
+def test_qgemm_int_and_float_outputs() -> None:
+    # A (4, 8), B (8, 5) -> Y (4, 5): 20 dot products of 8 = 300 ops, 160 MACs; zero points 32 + 40;
+    # bias 20; requantise 4·20 (int Y) or dequantise 20 (float Y).
+    base = [*_q((4, 8)), *_q((8, 5)), ((5,), "int32")]
+    c = cost(MS + "QGemm", [*base, ((), _F), ((), _I8)], [((4, 5), _I8)])
+    assert (c.int_ops, c.macs) == (300 + 72 + 20 + 80, 160)
+    f = cost(MS + "QGemm", base, [((4, 5), _F)])
+    assert (f.int_ops, f.macs) == (300 + 72 + 20 + 20, 160)
+    t = cost(MS + "QGemm", [*_q((8, 4)), *_q((8, 5))], [((4, 5), _F)], transA=1)
+    assert t.macs == 160
+
+
+def test_qlinear_global_average_pool_layouts() -> None:
+    # N·C = 6 channels of m = 16: 6·(15 + 1 + 4) = 120.
+    nchw = cost(MS + "QLinearGlobalAveragePool", [*_q((2, 3, 4, 4)), ((), _F), ((), _I8)], [((2, 3, 1, 1), _I8)])
+    assert nchw.int_ops == 120
+    nhwc = cost(MS + "QLinearGlobalAveragePool", [*_q((2, 4, 4, 3)), ((), _F), ((), _I8)], [((2, 1, 1, 3), _I8)],
+                channels_last=1)
+    assert nhwc.int_ops == 120

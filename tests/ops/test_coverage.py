@@ -164,6 +164,8 @@ SPECIFIC_SIGNATURE = frozenset({
     "com.microsoft::FusedConv", "com.microsoft::FusedMatMul", "com.microsoft::Gelu", "com.microsoft::BiasGelu",
     "com.microsoft::FastGelu", "com.microsoft::QuickGelu", "com.microsoft::SkipLayerNormalization",
     "com.microsoft::SkipSimplifiedLayerNormalization", "com.microsoft::SimplifiedLayerNormalization",
+    "com.microsoft::QLinearAdd", "com.microsoft::QLinearMul", "com.microsoft::QGemm",
+    "com.microsoft::QLinearGlobalAveragePool",
     # PyTorch-only ops (edgeprof/ops/aten_only.py), tested in tests/frontends/test_torch_ops.py
     "aten::adaptive_avg_pool1d", "aten::_adaptive_avg_pool2d", "aten::_adaptive_avg_pool3d",
     "aten::adaptive_max_pool1d", "aten::adaptive_max_pool2d", "aten::adaptive_max_pool3d",

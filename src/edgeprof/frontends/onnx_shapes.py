@@ -30,6 +30,7 @@ import numpy as np
 import onnx
 from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
+from edgeprof.frontends.onnx_contrib_shapes import CONTRIB_SHAPE_OPS, contrib_output_type
 from edgeprof.frontends.onnx_fold import (
     FOLD_LIMIT,
     NotFoldable,
@@ -244,9 +245,20 @@ class ShapeEngine:
         for rec in self.slots[path].nodes:
             if rec.domain in DEFAULT_DOMAINS:
                 self._eval_node(rec, path)
+            elif rec.domain == "com.microsoft" and rec.op_type in CONTRIB_SHAPE_OPS:
+                self._eval_contrib(rec, path)
             else:
                 for _, cp in rec.subgraphs:
                     self._eval_graph(cp)
+
+    def _eval_contrib(self, rec: NodeRec, path: str) -> None:
+        """Quantised com.microsoft ops no shape inference knows (see onnx_contrib_shapes)."""
+        if not rec.outputs or not rec.outputs[0]:
+            return
+        ins = [self.type_of(name, path) if name else None for name in rec.inputs]
+        t = contrib_output_type(rec.op_type, ins, self._attrs(rec, path))
+        if t is not None:
+            self._force(path, rec.outputs[0], t)
 
     def _eval_node(self, rec: NodeRec, path: str) -> None:
         op = rec.op_type

@@ -5,6 +5,7 @@ from edgeprof.ops import (  # noqa: F401
     aten_only,
     attention,
     contrib_ms,
+    contrib_ms_quant,
     control_flow,
     conv,
     data_movement,
