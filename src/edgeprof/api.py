@@ -171,6 +171,9 @@ def measured(
     * PyTorch modules (pass the module as ``model``; ``example_inputs`` defaults to random tensors
       of the profiled input shapes): a CPU eager forward in this process, the peak of live tensor
       storage, compared with ``memory.peak_activation_bytes``.
+    * PyTorch models built by a ``"package.module:callable"`` (also from the command line): the
+      model is built again and run in a fresh subprocess: its peak RSS increase (compared with
+      ``memory.peak_bytes``) and its peak of live tensor storage.
 
     A run that cannot be made (a model ONNX Runtime rejects, a crash, a timeout, a forward that
     raises) never raises: ``memory.measurement_error`` says why and the static figures stay."""
@@ -179,7 +182,8 @@ def measured(
     from edgeprof.errors import MeasurementError
     from edgeprof.passes.memory import with_measurement, with_measurement_error
 
-    if profile.memory is None:
+    report = profile.memory
+    if report is None:
         raise UsageError("measuring needs the memory analysis: profile the model with memory=True")
     try:
         if profile.model.format == "onnx" and profile.model.path:
@@ -191,15 +195,28 @@ def measured(
 
             inputs = example_inputs if example_inputs is not None else _random_torch_inputs(profile)
             measured = measure_torch_tensor_peak(model, inputs, runs=max(2, min(runs, 5)))
+        elif profile.model.format == "torch" and _is_callable_spec(profile.model.name):
+            from edgeprof.measure.torch_memory import measure_callable_memory
+
+            rss, tensor_peak = measure_callable_memory(profile.model.name, profile.inputs, runs=runs,
+                                                       timeout_s=timeout_s)
+            measured = rss
+            report = with_measurement(report, tensor_peak)
         else:
             raise MeasurementError(
-                f"measuring a {profile.model.format!r} model needs an ONNX file or, for a PyTorch model, the module "
-                "passed as model=...; export the model to ONNX to measure it from the command line"
+                f"measuring a {profile.model.format!r} model needs an ONNX file, a 'module:callable' that builds a "
+                "PyTorch model, or (Python API) the module passed as model=..."
             )
-        memory = with_measurement(profile.memory, measured)
+        memory = with_measurement(report, measured)
     except MeasurementError as exc:
-        memory = with_measurement_error(profile.memory, str(exc))
+        memory = with_measurement_error(report, str(exc))
     return dataclasses.replace(profile, memory=memory)
+
+
+def _is_callable_spec(name: str) -> bool:
+    from edgeprof.frontends.torch import CALLABLE_SPEC
+
+    return bool(CALLABLE_SPEC.match(name))
 
 
 def _random_torch_inputs(profile: Profile) -> tuple[Any, ...]:

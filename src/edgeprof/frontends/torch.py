@@ -20,6 +20,7 @@ import importlib
 import inspect
 import os
 import re
+import sys
 import traceback
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -81,12 +82,28 @@ def _check_options(options: Mapping[str, Any]) -> None:
         raise UsageError(f"unknown option(s) for a torch model: {', '.join(unknown)}")
 
 
+@contextlib.contextmanager
+def _cwd_importable() -> Iterator[None]:
+    """The current directory on ``sys.path`` while the callable's module is imported, as
+    ``python -m`` has it (the spec is the user's own code, named on the command line)."""
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        yield
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
+
+
 def load_callable(spec: str, request: ShapeRequest | None = None, **options: Any) -> LoadedModel:
     """Import ``"package.module:callable"``, call it with no arguments and trace the
     ``nn.Module`` it returns."""
     module_name, _, attr_path = spec.partition(":")
     try:
-        obj: Any = importlib.import_module(module_name)
+        with _cwd_importable():
+            obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
         raise ModelLoadError(f"{spec}: cannot import module {module_name!r}: {exc}") from None
     except Exception as exc:  # the module's own code raised on import
