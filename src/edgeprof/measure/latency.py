@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from edgeprof.errors import MeasurementError
-from edgeprof.measure.memory import _ORT_TYPES, _ChildError, _first_line, _random
-from edgeprof.measure.runner import read_request, run_child, write_error, write_result
+from edgeprof.measure.memory import _ORT_TYPES, _random
+from edgeprof.measure.runner import ChildError as _ChildError
+from edgeprof.measure.runner import first_line as _first_line
+from edgeprof.measure.runner import run_child, serve
 from edgeprof.measure.stats import summarise
 from edgeprof.report.latency import Environment, LatencyReport, MeasuredLatency, ValidationEntry
 from edgeprof.report.model import InputSpec, Profile
@@ -227,20 +229,10 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _main() -> None:
-    try:
-        result = _child(read_request())
-    except _ChildError as exc:
-        write_error(str(exc))
-        return
-    except Exception as exc:
-        write_error(f"{type(exc).__name__}: {_first_line(exc)}")
-        return
-    write_result(result)
 
 
 if __name__ == "__main__":
-    _main()
+    serve(_child)
 
 
 def validate(models: Sequence[str], device_id: str, *, devices_files: Sequence[str] = (), threads: int = 1,

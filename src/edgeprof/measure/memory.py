@@ -35,7 +35,9 @@ from typing import Any
 
 from edgeprof.errors import MeasurementError
 from edgeprof.frontends.base import LoadedModel
-from edgeprof.measure.runner import read_request, run_child, write_error, write_result
+from edgeprof.measure.runner import ChildError as _ChildError
+from edgeprof.measure.runner import first_line as _first_line
+from edgeprof.measure.runner import run_child, serve
 from edgeprof.report.memory import MeasuredMemory, MeasuredTensorPeak
 from edgeprof.report.model import InputSpec, Provenance
 
@@ -376,26 +378,7 @@ def _random(np: Any, rng: Any, shape: list[int], dtype_name: str) -> Any:
     raise _ChildError(f"cannot make random inputs of dtype {dtype_name}")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
-
-
-class _ChildError(Exception):
-    """An error in the child, reported to the parent as one line."""
-
-
-def _main() -> None:
-    try:
-        result = _child(read_request())
-    except _ChildError as exc:
-        write_error(str(exc))
-        return
-    except Exception as exc:
-        write_error(f"{type(exc).__name__}: {_first_line(exc)}")
-        return
-    write_result(result)
 
 
 if __name__ == "__main__":
-    _main()
+    serve(_child)

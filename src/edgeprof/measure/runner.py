@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +122,27 @@ def write_result(result: Mapping[str, Any]) -> None:
 def write_error(message: str) -> None:
     """In the child: report an error the parent turns into a :class:`MeasurementError`."""
     write_result({"error": " ".join(message.split())[:500]})
+
+
+class ChildError(Exception):
+    """In the child: an error to report to the parent as one line."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none), at most 300 characters."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def serve(child: Callable[[dict[str, Any]], Mapping[str, Any]]) -> None:
+    """In the child (its ``__main__``): read the request, run ``child`` on it and send its result,
+    or the error as one line (a :class:`ChildError`'s message as it is, anything else with its type)."""
+    try:
+        result = child(read_request())
+    except ChildError as exc:
+        write_error(str(exc))
+        return
+    except Exception as exc:
+        write_error(f"{type(exc).__name__}: {first_line(exc)}")
+        return
+    write_result(result)

@@ -31,8 +31,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from edgeprof.errors import MeasurementError
-from edgeprof.measure.memory import CHILD_ENV, _ChildError, _first_line, _reset_hwm, _status, measure_torch_tensor_peak
-from edgeprof.measure.runner import read_request, run_child, write_error, write_result
+from edgeprof.measure.memory import CHILD_ENV, _reset_hwm, _status, measure_torch_tensor_peak
+from edgeprof.measure.runner import ChildError as _ChildError
+from edgeprof.measure.runner import first_line as _first_line
+from edgeprof.measure.runner import run_child, serve
 from edgeprof.report.memory import MeasuredMemory, MeasuredTensorPeak
 from edgeprof.report.model import InputSpec, Provenance
 
@@ -187,17 +189,7 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _main() -> None:
-    try:
-        result = _child(read_request())
-    except _ChildError as exc:
-        write_error(str(exc))
-        return
-    except Exception as exc:
-        write_error(f"{type(exc).__name__}: {_first_line(exc)}")
-        return
-    write_result(result)
 
 
 if __name__ == "__main__":
-    _main()
+    serve(_child)
