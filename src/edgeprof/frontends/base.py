@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from edgeprof.ir import Graph
 from edgeprof.report.model import InputSpec, ModelInfo
+
+CALLABLE_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+"""A ``"package.module:callable"`` that builds a PyTorch model (named by the user, never by a model file)."""
 
 
 @dataclass(frozen=True)

@@ -32,14 +32,13 @@ from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
 from torch.utils import _pytree as pytree
 
 from edgeprof.errors import EdgeprofError, ModelLoadError, ShapeError, UsageError
-from edgeprof.frontends.base import LoadedModel, ShapeRequest
+from edgeprof.frontends.base import CALLABLE_SPEC, LoadedModel, ShapeRequest
 from edgeprof.frontends.torch_trace import Tracer, ir_dtype
 from edgeprof.ir import Graph
 from edgeprof.report.model import InputSpec, ModelInfo
 
 __all__ = ["CALLABLE_SPEC", "load_callable", "load_pt2", "load_torch", "trace_module"]
 
-CALLABLE_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 _INT_INPUT_NAMES = re.compile(r"(^|_)(ids|mask|positions?|indices|index|labels?|lengths?)$")
 

@@ -15,20 +15,19 @@ In the child (``python -m edgeprof.measure.latency``, via :mod:`edgeprof.measure
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from edgeprof.errors import MeasurementError
+from edgeprof.frontends.base import CALLABLE_SPEC
 from edgeprof.measure.memory import _ORT_TYPES, _random
 from edgeprof.measure.runner import ChildError as _ChildError
 from edgeprof.measure.runner import first_line as _first_line
 from edgeprof.measure.runner import run_child, serve
-from edgeprof.measure.stats import summarise
-from edgeprof.report.latency import Environment, LatencyReport, MeasuredLatency, ValidationEntry
+from edgeprof.measure.timing import DEFAULT_OPTIONS, LatencyOptions, environment_dict, measured_latency, time_runs
+from edgeprof.report.latency import LatencyReport, MeasuredLatency, ValidationEntry
 from edgeprof.report.model import InputSpec, Profile
 
 __all__ = ["LatencyOptions", "measure_onnx_latency", "measure_profile_latency", "run_with_progress", "validate"]
@@ -36,76 +35,32 @@ __all__ = ["LatencyOptions", "measure_onnx_latency", "measure_profile_latency", 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class LatencyOptions:
-    """How long and how a latency measurement runs."""
-
-    intra_op_threads: int = 1
-    min_runs: int = 10
-    max_runs: int = 1000
-    max_time_s: float = 10.0
-    min_time_s: float = 1.0  # keep timing at least this long, even when stable earlier
-    target_rel_ci: float = 0.02
-    graph_optimization_level: str = "ORT_ENABLE_ALL"
-
-
 def measure_onnx_latency(
     path: str | Path,
     inputs: Sequence[InputSpec] = (),
     *,
-    options: LatencyOptions = LatencyOptions(),
+    options: LatencyOptions = DEFAULT_OPTIONS,
     timeout_s: float = 300.0,
 ) -> MeasuredLatency:
     """Time the ONNX file at ``path`` on ONNX Runtime (CPU) in a fresh subprocess (see the module
     docstring). Raises :class:`MeasurementError` (one line) when it cannot run."""
-    if options.intra_op_threads < 1:
-        raise MeasurementError(f"latency measurement needs at least one thread, got {options.intra_op_threads}")
-    if options.max_runs < 1 or options.min_runs < 1:
-        raise MeasurementError("latency measurement needs at least one run")
+    options.check()
     file = Path(path)
     if not file.is_file():
         raise MeasurementError(f"latency measurement: {file} is not a file")
     request = {
         "path": str(file.resolve()),
         "inputs": [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in inputs],
-        "threads": options.intra_op_threads,
-        "min_runs": min(options.min_runs, options.max_runs),
-        "max_runs": options.max_runs,
-        "max_time_s": options.max_time_s,
-        "min_time_s": options.min_time_s,
-        "target_rel_ci": options.target_rel_ci,
+        **options.request(),
         "graph_optimization_level": options.graph_optimization_level,
     }
     env = {"OMP_NUM_THREADS": str(options.intra_op_threads)}
     result = run_child(["-m", "edgeprof.measure.latency"], request, what="onnxruntime latency run",
                        timeout_s=timeout_s, env=env)
-    try:
-        samples = [float(x) for x in result["samples_s"]]
-        stats = summarise(samples)
-        environment = Environment(**{**result["environment"], "load_average": tuple(result["environment"]["load_average"])})
-        measured = MeasuredLatency(
-            runtime=f"onnxruntime {environment.runtime_version} (CPUExecutionProvider)",
-            runs=stats.runs,
-            warmup_runs=int(result["warmup_runs"]),
-            p50_s=stats.p50_s, p90_s=stats.p90_s, p99_s=stats.p99_s, min_s=stats.min_s, max_s=stats.max_s,
-            mean_s=stats.mean_s, std_s=stats.std_s,
-            ci95_half_width_rel=stats.ci95_half_width_rel if math.isfinite(stats.ci95_half_width_rel) else None,
-            stable=stats.ci95_half_width_rel <= options.target_rel_ci,
-            cpu_time_per_run_s=float(result["cpu_time_s"]) / stats.runs,
-            load_time_s=float(result["load_time_s"]),
-            first_inference_s=float(result["first_inference_s"]),
-            wall_time_s=float(result["wall_time_s"]),
-            stop_reason=str(result["stop_reason"]),
-            inputs=tuple(str(x) for x in result["inputs"]),
-            environment=environment,
-            method=(f"fresh subprocess, {options.graph_optimization_level}, {options.intra_op_threads} intra-op "
-                    f"thread(s); warm-up then timed runs until the 95 % CI of the mean is within "
-                    f"{options.target_rel_ci:.0%} (at least {options.min_runs} runs and "
-                    f"{options.min_time_s:g} s, at most {options.max_runs} runs and {options.max_time_s:g} s); random inputs"),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise MeasurementError(f"onnxruntime latency run: malformed result ({exc})") from None
-    return measured
+    return measured_latency(
+        result, options, what="onnxruntime latency run", runtime="onnxruntime {version} (CPUExecutionProvider)",
+        method=f"fresh subprocess, {options.graph_optimization_level}, {options.intra_op_threads} intra-op thread(s)",
+    )
 
 
 def measure_profile_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000, max_time_s: float = 10.0,
@@ -116,14 +71,20 @@ def measure_profile_latency(profile: Profile, *, threads: int = 1, max_runs: int
 
     current = profile.latency or LatencyReport()
     try:
-        if profile.model.format != "onnx" or not profile.model.path:
-            raise MeasurementError(
-                f"latency measurement of a {profile.model.format!r} model is not available; ONNX files are timed on "
-                "ONNX Runtime (export the model to ONNX to time it)"
-            )
         options = LatencyOptions(intra_op_threads=threads, max_runs=max_runs, max_time_s=max_time_s,
                                  min_time_s=min(1.0, max_time_s))
-        measured = measure_onnx_latency(profile.model.path, profile.inputs, options=options, timeout_s=timeout_s)
+        if profile.model.format == "onnx" and profile.model.path:
+            measured = measure_onnx_latency(profile.model.path, profile.inputs, options=options, timeout_s=timeout_s)
+        elif profile.model.format == "torch" and CALLABLE_SPEC.match(profile.model.name):
+            from edgeprof.measure.torch_latency import measure_callable_latency
+
+            measured = measure_callable_latency(profile.model.name, profile.inputs, options=options,
+                                                timeout_s=timeout_s)
+        else:
+            raise MeasurementError(
+                f"latency measurement of a {profile.model.format!r} model is not available; ONNX files are timed on "
+                "ONNX Runtime, models built by a 'module:callable' on PyTorch eager"
+            )
         report = dataclasses.replace(current, measured=measured, measurement_error="")
     except MeasurementError as exc:
         report = dataclasses.replace(current, measured=None, measurement_error=str(exc))
@@ -140,7 +101,6 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
     except ImportError as exc:
         raise _ChildError(f"{exc.name or 'onnxruntime'} is not installed (pip install 'edgeprof[runtime]')") from None
     from edgeprof.measure.environment import environment
-    from edgeprof.measure.stats import relative_ci_half_width
 
     path = request["path"]
     threads = int(request["threads"])
@@ -180,55 +140,9 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
         except Exception as exc:
             raise _ChildError(f"onnxruntime failed to run {Path(path).name}: {_first_line(exc)}") from None
 
-    t0 = time.perf_counter()
-    run()
-    first = time.perf_counter() - t0
-    warm = 0
-    t0 = time.perf_counter()
-    while warm < 50 and (warm < 3 or time.perf_counter() - t0 < 0.2):
-        run()
-        warm += 1
     env = environment("onnxruntime", ort.__version__, np.__version__, threads)
-    min_runs, max_runs = int(request["min_runs"]), int(request["max_runs"])
-    max_time, target = float(request["max_time_s"]), float(request["target_rel_ci"])
-    min_time = min(float(request["min_time_s"]), max_time)
-    samples: list[float] = []
-    reason = f"max runs ({max_runs})"
-    cpu0 = time.process_time()
-    start = time.perf_counter()
-    while len(samples) < max_runs:
-        t0 = time.perf_counter()
-        run()
-        t1 = time.perf_counter()
-        samples.append(t1 - t0)
-        n = len(samples)
-        if (n >= min_runs and t1 - start >= min_time and (n < 200 or n % 10 == 0)
-                and relative_ci_half_width(samples) <= target):
-            reason = f"stable (95 % CI of the mean within {target:.0%})"
-            break
-        if t1 - start >= max_time:
-            reason = f"time limit ({max_time:g} s)"
-            break
-    wall = time.perf_counter() - start
-    cpu = time.process_time() - cpu0
-    return {
-        "samples_s": samples,
-        "warmup_runs": warm,
-        "cpu_time_s": cpu,
-        "load_time_s": load_time,
-        "first_inference_s": first,
-        "wall_time_s": wall,
-        "stop_reason": reason,
-        "inputs": described,
-        "environment": {
-            "cpu_model": env.cpu_model, "logical_cores": env.logical_cores, "platform": env.platform,
-            "python_version": env.python_version, "runtime": env.runtime, "runtime_version": env.runtime_version,
-            "numpy_version": env.numpy_version, "intra_op_threads": env.intra_op_threads,
-            "load_average": list(env.load_average),
-        },
-    }
-
-
+    return {**time_runs(run, request), "load_time_s": load_time, "inputs": described,
+            "environment": environment_dict(env)}
 
 
 if __name__ == "__main__":

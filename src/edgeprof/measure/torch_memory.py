@@ -38,9 +38,9 @@ from edgeprof.measure.runner import run_child, serve
 from edgeprof.report.memory import MeasuredMemory, MeasuredTensorPeak
 from edgeprof.report.model import InputSpec, Provenance
 
-__all__ = ["measure_callable_memory"]
+__all__ = ["TORCH_DTYPES", "build_callable", "measure_callable_memory", "random_torch_inputs"]
 
-_TORCH_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
+TORCH_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
 
 
 def measure_callable_memory(
@@ -54,7 +54,7 @@ def measure_callable_memory(
     if platform.system() != "Linux":
         raise MeasurementError(f"memory measurement reads Linux /proc counters; this is {platform.system()}")
     for s in inputs:
-        if s.dtype not in _TORCH_DTYPES:
+        if s.dtype not in TORCH_DTYPES:
             raise MeasurementError(f"input {s.name!r} has dtype {s.dtype}, which the PyTorch run cannot make")
     request = {
         "spec": spec,
@@ -96,7 +96,8 @@ def measure_callable_memory(
 # ---- the child -------------------------------------------------------------------------------
 
 
-def _build(spec: str) -> Any:
+def build_callable(spec: str) -> Any:
+    """In the child: import ``"package.module:callable"``, build the model and put it in eval mode."""
     import torch
 
     module_name, _, attr_path = spec.partition(":")
@@ -112,7 +113,8 @@ def _build(spec: str) -> Any:
     return model.eval()
 
 
-def _inputs(specs: list[dict[str, Any]]) -> tuple[Any, ...]:
+def random_torch_inputs(specs: list[dict[str, Any]]) -> tuple[Any, ...]:
+    """In the child: seeded random inputs (floats in [0, 1), integers 0) of the requested shapes and dtypes."""
     import torch
 
     gen = torch.Generator().manual_seed(0)
@@ -154,8 +156,8 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
             raise _ChildError(f"the PyTorch forward failed: {_first_line(exc)}") from None
 
     spec, specs, runs = str(request["spec"]), list(request["inputs"]), int(request["runs"])
-    warm = _build(spec)
-    forward(warm, _inputs(specs))
+    warm = build_callable(spec)
+    forward(warm, random_torch_inputs(specs))
     del warm
     settle()
     base = _status()
@@ -163,11 +165,11 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
         _reset_hwm()
     except OSError as exc:
         raise _ChildError(f"cannot reset the peak-RSS counter (/proc/self/clear_refs): {exc.strerror}") from None
-    model = _build(spec)
+    model = build_callable(spec)
     load_hwm = _status()["VmHWM"]
     settle()
     model_rss = _status()["VmRSS"]
-    args = _inputs(specs)
+    args = random_torch_inputs(specs)
     settle()
     _reset_hwm()
     for _ in range(runs):

@@ -1,0 +1,80 @@
+"""Measured latency of a PyTorch model built by a ``"package.module:callable"``, in a fresh subprocess.
+
+The child (``python -m edgeprof.measure.torch_latency``) builds the model (timed: ``load_time_s``),
+puts it in eval mode, makes random inputs of the profiled shapes and dtypes, sets the intra-op
+thread count (default 1, recorded) and times eager forwards under ``torch.inference_mode`` with the
+protocol every latency measurement uses (:mod:`edgeprof.measure.timing`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from edgeprof.errors import MeasurementError
+from edgeprof.measure.runner import ChildError, first_line, run_child, serve
+from edgeprof.measure.timing import DEFAULT_OPTIONS, LatencyOptions, environment_dict, measured_latency, time_runs
+from edgeprof.measure.torch_memory import TORCH_DTYPES, build_callable, random_torch_inputs
+from edgeprof.report.latency import MeasuredLatency
+from edgeprof.report.model import InputSpec
+
+__all__ = ["measure_callable_latency"]
+
+
+def measure_callable_latency(spec: str, inputs: Sequence[InputSpec], *, options: LatencyOptions = DEFAULT_OPTIONS,
+                             timeout_s: float = 300.0) -> MeasuredLatency:
+    """Time eager forwards of the model ``spec`` builds, in a fresh subprocess (see the module
+    docstring). Raises :class:`MeasurementError` (one line) when it cannot run."""
+    options.check()
+    for s in inputs:
+        if s.dtype not in TORCH_DTYPES:
+            raise MeasurementError(f"input {s.name!r} has dtype {s.dtype}, which the PyTorch run cannot make")
+    request = {
+        "spec": spec,
+        "sys_path": [os.getcwd(), *(p for p in sys.path if p)],
+        "inputs": [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in inputs],
+        **options.request(),
+    }
+    env = {"OMP_NUM_THREADS": str(options.intra_op_threads)}
+    result = run_child(["-m", "edgeprof.measure.torch_latency"], request, what="PyTorch latency run",
+                       timeout_s=timeout_s, env=env)
+    return measured_latency(result, options, what="PyTorch latency run", runtime="torch {version} eager (CPU)",
+                            method=f"fresh subprocess, eager forward under inference_mode, "
+                                   f"{options.intra_op_threads} intra-op thread(s)")
+
+
+def _child(request: dict[str, Any]) -> dict[str, Any]:
+    for p in reversed(request.get("sys_path", [])):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    import numpy as np
+    import torch
+
+    from edgeprof.measure.environment import environment
+
+    threads = int(request["threads"])
+    torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    model = build_callable(str(request["spec"]))
+    load_time = time.perf_counter() - t0
+    specs = list(request["inputs"])
+    args = random_torch_inputs(specs)
+
+    def run() -> None:
+        try:
+            with torch.inference_mode():
+                model(*args)
+        except Exception as exc:
+            raise ChildError(f"the PyTorch forward failed: {first_line(exc)}") from None
+
+    env = environment("torch", torch.__version__, np.__version__, threads)
+    described = [f"{s['name']}: {s['dtype']}[{'x'.join(str(d) for d in s['shape'])}]" for s in specs]
+    return {**time_runs(run, request), "load_time_s": load_time, "inputs": described,
+            "environment": environment_dict(env)}
+
+
+if __name__ == "__main__":
+    serve(_child)
