@@ -142,3 +142,11 @@ def test_batchnorm_and_activation_after_conv_are_fused() -> None:
     assert p.total_s == pytest.approx(0.02 + 1e-5 + 1e-3 + 1e-5 + 1e-3)
     unfused = predict(profile(conv, bn, relu, other), DEVICE, fuse=False)
     assert unfused.total_s > p.total_s
+
+
+def test_prediction_carries_the_roofs_for_the_roofline_plot() -> None:
+    p = predict(profile(layer("c", flops=10**6)), DEVICE)
+    assert p.peak_op_per_s == {"fp32": 100e9, "int8": 400e9}  # no fp16 figure: no roof
+    assert p.bandwidth_bytes_per_s == pytest.approx(10e9 * 0.5)
+    no_bandwidth = Device(id="nb", name="NB", soc="", device_class="host", peak_fp32_flop_per_s=fig(1e9))
+    assert predict(profile(layer("c", flops=10**6)), no_bandwidth).bandwidth_bytes_per_s is None

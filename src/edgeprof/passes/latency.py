@@ -81,7 +81,7 @@ def predict_layer(layer: LayerCost, device: Device) -> tuple[LayerLatency, str]:
     else:
         compute_s = None
         missing = f"no rate for precision {prec} on device {device.id}"
-    bandwidth = _value(device.memory_bandwidth_bytes_per_s) * _value(device.bandwidth_efficiency or _ONE)
+    bandwidth = _bandwidth(device)
     moved = layer.bytes_read + layer.bytes_written
     memory_s = moved / bandwidth if bandwidth > 0 else None
     overhead_s = _value(device.per_node_overhead_s) * layer.calls
@@ -100,6 +100,11 @@ def predict_layer(layer: LayerCost, device: Device) -> tuple[LayerLatency, str]:
 
 
 _ONE = Figure(1.0, "assumed", "no bandwidth efficiency given: the full bandwidth")
+
+
+def _bandwidth(device: Device) -> float:
+    """The attainable memory bandwidth in bytes/s (0: the device has no bandwidth figure)."""
+    return _value(device.memory_bandwidth_bytes_per_s) * _value(device.bandwidth_efficiency or _ONE)
 
 
 def _fusable(layer: LayerCost, head: LayerCost | None) -> bool:
@@ -165,6 +170,8 @@ def predict(profile: Profile, device: Device, *, top: int = 5, fuse: bool = True
         method=METHOD,
         sources=tuple(_sources(device, {precision_class(x.precision) for x in profile.layers})),
         llm=llm,
+        peak_op_per_s={p: fig.value for p in ("fp32", "fp16", "int8") if (fig := device.peak_rate(p)) is not None},
+        bandwidth_bytes_per_s=_bandwidth(device) or None,
     )
 
 
@@ -191,7 +198,7 @@ def _llm(profile: Profile, device: Device, nodes: int) -> LLMLatency | None:
     peak = device.peak_rate(prec)
     eff = device.efficiency_for(prec, "linear")
     rate = _value(peak) * (eff.value if eff is not None else 1.0)
-    bandwidth = _value(device.memory_bandwidth_bytes_per_s) * _value(device.bandwidth_efficiency or _ONE)
+    bandwidth = _bandwidth(device)
     overhead = _value(device.per_node_overhead_s) * nodes + _value(device.per_inference_overhead_s)
 
     def roof(ops: int, moved: int) -> tuple[float, Bound]:

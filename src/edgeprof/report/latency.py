@@ -101,6 +101,10 @@ class PredictedLatency:
     method: str
     sources: tuple[str, ...]
     llm: LLMLatency | None = None
+    # The device's roofs: peak rate per precision class (fp32/fp16/int8; FLOP/s or integer op/s, before
+    # efficiency) and the attainable memory bandwidth (bandwidth x bandwidth efficiency; None: no figure).
+    peak_op_per_s: Mapping[str, float] = field(default_factory=dict)
+    bandwidth_bytes_per_s: float | None = None
 
 
 @dataclass(frozen=True)
