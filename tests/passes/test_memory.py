@@ -12,7 +12,14 @@ import pytest
 
 from edgeprof.errors import UsageError
 from edgeprof.ir import Graph, Node, Shape, Value, Weight, WeightRole, dtype_by_name
-from edgeprof.passes.memory import analyse_memory, mcu_fit, model_size, with_measurement, with_measurement_error
+from edgeprof.passes.memory import (
+    analyse_memory,
+    mcu_fit,
+    model_size,
+    with_device_fits,
+    with_measurement,
+    with_measurement_error,
+)
 from edgeprof.report.memory import MeasuredMemory, MeasuredTensorPeak, MemoryReport
 from edgeprof.report.model import Provenance
 
@@ -396,6 +403,24 @@ def test_mcu_fit_margins_for_default_and_best_order() -> None:
         mcu_fit(r, 1, 1, precision="int3")
     with pytest.raises(UsageError):
         mcu_fit(r, -1, 1)
+
+
+def test_device_fits_use_the_catalogue_sizes_of_devices_that_have_both() -> None:
+    from edgeprof.devices.catalogue import Device, Figure
+
+    r = analyse_memory(_two_branches(), inputs_held=False)
+
+    def size(v: float) -> Figure:
+        return Figure(v, "vendor", "test")
+
+    mcu = Device(id="mcu", name="MCU", soc="", device_class="mcu", sram_bytes=size(5000), flash_bytes=size(10))
+    no_flash = Device(id="nf", name="NF", soc="", device_class="mcu", sram_bytes=size(5000))
+    fits = with_device_fits(r, [mcu, no_flash]).device_fits
+    assert [(f.device_id, f.precision) for f in fits] == [("mcu", "stored"), ("mcu", "int8")]
+    assert fits[0] == mcu_fit(r, 5000, 10, "stored", "mcu")
+    assert (fits[0].best_peak_activation_bytes, fits[0].best_fits_sram) == (4080, True)
+    assert fits[1].best_peak_activation_bytes == 1020
+    assert MemoryReport.from_json(with_device_fits(r, [mcu]).to_json()).device_fits == fits
 
 
 def test_measurement_is_set_beside_the_prediction_and_json_round_trips() -> None:

@@ -19,9 +19,11 @@ Counting rules (each stated in :attr:`MemoryReport.rules` as well):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
+from edgeprof.devices.catalogue import Device
 from edgeprof.errors import UsageError
 from edgeprof.ir import DType, Graph, Value, dtype_by_name
 from edgeprof.passes.params import WeightTable, weight_table
@@ -49,7 +51,8 @@ from edgeprof.report.memory import (
 from edgeprof.report.model import Provenance, WeightGroup
 
 __all__ = [
-    "analyse_memory", "mcu_fit", "model_size", "precision_weight_bytes", "with_measurement", "with_measurement_error",
+    "analyse_memory", "mcu_fit", "model_size", "precision_weight_bytes", "with_device_fits", "with_measurement",
+    "with_measurement_error",
 ]
 
 Precision = Literal["fp32", "fp16", "int8", "int4"]
@@ -285,7 +288,8 @@ def with_measurement_error(report: MemoryReport, message: str) -> MemoryReport:
     return replace(report, measurement_error=message)
 
 
-def mcu_fit(report: MemoryReport, sram_bytes: int, flash_bytes: int, precision: str = "stored") -> McuFit:
+def mcu_fit(report: MemoryReport, sram_bytes: int, flash_bytes: int, precision: str = "stored",
+            device_id: str = "") -> McuFit:
     """Whether the weights fit in ``flash_bytes`` and the activation peak (default order, and
     the best order found when the report has one) fits in ``sram_bytes``, at ``precision``."""
     if sram_bytes < 0 or flash_bytes < 0:
@@ -311,5 +315,22 @@ def mcu_fit(report: MemoryReport, sram_bytes: int, flash_bytes: int, precision: 
         best_fits_sram=best <= sram_bytes,
         best_sram_margin_bytes=sram_bytes - best,
         is_lower_bound=report.is_lower_bound,
+        device_id=device_id,
     )
+
+
+FIT_PRECISIONS = ("stored", "int8")
+"""The precisions a device fit is given at: as stored, and as an int8 deployment would store it."""
+
+
+def with_device_fits(report: MemoryReport, devices: Sequence[Device]) -> MemoryReport:
+    """``report`` with :func:`mcu_fit` for each device that has both an SRAM and a flash size
+    (microcontrollers, the Coral's parameter SRAM...), at :data:`FIT_PRECISIONS`."""
+    fits = list(report.device_fits)
+    for device in devices:
+        if device.sram_bytes is None or device.flash_bytes is None:
+            continue
+        fits += [mcu_fit(report, int(device.sram_bytes.value), int(device.flash_bytes.value), precision, device.id)
+                 for precision in FIT_PRECISIONS]
+    return replace(report, device_fits=tuple(fits))
 

@@ -149,6 +149,7 @@ class McuFit:
     best_fits_sram: bool
     best_sram_margin_bytes: int
     is_lower_bound: bool
+    device_id: str = ""  # the catalogue device whose SRAM and flash sizes were used ("" when given directly)
 
     @property
     def fits(self) -> bool:
@@ -198,6 +199,7 @@ class MemoryReport:
     measured_tensor_peak: MeasuredTensorPeak | None = None
     tensor_peak_minus_predicted_bytes: int | None = None
     measurement_error: str = ""
+    device_fits: tuple[McuFit, ...] = ()  # per --device with SRAM and flash sizes: stored and int8 precision
 
     def precision(self, name: str) -> PrecisionMemory:
         """The row for ``name`` (``stored``, ``fp32``, ``fp16``, ``int8``, ``int4``)."""
