@@ -7,6 +7,7 @@ import dataclasses
 import json
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import onnx
 import pytest
@@ -164,3 +165,84 @@ def test_cli_exit_codes(model: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert json.loads(capsys.readouterr().out)["checks"][0]["status"] == "fail"
     assert main(["check", str(model), "--budget", str(budget), "--max-flops", "1G", "--format", "md"]) == 0
     assert "**PASS**: all budgets hold." in capsys.readouterr().out
+
+
+# ---- latency and energy budgets on a device -------------------------------------------------
+
+
+def _on_device(profile: Any, power_w: float = 2.0) -> Any:
+    """``profile`` with a prediction and an energy estimate on a hand-made device 'dev'
+    (1 GFLOP/s, 1 GB/s, no overheads, 45 nm, 1 MB on chip, ``power_w``)."""
+    from edgeprof.devices.catalogue import Device, Figure
+    from edgeprof.passes.energy import with_energy
+    from edgeprof.passes.latency import with_predictions
+
+    def fig(v: float) -> Figure:
+        return Figure(v, "measured", "test")
+
+    dev = Device("dev", "Dev", "", "host", peak_fp32_flop_per_s=fig(1e9), memory_bandwidth_bytes_per_s=fig(1e9),
+                 process_node_nm=fig(45), onchip_bytes=fig(2**20), power_w=fig(power_w))
+    return with_energy(with_predictions(profile, [dev]), [dev])
+
+
+def _exact_tiny() -> Any:
+    p = tiny_cnn()
+    return dataclasses.replace(p, not_counted=(), layers=tuple(x for x in p.layers if x.state != "not_counted"),
+                               totals=dataclasses.replace(p.totals, is_lower_bound=False))
+
+
+def test_latency_budget_on_a_device() -> None:
+    p = _on_device(_exact_tiny())
+    total_ms = p.latency.predicted["dev"].total_s * 1e3
+    ok = check_budget(p, Budget.from_values({"max_latency_ms": repr(total_ms * 1.01)}, "flags"))
+    assert ok.ok and ok.checks[0].figure == "predicted latency on dev" and "not a measurement" in ok.checks[0].detail
+    bad = check_budget(p, Budget.from_values({"max_latency_ms": repr(total_ms * 0.99)}, "flags"))
+    assert bad.checks[0].status == "fail"
+    assert bad.checks[0].value == pytest.approx(total_ms)
+
+
+def test_a_latency_that_is_a_lower_bound_cannot_prove_a_budget() -> None:
+    p = _on_device(tiny_cnn())  # two ops not counted: the prediction is a lower bound
+    result = check_budget(p, Budget.from_values({"max_latency_ms": "1000"}, "flags"))
+    assert result.checks[0].status == "unproven" and "lower bound" in result.checks[0].detail
+
+
+def test_energy_budget_uses_the_range() -> None:
+    p = _on_device(_exact_tiny())
+    e = p.energy.estimated["dev"].estimated_j
+    mj = [x * 1e3 for x in (e.low, e.mid, e.high)]
+
+    def status(limit_mj: float) -> str:
+        return check_budget(p, Budget.from_values({"max_energy_mj": repr(limit_mj)}, "flags")).checks[0].status
+
+    assert status(mj[2] * 1.01) == "pass"
+    assert status(mj[1] * 0.99) == "fail"
+    # mid = high here (power x latency is the top of the range): move the power down to open a gap
+    q = _on_device(_exact_tiny(), power_w=1e-9)
+    r = q.energy.estimated["dev"].estimated_j
+    assert r.mid < r.high
+    between = (r.mid + r.high) / 2 * 1e3
+    check = check_budget(q, Budget.from_values({"max_energy_mj": repr(between)}, "flags")).checks[0]
+    assert check.status == "unproven" and "high end" in check.detail
+
+
+def test_device_budget_without_a_prediction_is_unknown() -> None:
+    result = check_budget(tiny_cnn(), Budget.from_values({"max_energy_mj": "5"}, "flags"))
+    assert result.checks[0].status == "unknown" and "--device" in result.checks[0].detail
+
+
+def test_cli_latency_and_energy_budgets(model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(model), "--max-latency-ms", "50"]) == 2
+    assert "needs --device ID" in capsys.readouterr().err
+    assert main(["check", str(model), "--max-latency-ms", "1000", "--max-energy-mj", "1000", "--device", "rpi5",
+                 "--format", "json"]) == 0
+    checks = json.loads(capsys.readouterr().out)["checks"]
+    assert [(c["budget"], c["status"]) for c in checks] == [("max_latency_ms", "pass"), ("max_energy_mj", "pass")]
+    assert main(["check", str(model), "--max-energy-mj", "0.000001", "--device", "rpi5", "--device", "stm32h7"]) == 1
+    out = capsys.readouterr().out
+    assert "rpi5: estimated" in out and "stm32h7: estimated" in out
+    budget = tmp_path / "b.toml"
+    budget.write_text('[budget]\nmax_latency_ms = "0.000001"\n', encoding="utf-8")
+    assert main(["check", str(model), "--budget", str(budget), "--device", "rpi5"]) == 1
+    assert main(["check", str(model), "--max-energy-mj", "5", "--device", "nope"]) == 2
+    assert "unknown device 'nope'" in capsys.readouterr().err

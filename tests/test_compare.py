@@ -142,3 +142,20 @@ def test_latency_columns_and_scatter_appear_with_predictions(tmp_path: Path) -> 
     assert '<section id="latency-scatter">' in html
     assert html.count('<g class="point">') == 2 + 1  # MACs/peak: both; latency/FLOPs: the one with latency
     assert '<section id="latency-scatter">' not in render_compare(entries[:1], "html")
+
+
+def test_cli_compare_on_devices_adds_latency_fps_and_energy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = tmp_path / "a.onnx"
+    onnx.save(tiny_cnn_onnx(), str(a))
+    assert main(["compare", str(a), "models/demo.onnx", "--device", "rpi5", "--device", "stm32h7",
+                 "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    keys = [c["key"] for c in data["columns"]]
+    for device in ("rpi5", "stm32h7"):
+        assert {f"latency_s:{device}", f"fps:{device}", f"energy_j:{device}"} <= set(keys)
+    tiny, demo = (m["values"] for m in data["models"])
+    # the demo model does ~10^4 times the work of the tiny CNN: slower and hungrier on every device
+    assert tiny["latency_s:rpi5"] < demo["latency_s:rpi5"] and tiny["energy_j:stm32h7"] < demo["energy_j:stm32h7"]
+    assert data["best"]["energy_j:rpi5"] == tiny["energy_j:rpi5"]
+    assert main(["compare", str(a), "--device", "no-such-device"]) == 2
+    assert "unknown device 'no-such-device'" in capsys.readouterr().err

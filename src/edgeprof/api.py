@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -74,7 +75,6 @@ def load(
     **options: Any,
 ) -> LoadedModel:
     """Turn ``model`` (a path, an ``onnx.ModelProto``, a ``torch.nn.Module``, ...) into the IR."""
-    import re
     import sys
 
     request = shape_request(input_shapes, dims, values)
@@ -85,8 +85,7 @@ def load(
 
         return load_torch(model, request, **options)
     # "package.module:callable" (an existing file of that name wins).
-    callable_spec = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
-    if isinstance(model, str) and re.match(callable_spec, model) and not os.path.exists(model):
+    if isinstance(model, str) and _is_callable_spec(model) and not os.path.exists(model):
         from edgeprof.frontends.torch import load_callable
 
         return load_callable(model, request, **options)
@@ -106,6 +105,10 @@ def load(
                 f"{path}: refusing to unpickle a {suffix} checkpoint (unpickling runs code from the file); "
                 "pass an .onnx or a torch.export .pt2 file, or a 'module:callable' that builds the model"
             )
+        from edgeprof.frontends.tflite import is_tflite_file, load_tflite
+
+        if suffix == ".tflite" or is_tflite_file(path):  # by name, or by the TFL3 identifier at bytes 4..8
+            return load_tflite(path, request, **options)
         from edgeprof.frontends.onnx import load_onnx
 
         return load_onnx(path, request, **options)
@@ -190,6 +193,10 @@ def measured(
             from edgeprof.measure.memory import measure_onnx_memory
 
             measured: Any = measure_onnx_memory(profile.model.path, profile.inputs, runs=runs, timeout_s=timeout_s)
+        elif profile.model.format == "tflite" and profile.model.path:
+            from edgeprof.measure.litert import measure_tflite_memory
+
+            measured = measure_tflite_memory(profile.model.path, profile.inputs, runs=runs, timeout_s=timeout_s)
         elif profile.model.format == "torch" and model is not None:
             from edgeprof.measure.memory import measure_torch_tensor_peak
 
@@ -214,7 +221,7 @@ def measured(
 
 
 def _is_callable_spec(name: str) -> bool:
-    from edgeprof.frontends.torch import CALLABLE_SPEC
+    from edgeprof.frontends.base import CALLABLE_SPEC
 
     return bool(CALLABLE_SPEC.match(name))
 
@@ -238,12 +245,19 @@ def predict_latency(
     profile: Profile, devices: Sequence[str], *, devices_files: Sequence[str | os.PathLike[str]] = ()
 ) -> Profile:
     """``profile`` with ``latency.predicted`` for each device id of the catalogue (plus the TOML
-    ``devices_files``; ``host`` comes from ``edgeprof calibrate``'s file). See docs/latency.md."""
+    ``devices_files``; ``host`` comes from ``edgeprof calibrate``'s file), and for each device with
+    SRAM and flash sizes whether the model fits (``memory.device_fits``). See docs/latency.md."""
     from edgeprof.devices.catalogue import load_catalogue
     from edgeprof.passes.latency import with_predictions
 
     catalogue = load_catalogue(*(Path(f) for f in devices_files))
-    return with_predictions(profile, [catalogue.get(d) for d in devices])
+    targets = [catalogue.get(d) for d in devices]
+    result = with_predictions(profile, targets)
+    if result.memory is not None:
+        from edgeprof.passes.memory import with_device_fits
+
+        result = dataclasses.replace(result, memory=with_device_fits(result.memory, targets))
+    return result
 
 
 def measure_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000, max_time_s: float = 10.0,
@@ -254,3 +268,35 @@ def measure_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000,
 
     return measure_profile_latency(profile, threads=threads, max_runs=max_runs, max_time_s=max_time_s,
                                    timeout_s=timeout_s)
+
+
+def estimate_energy(
+    profile: Profile, devices: Sequence[str], *, devices_files: Sequence[str | os.PathLike[str]] = (),
+    fps: float | None = None, battery_wh: float | None = None,
+) -> Profile:
+    """``profile`` with ``energy.estimated`` for each device id: a {low, mid, high} range in joules from
+    per-op and data-movement energies (Horowitz 45 nm, node-scaled) and device power x predicted
+    latency (predicted here unless ``profile.latency`` has it). ``fps`` (default 30) and
+    ``battery_wh`` (default 15 Wh, an assumed phone battery) drive the user figures. See docs/energy.md."""
+    from edgeprof.devices.catalogue import load_catalogue
+    from edgeprof.passes.energy import BATTERY_SOURCE, DEFAULT_BATTERY_WH, DEFAULT_FPS, with_energy
+
+    for name, value in (("fps", fps), ("battery_wh", battery_wh)):
+        if value is not None and not (value > 0 and value < float("inf")):
+            raise UsageError(f"{name} must be a positive number, got {value!r}")
+    catalogue = load_catalogue(*(Path(f) for f in devices_files))
+    source = BATTERY_SOURCE if battery_wh is None else "given by the user"
+    return with_energy(profile, [catalogue.get(d) for d in devices], fps=fps or DEFAULT_FPS,
+                       battery_wh=battery_wh or DEFAULT_BATTERY_WH, battery_source=source)
+
+
+def measure_energy(profile: Profile, *, sysfs_root: str | os.PathLike[str] = "/sys", nvml: Any = None,
+                   runs_time_s: float = 3.0, idle_s: float = 2.0, timeout_s: float = 300.0) -> Profile:
+    """Measure the energy per inference of the profiled ONNX model with a power sensor of this
+    machine (Linux powercap RAPL, NVIDIA NVML, Jetson INA3221 under ``sysfs_root``), idle baseline
+    subtracted: ``energy.measured``. Without a sensor ``energy.sensor_note`` says what was checked
+    and no measured figure is made up; a run that fails sets ``energy.measurement_error``."""
+    from edgeprof.measure.energy import measure_profile_energy
+
+    return measure_profile_energy(profile, sysfs_root=Path(sysfs_root), nvml=nvml, runs_time_s=runs_time_s,
+                                  idle_s=idle_s, timeout_s=timeout_s)

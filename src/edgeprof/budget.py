@@ -1,11 +1,18 @@
-"""Budgets for CI: limits on a model's FLOPs, MACs, params, weight size and peak memory,
-from command-line flags or a TOML file, checked against a :class:`Profile`.
+"""Budgets for CI: limits on a model's FLOPs, MACs, params, weight size and peak memory, and on
+its predicted latency and estimated energy per inference on catalogue devices, from
+command-line flags or a TOML file, checked against a :class:`Profile`.
 
 Quantities take decimal suffixes K, M, G, T (``2G`` = 2,000,000,000; ``1.5M`` = 1,500,000),
 parsed exactly (no float). Sizes are in decimal megabytes (``--max-size-mb 10`` = 10,000,000
 bytes). A figure that is only a lower bound (some ops not counted, some tensors unsized)
 cannot prove a maximum holds: it is reported as ``unproven`` and fails the check like a
 breach does.
+
+``max_latency_ms`` and ``max_energy_mj`` are checked on every device of the profile's
+predictions (``edgeprof check --device ID``): the latency is the roofline prediction (an
+estimate; ``unproven`` when it is a lower bound), the energy the estimated range: ``pass`` when
+its high end is within the limit, ``fail`` when its mid is above it, ``unproven`` in between or
+when the estimate is a lower bound.
 
 The TOML file::
 
@@ -15,6 +22,8 @@ The TOML file::
     max_params = "5M"
     max_size_mb = 10
     max_peak_mb = 200
+    max_latency_ms = 50      # needs --device ID
+    max_energy_mj = 5        # needs --device ID
 """
 
 from __future__ import annotations
@@ -54,7 +63,10 @@ BUDGET_KEYS: dict[str, tuple[str, str, int]] = {
     "max_params": ("params", "", 1),
     "max_size_mb": ("weight size", "B", MB),
     "max_peak_mb": ("peak memory", "B", MB),
+    "max_latency_ms": ("predicted latency", "ms", 1),
+    "max_energy_mj": ("estimated energy", "mJ", 1),
 }
+DEVICE_BUDGETS = ("max_latency_ms", "max_energy_mj")  # checked per device of the profile
 
 
 def parse_quantity(text: str | int, what: str) -> Fraction:
@@ -82,6 +94,12 @@ class Budget:
     max_params: Fraction | None = None
     max_size_mb: Fraction | None = None
     max_peak_mb: Fraction | None = None
+    max_latency_ms: Fraction | None = None
+    max_energy_mj: Fraction | None = None
+
+    def needs_device(self) -> bool:
+        """A latency or energy limit is set: the check needs a prediction on a device."""
+        return any(getattr(self, k) is not None for k in DEVICE_BUDGETS)
 
     def items(self) -> list[tuple[str, Fraction]]:
         return [(k, v) for k in BUDGET_KEYS if (v := getattr(self, k)) is not None]
@@ -145,7 +163,7 @@ class BudgetCheck:
     budget: str
     figure: str
     unit: str
-    value: int | None
+    value: int | float | None  # an exact count, or (latency, energy) a float in the budget's unit
     limit: int | str
     status: Status
     detail: str
@@ -193,14 +211,58 @@ def _limit_text(limit: int | str) -> str:
     return exact(limit) if isinstance(limit, int) else limit
 
 
+def _device_checks(profile: Profile, key: str, limit: Fraction) -> list[BudgetCheck]:
+    """A latency or energy limit checked on every device the profile has a prediction for."""
+    figure, unit, _ = BUDGET_KEYS[key]
+    shown = f"{float(limit):g} {unit}"
+    out = []
+    if key == "max_latency_ms":
+        predicted = profile.latency.predicted if profile.latency is not None else {}
+        for device_id, p in predicted.items():
+            value = p.total_s * 1e3
+            status: Status
+            if value > limit:
+                status, detail = "fail", f"predicted {value:.4g} ms > {shown} on {p.device_name}"
+            elif p.is_lower_bound:
+                status, detail = "unproven", (f"predicted {value:.4g} ms is a lower bound ({'; '.join(p.missing)}): "
+                                              f"cannot prove <= {shown}")
+            else:
+                status, detail = "pass", (f"predicted {value:.4g} ms <= {shown} (roofline estimate on "
+                                          f"{p.device_name}, not a measurement)")
+            out.append(BudgetCheck(key, f"{figure} on {device_id}", unit, value, _limit_value(limit), status,
+                                   f"{device_id}: {detail}"))
+    else:
+        estimated = profile.energy.estimated if profile.energy is not None else {}
+        for device_id, e in estimated.items():
+            low, mid, high = (x * 1e3 for x in (e.estimated_j.low, e.estimated_j.mid, e.estimated_j.high))
+            span = f"estimated {mid:.4g} mJ (range {low:.3g} .. {high:.3g} mJ)"
+            if mid > limit:
+                status, detail = "fail", f"{span} > {shown}"
+            elif high > limit:
+                status, detail = "unproven", f"{span}: the high end exceeds {shown}"
+            elif e.is_lower_bound:
+                status, detail = "unproven", f"{span} is a lower bound: cannot prove <= {shown}"
+            else:
+                status, detail = "pass", f"{span} <= {shown}"
+            out.append(BudgetCheck(key, f"{figure} on {device_id}", unit, mid, _limit_value(limit), status,
+                                   f"{device_id}: {detail}"))
+    if not out:
+        out.append(BudgetCheck(key, figure, unit, None, _limit_value(limit), "unknown",
+                               "no device prediction: pass --device ID"))
+    return out
+
+
 def check_budget(profile: Profile, budget: Budget) -> CheckResult:
     """Every limit of ``budget`` against ``profile`` (an If with an unknown branch is checked
-    at its costliest branch)."""
+    at its costliest branch; latency and energy limits on every device predicted)."""
     if not budget.items():
         raise UsageError("no budget given: pass --max-flops, --max-macs, --max-params, --max-size-mb, "
-                         "--max-peak-mb or --budget FILE")
-    checks = []
+                         "--max-peak-mb, --max-latency-ms, --max-energy-mj or --budget FILE")
+    checks: list[BudgetCheck] = []
     for key, limit in budget.items():
+        if key in DEVICE_BUDGETS:
+            checks += _device_checks(profile, key, limit)
+            continue
         figure, unit, _ = BUDGET_KEYS[key]
         value, lower = _figure(profile, key)
         shown_limit = human(int(limit), unit) if limit.denominator == 1 else f"{float(limit):g} {unit}".strip()
@@ -223,6 +285,12 @@ def check_budget(profile: Profile, budget: Budget) -> CheckResult:
 _MARK = {"pass": "pass", "fail": "FAIL", "unproven": "UNPROVEN", "unknown": "UNKNOWN"}
 
 
+def _value_text(value: int | float | None) -> str:
+    if value is None:
+        return "-"
+    return exact(value) if isinstance(value, int) else f"{value:.4g}"
+
+
 def render_check(result: CheckResult, fmt: str) -> str:
     """The result as ``table`` (plain text), ``md`` (a CI job summary) or ``json``."""
     if fmt == "json":
@@ -236,12 +304,12 @@ def render_check(result: CheckResult, fmt: str) -> str:
                  f"**{'PASS' if result.ok else 'FAIL'}**: {verdict}.", "",
                  "| budget | figure | value | limit | result | detail |", "|---|---|---:|---:|---|---|"]
         for c in result.checks:
-            value = "-" if c.value is None else exact(c.value)
+            value = _value_text(c.value)
             lines.append(f"| `{c.budget}` | {c.figure} | {value} | {_limit_text(c.limit)} | {icon[c.status]} | "
                          f"{md_escape(c.detail)} |")
         return "\n".join(lines) + "\n"
     rows = [("budget", "value", "limit", "result", "detail")]
-    rows += [(c.budget, "-" if c.value is None else exact(c.value), _limit_text(c.limit), _MARK[c.status], c.detail)
+    rows += [(c.budget, _value_text(c.value), _limit_text(c.limit), _MARK[c.status], c.detail)
              for c in result.checks]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [f"edgeprof budget check: {result.model or '(unnamed model)'}: {'PASS' if result.ok else 'FAIL'} ({verdict})"]

@@ -152,6 +152,16 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
 def _unique(pairs: Sequence[tuple[str, Any]], flag: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in pairs:
@@ -190,7 +200,7 @@ def build_parser() -> _Parser:
     )
     prof.add_argument(
         "model", metavar="MODEL",
-        help="the model: an .onnx file (also what edgeprof.profile accepts: a torch.export .pt2 file, a "
+        help="the model: an .onnx or .tflite file (also what edgeprof.profile accepts: a torch.export .pt2 file, a "
         "Hugging Face config.json, a 'package.module:callable' that builds a torch model)",
     )
     prof.add_argument(
@@ -225,7 +235,7 @@ def build_parser() -> _Parser:
     )
     prof.add_argument(
         "--measure", action="store_true",
-        help="also run the model for real (ONNX Runtime, in a fresh subprocess) and report its peak memory "
+        help="also run the model for real (ONNX Runtime, or LiteRT for .tflite, in a fresh subprocess) and report its peak memory "
         "beside the prediction; the static report comes out even when the run fails",
     )
     prof.add_argument("--measure-runs", type=_positive_int, default=5, metavar="N", help="runs for --measure (default 5)")
@@ -236,12 +246,25 @@ def build_parser() -> _Parser:
     prof.add_argument("--no-memory", action="store_true", help="skip the memory analysis (weights, activation peak)")
     prof.add_argument(
         "--device", dest="devices", action="append", default=[], metavar="ID",
-        help="predict the latency on this catalogue device ('edgeprof devices' lists them; 'host' after "
+        help="predict the latency and estimate the energy per inference on this catalogue device ('edgeprof devices' "
+        "lists them; 'host' after "
         "'edgeprof calibrate'); repeatable",
     )
     prof.add_argument(
         "--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
         help="a device TOML file (e.g. from 'edgeprof calibrate') added to the catalogue; repeatable",
+    )
+    prof.add_argument(
+        "--fps", type=_positive_float, default=None, metavar="N",
+        help="with --device: the frame rate for the energy-per-hour and battery figures (default 30)",
+    )
+    prof.add_argument(
+        "--battery-wh", type=_positive_float, default=None, metavar="WH",
+        help="with --device: the battery for the battery-share figure, in Wh (default 15, an assumed phone battery)",
+    )
+    prof.add_argument(
+        "--sysfs-root", default="/sys", metavar="DIR",
+        help="with --measure: where the power sensors (powercap RAPL, Jetson INA3221) are looked for (default /sys)",
     )
     prof.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
@@ -270,7 +293,7 @@ def _add_shape_flags(p: argparse.ArgumentParser) -> None:
 def _add_compare_and_check(sub: Any) -> None:
     cmp = sub.add_parser(
         "compare",
-        help="compare models side by side (FLOPs, MACs, params, size, peak memory)",
+        help="compare models side by side (FLOPs, MACs, params, size, peak memory; latency and energy with --device)",
         description="Profile every MODEL and print one row per model with the best value of each column "
         "marked; a model that fails keeps its row with the reason, and the exit code is then 2.",
         allow_abbrev=False,
@@ -278,6 +301,10 @@ def _add_compare_and_check(sub: Any) -> None:
     cmp.add_argument("models", metavar="MODEL", nargs="+", help="the models to compare (as for 'profile')")
     cmp.add_argument("--format", choices=COMPARE_FORMATS, default="table", help="output format (default: table)")
     cmp.add_argument("-o", "--output", metavar="FILE", help="write the comparison to FILE (atomically) instead of stdout")
+    cmp.add_argument("--device", dest="devices", action="append", default=[], metavar="ID",
+                     help="add the predicted latency, FPS and estimated energy on this catalogue device; repeatable")
+    cmp.add_argument("--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
+                     help="a device TOML file added to the catalogue; repeatable")
     _add_shape_flags(cmp)
     cmp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
@@ -295,6 +322,14 @@ def _add_compare_and_check(sub: Any) -> None:
     chk.add_argument("--max-params", metavar="N", help="most parameters allowed, e.g. 5M")
     chk.add_argument("--max-size-mb", metavar="MB", help="largest weight size allowed, in MB (10**6 bytes)")
     chk.add_argument("--max-peak-mb", metavar="MB", help="largest predicted peak memory allowed, in MB (10**6 bytes)")
+    chk.add_argument("--max-latency-ms", metavar="MS",
+                     help="longest predicted latency allowed on each --device, in milliseconds")
+    chk.add_argument("--max-energy-mj", metavar="MJ",
+                     help="most estimated energy per inference allowed on each --device, in millijoules")
+    chk.add_argument("--device", dest="devices", action="append", default=[], metavar="ID",
+                     help="the catalogue device the latency and energy budgets are checked on; repeatable")
+    chk.add_argument("--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
+                     help="a device TOML file added to the catalogue; repeatable")
     chk.add_argument("--budget", metavar="FILE", help="a TOML file with a [budget] table (flags override it)")
     chk.add_argument("--format", choices=CHECK_FORMATS, default="table", help="output format (default: table)")
     chk.add_argument("-o", "--output", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
@@ -304,13 +339,13 @@ def _add_compare_and_check(sub: Any) -> None:
 
 def _add_latency_commands(sub: Any) -> None:
     bench = sub.add_parser(
-        "bench", help="time a model on ONNX Runtime (CPU) in a fresh subprocess",
-        description="Run MODEL (an .onnx file) on ONNX Runtime's CPU provider in a fresh subprocess: load time, first "
+        "bench", help="time a model on ONNX Runtime or LiteRT (CPU) in a fresh subprocess",
+        description="Run MODEL (an .onnx file on ONNX Runtime's CPU provider, a .tflite file on the LiteRT interpreter) in a fresh subprocess: load time, first "
         "inference, warm-up, then timed runs until the 95 %% CI of the mean is within 2 %% or a limit is reached; "
         "p50/p90/p99/min/mean/std, CPU time per run and the environment go into latency.measured.",
         allow_abbrev=False,
     )
-    bench.add_argument("model", metavar="MODEL", help="the model (an .onnx file)")
+    bench.add_argument("model", metavar="MODEL", help="the model (an .onnx or .tflite file)")
     bench.add_argument("--runs", type=_positive_int, default=1000, metavar="N", help="most timed runs (default 1000)")
     bench.add_argument("--threads", type=_positive_int, default=1, metavar="N",
                        help="ONNX Runtime intra-op threads (default 1)")
@@ -347,10 +382,10 @@ def _add_latency_commands(sub: Any) -> None:
     cal.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     val = sub.add_parser("validate", help="predicted vs measured latency per model, with the relative error",
-                         description="For each MODEL (.onnx): predict its latency on --device (default host, from "
-                         "--devices-file) and time it on ONNX Runtime; print both and (predicted - measured) / "
+                         description="For each MODEL (.onnx or .tflite): predict its latency on --device (default host, from "
+                         "--devices-file) and time it on ONNX Runtime (LiteRT for .tflite); print both and (predicted - measured) / "
                          "measured.", allow_abbrev=False)
-    val.add_argument("models", metavar="MODEL", nargs="+", help="the models (.onnx files)")
+    val.add_argument("models", metavar="MODEL", nargs="+", help="the models (.onnx or .tflite files)")
     val.add_argument("--device", default="host", metavar="ID", help="the device to predict on (default host)")
     val.add_argument("--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
                      help="a device TOML file added to the catalogue (the 'host' from 'edgeprof calibrate'); repeatable")
@@ -432,6 +467,10 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
         from edgeprof import api
 
         profile = api.predict_latency(profile, args.devices, devices_files=args.devices_files)
+        profile = api.estimate_energy(profile, args.devices, devices_files=args.devices_files, fps=args.fps,
+                                      battery_wh=args.battery_wh)
+    elif args.fps is not None or args.battery_wh is not None:
+        raise UsageError("--fps and --battery-wh need --device ID: the energy estimate is per device")
     measure_error = ""
     if args.measure:
         from edgeprof import api
@@ -444,7 +483,12 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
         profile = run_with_progress(lambda: api.measure_latency(timed, timeout_s=float(args.measure_timeout)),
                                     "timing the model", sys.stderr)
         latency_error = profile.latency.measurement_error if profile.latency is not None else ""
-        measure_error = "; ".join(e for e in (measure_error, latency_error) if e)
+        measured = profile
+        profile = run_with_progress(lambda: api.measure_energy(measured, sysfs_root=args.sysfs_root,
+                                                               timeout_s=float(args.measure_timeout)),
+                                    "measuring energy", sys.stderr)
+        energy_error = profile.energy.measurement_error if profile.energy is not None else ""
+        measure_error = "; ".join(e for e in (measure_error, latency_error, energy_error) if e)
 
     view = ViewOptions(top=args.top, by_module=args.by_module, by_operator=args.by_operator)
     text = _render(profile, args.format, view, args.output, args.no_color, stdout)
@@ -546,7 +590,23 @@ def _run_compare(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
         for model in args.models:
             check_output_path(args.output, model)
     progress = stderr if _is_tty(stderr) and len(args.models) > 1 else None
-    entries = compare_models(args.models, lambda m: _profile(m, pairs, dims, {}, {}), progress=progress)
+    if args.devices:
+        from edgeprof.devices.catalogue import load_catalogue
+
+        catalogue = load_catalogue(*args.devices_files)
+        for device in args.devices:
+            catalogue.get(device)  # an unknown device is bad input before any model is profiled
+
+    def one(model: str) -> Profile:
+        profile = _profile(model, pairs, dims, {}, {})
+        if args.devices:
+            from edgeprof import api
+
+            profile = api.predict_latency(profile, args.devices, devices_files=args.devices_files)
+            profile = api.estimate_energy(profile, args.devices, devices_files=args.devices_files)
+        return profile
+
+    entries = compare_models(args.models, one, progress=progress)
     _emit(render_compare(entries, args.format), args.output, stdout)
     failed = [e for e in entries if e.profile is None]
     if failed:
@@ -559,17 +619,27 @@ def _run_check(args: argparse.Namespace, stdout: TextIO) -> int:
     from edgeprof.budget import Budget, check_budget, load_budget_file, merge_budgets, render_check
 
     flags = Budget.from_values({"max_flops": args.max_flops, "max_macs": args.max_macs, "max_params": args.max_params,
-                                "max_size_mb": args.max_size_mb, "max_peak_mb": args.max_peak_mb}, "flags")
+                                "max_size_mb": args.max_size_mb, "max_peak_mb": args.max_peak_mb,
+                                "max_latency_ms": args.max_latency_ms, "max_energy_mj": args.max_energy_mj}, "flags")
     budget = merge_budgets(load_budget_file(args.budget), flags) if args.budget is not None else flags
     if not budget.items():
-        raise UsageError("no budget given: pass --max-flops, --max-macs, --max-params, --max-size-mb, --max-peak-mb "
-                         "or --budget FILE")
+        raise UsageError("no budget given: pass --max-flops, --max-macs, --max-params, --max-size-mb, --max-peak-mb, "
+                         "--max-latency-ms, --max-energy-mj or --budget FILE")
+    if budget.needs_device() and not args.devices:
+        raise UsageError("a latency or energy budget (max_latency_ms, max_energy_mj) needs --device ID: the figures "
+                         "are predicted on a catalogue device ('edgeprof devices' lists them)")
     pairs, dims = _shapes(args)
     if args.output is not None:
         from edgeprof.report.output import check_output_path
 
         check_output_path(args.output, args.model)
-    result = check_budget(_profile(args.model, pairs, dims, {}, {}), budget)
+    profile = _profile(args.model, pairs, dims, {}, {})
+    if args.devices:
+        from edgeprof import api
+
+        profile = api.predict_latency(profile, args.devices, devices_files=args.devices_files)
+        profile = api.estimate_energy(profile, args.devices, devices_files=args.devices_files)
+    result = check_budget(profile, budget)
     _emit(render_check(result, args.format), args.output, stdout)
     return 0 if result.ok else 1
 

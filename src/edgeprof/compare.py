@@ -111,6 +111,25 @@ def _latency_columns(profiles: Sequence[Profile]) -> list[Column]:
     return out
 
 
+def _energy_columns(profiles: Sequence[Profile]) -> list[Column]:
+    """The estimated energy per inference (mid of the range) on each device some profile has."""
+    from edgeprof.report.energy import joules
+
+    devices: list[str] = []
+    for p in profiles:
+        devices += [d for d in (p.energy.estimated if p.energy else {}) if d not in devices]
+
+    def mid(device: str) -> Callable[[Profile], Number | None]:
+        def value(p: Profile) -> Number | None:
+            if p.energy is None or device not in p.energy.estimated:
+                return None
+            return p.energy.estimated[device].estimated_j.mid
+
+        return value
+
+    return [Column(f"energy_j:{d}", f"energy on {d} (mid)", "J", mid(d), show=joules) for d in devices]
+
+
 def _predicted(device: str, figure: str) -> Callable[[Profile], Number | None]:
     """Reads ``figure`` (``total_s`` or ``fps``) of the prediction for ``device``."""
 
@@ -127,7 +146,8 @@ def columns_for(entries: Sequence[CompareEntry]) -> list[Column]:
     """The columns at least one profiled model has a value for (latency columns when some
     profile has latency)."""
     profiles = [e.profile for e in entries if e.profile is not None]
-    return [c for c in [*COLUMNS, *_latency_columns(profiles)] if any(c.value(p) is not None for p in profiles)]
+    every = [*COLUMNS, *_latency_columns(profiles), *_energy_columns(profiles)]
+    return [c for c in every if any(c.value(p) is not None for p in profiles)]
 
 
 def best_values(entries: Sequence[CompareEntry], columns: Sequence[Column]) -> dict[str, Number]:

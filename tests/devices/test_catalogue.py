@@ -24,7 +24,7 @@ def test_every_figure_has_unit_tag_and_source() -> None:
         for name, fig in dev.figures().items():
             # a unit in the name: rates, bytes, watts, seconds, or a dimensionless fraction of a peak
             assert name.endswith(("_flop_per_s", "_op_per_s", "_bytes_per_s", "_bytes", "_w", "_overhead_s",
-                                  "_efficiency")) or name.startswith("efficiency."), name
+                                  "_efficiency", "_nm")) or name.startswith("efficiency."), name
             assert fig.tag in TAGS
             assert fig.source.strip()
             assert fig.value > 0
@@ -124,3 +124,25 @@ def test_unknown_device_names_the_known_ones() -> None:
 def test_missing_user_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="cannot read"):
         load_catalogue(tmp_path / "nope.toml")
+
+
+def test_energy_figures_carry_their_tag_and_source() -> None:
+    cat = load_catalogue()
+    node = cat.get("rpi5").process_node_nm
+    assert node is not None and node.value == 16 and node.tag == "secondary" and "16 nm" in node.source
+    h7 = cat.get("stm32h7").process_node_nm
+    assert h7 is not None and h7.value == 40
+    assert cat.get("cortex-m4").process_node_nm is None  # no source found: never guessed
+    onchip = cat.get("rpi5").onchip_bytes
+    assert onchip is not None and onchip.value == 2 * 1024 * 1024
+    assert cat.get("sd8gen2-npu").process_node_nm.tag == "vendor"  # type: ignore[union-attr]
+
+
+def test_a_user_device_file_may_give_energy_figures(tmp_path: Path) -> None:
+    f = tmp_path / "e.toml"
+    f.write_text('[[device]]\nid = "b"\nname = "B"\nclass = "host"\n'
+                 'process_node_nm = { value = 7, tag = "vendor", source = "datasheet" }\n'
+                 'onchip_bytes = { value = 4194304, tag = "vendor", source = "datasheet" }\n')
+    dev = load_catalogue(f).get("b")
+    assert dev.process_node_nm is not None and dev.process_node_nm.value == 7
+    assert dev.onchip_bytes is not None and dev.onchip_bytes.value == 4 * 1024 * 1024

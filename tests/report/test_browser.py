@@ -254,3 +254,23 @@ def test_comparison_page_renders_and_sorts(driver: Any, demo_profile: Profile, t
     assert driver.execute_script(models) == ["demo.onnx", "tiny.onnx (lower bound)", "<b>broken</b>.onnx"]
     flops.click()
     assert driver.execute_script(models) == ["<b>broken</b>.onnx", "tiny.onnx (lower bound)", "demo.onnx"]
+
+
+def test_energy_section_renders_and_escapes_hostile_names(driver: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from edgeprof.devices.catalogue import load_catalogue
+    from edgeprof.passes.energy import with_energy
+
+    base = tiny_cnn()
+    layers = tuple(dataclasses.replace(x, name=_HOSTILE[i % 4], op=_HOSTILE[(i + 1) % 4])
+                   for i, x in enumerate(base.layers))
+    profile = with_energy(dataclasses.replace(base, layers=layers), [load_catalogue().get("rpi5")])
+    console = _open(driver, render_html(profile), tmp_path / "energy.html")
+    assert driver.execute_script("return window.__xss === undefined;")
+    assert [e for e in console if e.get("level") == "SEVERE"] == []
+    assert _network(driver) == ([], [])
+    ranges = driver.find_elements(By.CSS_SELECTOR, "#energy table.energy-range tbody tr")
+    assert ranges[0].find_elements(By.TAG_NAME, "td")[0].text == "estimated"
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#energy svg.chart")) == 2  # by category, per layer
+    assert driver.find_elements(By.CSS_SELECTOR, "#energy table.energy-categories tbody tr")

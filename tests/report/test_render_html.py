@@ -233,3 +233,23 @@ def test_top_sets_the_layers_of_the_flops_chart() -> None:
     assert "the 2 costliest layers" in render_html(profile, top=2)
     with pytest.raises(ValueError, match="top"):
         render_html(profile, top=-1)
+
+
+def test_roofline_places_each_timed_layer_under_the_roofs() -> None:
+    from edgeprof.report.html_svg import RooflinePoint, roofline_chart
+
+    points = [RooflinePoint("<conv>", 10.0, 5e10, "compute"), RooflinePoint("add", 0.1, 1e9, "memory"),
+              RooflinePoint("empty", 0.0, 0.0, "memory")]
+    svg = roofline_chart(points, {"fp32": 1e11, "int8": 4e11}, 1e10, "Roofline <x>")
+    assert svg.count('<g class="point">') == 2  # the layer without ops or bytes has no place on a log axis
+    assert svg.count('<g class="roof">') == 3  # two peaks and the bandwidth slope
+    assert "&lt;conv&gt;" in svg and "<conv>" not in svg and "Roofline &lt;x&gt;" in svg
+    assert roofline_chart([], {}, None, "empty") == ""
+
+
+def test_the_latency_section_has_a_roofline_per_device(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgeprof.api import predict_latency
+
+    html = render_html(predict_latency(e2e_profile(tmp_path, monkeypatch), ["rpi5", "stm32h7"]))
+    assert html.count('<svg class="chart roofline-chart"') == 2
+    assert "Roofline on rpi5" in html and "Roofline on stm32h7" in html

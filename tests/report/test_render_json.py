@@ -124,6 +124,10 @@ def _with_every_memory_field(profile: Profile) -> Profile:
     how = Provenance("measured", "test")
     mem = with_measurement(profile.memory, MeasuredMemory("ort", 1, 1, 1, 1, 1, ("a",), ("x",), how))
     mem = with_measurement(mem, MeasuredTensorPeak("torch", 1, 1, 1, 1, 1, how))
+    from edgeprof.devices.catalogue import load_catalogue
+    from edgeprof.passes.memory import with_device_fits
+
+    mem = with_device_fits(mem, [load_catalogue().get("stm32h7")])
     from edgeprof.passes.llm import LLMFigures, WeightBytes
 
     llm = LLMFigures(8, 1, 1, 1, "last", 1, 1, 1, 8, "float32", 1, 1, 1, 1, WeightBytes(4, 2, 1, 1), False)
@@ -145,7 +149,21 @@ def _with_every_latency_field(profile: Profile) -> Profile:
                                "stable", ("x",), env, "test")
     out = with_predictions(profile, [host])
     assert out.latency is not None
-    return dataclasses.replace(out, latency=dataclasses.replace(out.latency, measured=measured))
+    out = dataclasses.replace(out, latency=dataclasses.replace(out.latency, measured=measured))
+    return _with_every_energy_field(out, dataclasses.replace(host, power_w=fig))
+
+
+def _with_every_energy_field(profile: Profile, host: Any) -> Profile:
+    """``profile`` with an energy estimate on ``host`` and a measured energy (domain key ``dram``)."""
+    import dataclasses
+
+    from edgeprof.passes.energy import with_energy
+    from edgeprof.report.energy import MeasuredEnergy
+
+    out = with_energy(profile, [host])
+    assert out.energy is not None
+    measured = MeasuredEnergy("fake RAPL", ("dram",), 0.5, 10, 6.0, 2.0, 0.5, 1.0, 3.0, {"dram": 6.0}, "test", "n")
+    return dataclasses.replace(out, energy=dataclasses.replace(out.energy, measured=measured, sensor_note="s"))
 
 
 def test_every_json_field_is_documented(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,9 @@ Latency prediction also reads, per device: ``efficiency`` (the attainable fracti
 keyed ``"<precision>:<category>"``, ``"<category>"``, ``"<precision>:default"`` or ``"default"``,
 looked up in that order; precision is ``fp32``/``fp16``/``int8``), ``bandwidth_efficiency`` (the
 attainable fraction of the memory bandwidth), ``per_node_overhead_s`` and
-``per_inference_overhead_s``. A device that lacks them takes its class's entry of the
+``per_inference_overhead_s``. The energy model reads ``power_w``, ``process_node_nm`` (the
+technology node, for scaling the 45 nm per-operation energies) and ``onchip_bytes`` (the on-chip
+SRAM/cache a layer's working set can stay in; ``sram_bytes`` when absent). A device that lacks them takes its class's entry of the
 ``[defaults.<class>]`` tables of the built-in catalogue, tagged ``assumed`` (an honest guess whose
 source gives the reasoning); ``edgeprof calibrate`` replaces them by measured figures.
 """
@@ -60,6 +62,8 @@ class Device:
     sram_bytes: Figure | None = None
     flash_bytes: Figure | None = None
     power_w: Figure | None = None
+    onchip_bytes: Figure | None = None  # on-chip SRAM/cache a layer's working set can stay in (energy model)
+    process_node_nm: Figure | None = None  # the technology node (marketing name: N4 is "4")
     bandwidth_efficiency: Figure | None = None  # a fraction in (0, 1]
     per_node_overhead_s: Figure | None = None
     per_inference_overhead_s: Figure | None = None
@@ -85,7 +89,7 @@ class Device:
         return None
 
 
-_FIGURE_FIELDS = tuple(f.name for f in fields(Device) if f.name.endswith(("_per_s", "_bytes", "_w")))
+_FIGURE_FIELDS = tuple(f.name for f in fields(Device) if f.name.endswith(("_per_s", "_bytes", "_w", "_nm")))
 _FRACTION_FIELDS = ("bandwidth_efficiency",)
 _OVERHEAD_FIELDS = ("per_node_overhead_s", "per_inference_overhead_s")
 _DEFAULT_FIELDS = (*_FRACTION_FIELDS, *_OVERHEAD_FIELDS, "efficiency")

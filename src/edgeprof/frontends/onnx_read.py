@@ -6,6 +6,8 @@ External data is never loaded here (see :mod:`edgeprof.frontends.onnx_safety`).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,20 @@ _MAGIC: tuple[tuple[int, bytes, str], ...] = (
     (4, b"ORTM", "an ONNX Runtime (.ort) model"),
     (0, b"\x7fELF", "an executable"),
 )
+
+
+MAX_FILE_BYTES = 2**31 - 1  # protobuf's limit for one serialized message
+DEFAULT_MAX_NODES = 500_000  # nodes in all graphs, subgraphs and functions; EDGEPROF_MAX_NODES overrides it
+
+
+def max_nodes() -> int:
+    """The node limit: ``EDGEPROF_MAX_NODES`` when set to a positive integer, else 500,000.
+    A profile costs about 0.2 ms and 8 kB per node (docs/hardening.md), so the default bounds
+    one to under two minutes and about 4 GB."""
+    raw = os.environ.get("EDGEPROF_MAX_NODES", "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return DEFAULT_MAX_NODES
 
 
 @dataclass(frozen=True)
@@ -71,8 +87,16 @@ def _read_bytes(path: Path, label: str) -> bytes:
             raise ModelLoadError(f"{label}: is a directory, not an ONNX model file")
         if not path.is_file():
             raise ModelLoadError(f"{label}: is not a regular file")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ModelLoadError(
+                f"{label}: the file has {size:,} bytes, more than protobuf's 2 GiB limit for one message, so it "
+                "cannot be an ONNX model (large models keep their weights as external data beside the .onnx file)"
+            )
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ModelLoadError(f"{label}: the file grew past protobuf's 2 GiB limit while it was read")
     except ModelLoadError:
         raise
     except OSError as exc:
@@ -193,3 +217,66 @@ def _check_model(model: onnx.ModelProto, label: str) -> None:
     graph = model.graph
     if len(graph.node) == 0:
         raise GraphError(f"{label}: the model's graph is empty (it has no nodes)")
+    limit = max_nodes()
+    nodes = len(graph.node) if len(graph.node) > limit else _count_nodes(model)
+    if nodes > limit:
+        raise ModelLoadError(
+            f"{label}: the model has {nodes:,} nodes (subgraphs and functions included), more than edgeprof's limit "
+            f"of {limit:,}; set EDGEPROF_MAX_NODES to raise it (a load takes about 0.2 ms and 8 kB per node)"
+        )
+    _check_names(model, label)
+
+
+def _count_nodes(model: onnx.ModelProto) -> int:
+    """Nodes in the graph, its subgraphs (If, Loop, Scan bodies) and the model-local functions."""
+    total = 0
+    graphs = [model.graph]
+    for f in model.functions:
+        total += len(f.node)
+        graphs.extend(a.g for n in f.node for a in n.attribute if a.type == onnx.AttributeProto.GRAPH)
+    while graphs:
+        g = graphs.pop()
+        total += len(g.node)
+        for n in g.node:
+            for a in n.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    graphs.append(a.g)
+                elif a.type == onnx.AttributeProto.GRAPHS:
+                    graphs.extend(a.graphs)
+    return total
+
+
+def _bad_name(names: Iterable[str | bytes]) -> bytes | None:
+    for n in names:
+        if isinstance(n, bytes):  # protobuf hands back bytes for a string field that is not UTF-8
+            return n
+    return None
+
+
+def _check_names(model: onnx.ModelProto, label: str) -> None:
+    """Every name the frontend matches on (values, nodes, ops, domains) is text: ONNX strings
+    are UTF-8, and a name that is not (a damaged file) is refused here rather than half-read."""
+    graphs = [model.graph]
+    for f in model.functions:
+        bad = _bad_name((f.name, f.domain, *f.input, *f.output))
+        if bad is None:
+            bad = _bad_name(x for n in f.node for x in (n.name, n.op_type, n.domain, *n.input, *n.output))
+        if bad is not None:
+            raise ModelLoadError(f"{label}: the ONNX file is corrupt (a name in function {as_text(f.name)!r} is not "
+                                 f"valid UTF-8: {bad[:40]!r})")
+        graphs.extend(a.g for n in f.node for a in n.attribute if a.type == onnx.AttributeProto.GRAPH)
+    while graphs:
+        g = graphs.pop()
+        bad = _bad_name(t.name for t in g.initializer)
+        bad = bad or _bad_name(s.values.name for s in g.sparse_initializer)
+        bad = bad or _bad_name(v.name for vs in (g.input, g.output, g.value_info) for v in vs)
+        bad = bad or _bad_name(x for n in g.node for x in (n.name, n.op_type, n.domain, *n.input, *n.output))
+        if bad is not None:
+            raise ModelLoadError(f"{label}: the ONNX file is corrupt (a name in graph {as_text(g.name)!r} is not "
+                                 f"valid UTF-8: {bad[:40]!r})")
+        for n in g.node:
+            for a in n.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    graphs.append(a.g)
+                elif a.type == onnx.AttributeProto.GRAPHS:
+                    graphs.extend(a.graphs)

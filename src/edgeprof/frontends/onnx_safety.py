@@ -17,7 +17,7 @@ import onnx
 from onnx import TensorProto
 
 from edgeprof.errors import ModelLoadError
-from edgeprof.frontends.onnx_tensors import is_external, iter_model_tensors, tensor_nbytes
+from edgeprof.frontends.onnx_tensors import as_text, is_external, iter_model_tensors, tensor_nbytes
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ def check_external_data(model: onnx.ModelProto, base_dir: Path | None, label: st
 
 
 def _entries(t: TensorProto) -> dict[str, str]:
-    return {e.key: e.value for e in t.external_data}
+    # protobuf hands back bytes for a string that is not UTF-8: such a location is text too.
+    return {as_text(e.key): as_text(e.value) for e in t.external_data}
 
 
 def _location(t: TensorProto, label: str, what: str) -> str:

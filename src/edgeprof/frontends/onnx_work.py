@@ -117,7 +117,7 @@ def _header_input(name: str, elem_type: int, dims: tuple[int, ...]) -> onnx.Valu
 
 
 def _inline_copy(t: TensorProto, payload: bytes, into: TensorProto) -> None:
-    into.name = t.name
+    into.name = as_text(t.name)  # protobuf hands back bytes for a name that is not UTF-8
     into.data_type = t.data_type
     into.dims.extend(t.dims)
     into.raw_data = payload

@@ -16,7 +16,7 @@ In the child (``python -m edgeprof.measure.latency``, via :mod:`edgeprof.measure
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -75,6 +75,10 @@ def measure_profile_latency(profile: Profile, *, threads: int = 1, max_runs: int
                                  min_time_s=min(1.0, max_time_s))
         if profile.model.format == "onnx" and profile.model.path:
             measured = measure_onnx_latency(profile.model.path, profile.inputs, options=options, timeout_s=timeout_s)
+        elif profile.model.format == "tflite" and profile.model.path:
+            from edgeprof.measure.litert import measure_tflite_latency
+
+            measured = measure_tflite_latency(profile.model.path, profile.inputs, options=options, timeout_s=timeout_s)
         elif profile.model.format == "torch" and CALLABLE_SPEC.match(profile.model.name):
             from edgeprof.measure.torch_latency import measure_callable_latency
 
@@ -83,7 +87,7 @@ def measure_profile_latency(profile: Profile, *, threads: int = 1, max_runs: int
         else:
             raise MeasurementError(
                 f"latency measurement of a {profile.model.format!r} model is not available; ONNX files are timed on "
-                "ONNX Runtime, models built by a 'module:callable' on PyTorch eager"
+                "ONNX Runtime, .tflite files on LiteRT, models built by a 'module:callable' on PyTorch eager"
             )
         report = dataclasses.replace(current, measured=measured, measurement_error="")
     except MeasurementError as exc:
@@ -94,7 +98,12 @@ def measure_profile_latency(profile: Profile, *, threads: int = 1, max_runs: int
 # ---- the child -------------------------------------------------------------------------------
 
 
-def _child(request: dict[str, Any]) -> dict[str, Any]:
+Timer = Callable[[Callable[[], None], Mapping[str, Any]], dict[str, Any]]
+
+
+def onnx_child(request: dict[str, Any], timer: Timer = time_runs) -> dict[str, Any]:
+    """In the child: load the ONNX file, make the inputs and time the runs with ``timer`` (the
+    shared protocol; the energy child passes one that reads a power sensor around it)."""
     try:
         import numpy as np
         import onnxruntime as ort
@@ -141,12 +150,12 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
             raise _ChildError(f"onnxruntime failed to run {Path(path).name}: {_first_line(exc)}") from None
 
     env = environment("onnxruntime", ort.__version__, np.__version__, threads)
-    return {**time_runs(run, request), "load_time_s": load_time, "inputs": described,
+    return {**timer(run, request), "load_time_s": load_time, "inputs": described,
             "environment": environment_dict(env)}
 
 
 if __name__ == "__main__":
-    serve(_child)
+    serve(onnx_child)
 
 
 def validate(models: Sequence[str], device_id: str, *, devices_files: Sequence[str] = (), threads: int = 1,

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import gc
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -263,14 +263,21 @@ def _reset_hwm() -> None:
         f.write("5")
 
 
-def _child(request: dict[str, Any]) -> dict[str, Any]:
+def baseline() -> dict[str, int]:
+    """In a child: the memory counters now (the baseline), then the peak-RSS mark reset."""
+    base = _status()
+    try:
+        _reset_hwm()
+    except OSError as exc:
+        raise _ChildError(f"cannot reset the peak-RSS counter (/proc/self/clear_refs): {exc.strerror}") from None
+    return base
+
+
+def settler() -> Callable[[], None]:
+    """In a child: a function that collects garbage and gives freed heap back to the kernel
+    (glibc ``malloc_trim``, when there is one), so the resident set shows what is live."""
     import ctypes
 
-    try:
-        import numpy as np
-        import onnxruntime as ort
-    except ImportError as exc:
-        raise _ChildError(f"{exc.name or 'onnxruntime'} is not installed (pip install 'edgeprof[runtime]')") from None
     try:
         trim = ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
@@ -281,6 +288,16 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
         if trim is not None:
             trim(0)
 
+    return settle
+
+
+def _child(request: dict[str, Any]) -> dict[str, Any]:
+    try:
+        import numpy as np
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise _ChildError(f"{exc.name or 'onnxruntime'} is not installed (pip install 'edgeprof[runtime]')") from None
+    settle = settler()
     opts = request["options"]
     path = request["path"]
 
@@ -331,11 +348,7 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
     run(warm, data)
     del warm, data
     settle()
-    base = _status()
-    try:
-        _reset_hwm()
-    except OSError as exc:
-        raise _ChildError(f"cannot reset the peak-RSS counter (/proc/self/clear_refs): {exc.strerror}") from None
+    base = baseline()
     sess = session()
     load_hwm = _status()["VmHWM"]
     settle()

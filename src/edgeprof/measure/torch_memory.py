@@ -22,7 +22,6 @@ it is imported in the child exactly as the profile imported it, with the caller'
 from __future__ import annotations
 
 import dataclasses
-import gc
 import importlib
 import os
 import platform
@@ -31,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from edgeprof.errors import MeasurementError
-from edgeprof.measure.memory import CHILD_ENV, _reset_hwm, _status, measure_torch_tensor_peak
+from edgeprof.measure.memory import CHILD_ENV, _reset_hwm, _status, baseline, measure_torch_tensor_peak, settler
 from edgeprof.measure.runner import ChildError as _ChildError
 from edgeprof.measure.runner import first_line as _first_line
 from edgeprof.measure.runner import run_child, serve
@@ -130,23 +129,13 @@ def random_torch_inputs(specs: list[dict[str, Any]]) -> tuple[Any, ...]:
 
 
 def _child(request: dict[str, Any]) -> dict[str, Any]:
-    import ctypes
-
     for p in reversed(request.get("sys_path", [])):
         if p not in sys.path:
             sys.path.insert(0, p)
     import torch
 
     torch.set_num_threads(1)
-    try:
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        trim = None
-
-    def settle() -> None:
-        gc.collect()
-        if trim is not None:
-            trim(0)
+    settle = settler()
 
     def forward(model: Any, args: tuple[Any, ...]) -> None:
         try:
@@ -160,11 +149,7 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
     forward(warm, random_torch_inputs(specs))
     del warm
     settle()
-    base = _status()
-    try:
-        _reset_hwm()
-    except OSError as exc:
-        raise _ChildError(f"cannot reset the peak-RSS counter (/proc/self/clear_refs): {exc.strerror}") from None
+    base = baseline()
     model = build_callable(spec)
     load_hwm = _status()["VmHWM"]
     settle()

@@ -12,7 +12,7 @@ express, so their nodes keep their aten name:
 
 from __future__ import annotations
 
-from math import prod
+from math import gcd, prod
 
 from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, data_movement, formula
 
@@ -24,8 +24,16 @@ def adaptive_windows(n: int, m: int) -> list[int]:
     return [-((-(i + 1) * n) // m) - (i * n) // m for i in range(m)]
 
 
-def _windows(call: OpCall) -> tuple[int, list[list[int]]]:
-    """(leading elements (N·C), per spatial dim the window lengths)."""
+def adaptive_length_sum(n: int, m: int) -> int:
+    """Σ of the ``m`` adaptive window lengths over a dim of ``n``: n + m - gcd(n, m) (closed form
+    of Σ_i ceil((i+1)n/m) - floor(i·n/m); equal to ``sum(adaptive_windows(n, m))``)."""
+    if m <= 0:
+        raise Uncountable(f"adaptive pooling to an output size of {m}")
+    return n + m - gcd(n, m)
+
+
+def _axes(call: OpCall) -> tuple[int, list[tuple[int, int]]]:
+    """(leading elements (N·C), per spatial dim (input length, output length))."""
     x, y = call.in_shape(0), call.out_shape(0)
     spatial = {
         "aten::adaptive_avg_pool1d": 1, "aten::adaptive_max_pool1d": 1,
@@ -35,31 +43,25 @@ def _windows(call: OpCall) -> tuple[int, list[list[int]]]:
     if len(x) != len(y) or len(x) < spatial:
         raise Uncountable(f"{call.op}: input {x} and output {y} do not fit {spatial} spatial dims")
     lead = prod(x[: len(x) - spatial])
-    dims = [adaptive_windows(n, m) for n, m in zip(x[len(x) - spatial:], y[len(y) - spatial:], strict=True)]
-    return lead, dims
-
-
-def _window_sizes(dims: list[list[int]]) -> list[int]:
-    sizes = [1]
-    for lengths in dims:
-        sizes = [s * k for s in sizes for k in lengths]
-    return sizes
+    return lead, list(zip(x[len(x) - spatial:], y[len(y) - spatial:], strict=True))
 
 
 @formula("aten::adaptive_avg_pool1d", "aten::_adaptive_avg_pool2d", "aten::_adaptive_avg_pool3d",
          category=Category.POOLING)
 def adaptive_avg_pool(call: OpCall) -> Arith:
     """N·C·Σ_windows (m-1 adds + 1 divide) = N·C·Σ m, m = each window's size (windows of torch's adaptive split)."""
-    lead, dims = _windows(call)
-    return Arith(ops=lead * sum(_window_sizes(dims)))
+    lead, axes = _axes(call)
+    # a window's size is the product of its per-axis lengths, so Σ over windows = Π over axes of Σ lengths
+    return Arith(ops=lead * prod(adaptive_length_sum(n, m) for n, m in axes))
 
 
 @formula("aten::adaptive_max_pool1d", "aten::adaptive_max_pool2d", "aten::adaptive_max_pool3d",
          category=Category.POOLING)
 def adaptive_max_pool(call: OpCall) -> Arith:
     """N·C·Σ_windows (m-1) comparisons, m = each window's size (windows of torch's adaptive split)."""
-    lead, dims = _windows(call)
-    return Arith(ops=lead * sum(m - 1 for m in _window_sizes(dims)))
+    lead, axes = _axes(call)
+    sizes = prod(adaptive_length_sum(n, m) for n, m in axes)
+    return Arith(ops=lead * (sizes - prod(m for _, m in axes)))
 
 
 data_movement("aten::unfold", reason="a strided view of sliding windows (Tensor.unfold): no copy", view=True)

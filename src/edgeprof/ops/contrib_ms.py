@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from math import prod
 
+from edgeprof.ir import Value
 from edgeprof.ops.activation import GELU_OPS, GELU_TANH_OPS, SIGMOID_OPS
 from edgeprof.ops.conv import conv
 from edgeprof.ops.linear import dot_products
@@ -80,6 +81,11 @@ def quick_gelu(call: OpCall) -> Arith:
     return _per_element(call, 2 + SIGMOID_OPS)
 
 
+def _input(call: OpCall, i: int) -> Value | None:
+    """Input ``i``, or None when the node has fewer inputs (the formula then says which is missing)."""
+    return call.inputs[i] if call.has_input(i) else None
+
+
 def _skip_adds(call: OpCall) -> int:
     """input + skip (+ bias): one add per element each."""
     return prod(call.in_shape(0)) * (2 if call.has_input(4) else 1)
@@ -88,7 +94,7 @@ def _skip_adds(call: OpCall) -> int:
 @formula(MS + "SkipLayerNormalization", category=Category.NORMALISATION)
 def skip_layer_normalization(call: OpCall) -> Arith:
     """input + skip (+ bias) adds per element, then LayerNormalization over the last dim with gamma (and beta): rows·(6n+3) (+rows·n)."""
-    norm_inputs = (call.inputs[0], call.inputs[2], call.inputs[3] if call.has_input(3) else None)
+    norm_inputs = (_input(call, 0), _input(call, 2), _input(call, 3))
     norm = layer_normalization(replace(call, inputs=norm_inputs, attrs={"axis": -1}))
     return Arith(ops=_skip_adds(call) + norm.ops)
 
@@ -96,7 +102,7 @@ def skip_layer_normalization(call: OpCall) -> Arith:
 @formula(MS + "SkipSimplifiedLayerNormalization", category=Category.NORMALISATION)
 def skip_simplified_layer_normalization(call: OpCall) -> Arith:
     """input + skip (+ bias) adds per element, then RMS normalisation over the last dim: rows·(4n+3)."""
-    norm = rms_normalization(replace(call, inputs=(call.inputs[0], call.inputs[2]), attrs={"axis": -1}))
+    norm = rms_normalization(replace(call, inputs=(_input(call, 0), _input(call, 2)), attrs={"axis": -1}))
     return Arith(ops=_skip_adds(call) + norm.ops)
 
 

@@ -13,13 +13,22 @@ meets prod(kernel)·(Cout/group) weights. Products that land in the region later
 costs m multiplies and m-1 adds (the seed's dot-product rule: no add into a zero), so
 FLOPs = 2·MACs - (elements of the uncropped output that receive at least one product).
 
-The window helpers here (:func:`window_taps`, :func:`covered_positions`, :func:`resolve_pads`)
-are shared with the pooling family.
+The window helpers here (:func:`taps_inside`, :func:`windows_with_taps`, :func:`covered_positions`,
+:func:`resolve_pads`) are shared with the pooling family; they loop over the kernel's taps, never
+over the windows or the positions of an axis, so a dim of 2**40 costs nothing extra.
+
+Layouts: the formulas read ONNX's layouts (X and Y channels-first, Conv weights (O, I/group,
+k...), ConvTranspose weights (I, O/group, k...)). A frontend whose tensors are stored otherwise
+says so with attributes, and the shapes are permuted before the same formula runs:
+``channels_last=1`` (X and Y are (N, spatial..., C), TFLite's NHWC) and ``kernel_layout``, a
+permutation of ``"OIS"`` naming the stored weight axes (O output channels, I input channels per
+group, S the spatial block): TFLite's CONV_2D ``"OSI"``, DEPTHWISE_CONV_2D ``"ISO"``,
+TRANSPOSE_CONV ``"OSI"``, CONV_3D ``"SIO"`` (see :func:`to_channels_first`).
 """
 
 from __future__ import annotations
 
-from math import prod
+from math import isqrt, prod
 
 from edgeprof.ops.linear import REQUANT_OPS, dot_products, zero_point_ops
 from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
@@ -35,6 +44,8 @@ def spatial_ints(call: OpCall, name: str, rank: int, default: int) -> tuple[int,
         return (default,) * rank
     if len(v) != rank:
         raise Uncountable(f"{call.op}: attribute {name} has {len(v)} values for {rank} spatial axes")
+    if any(x < 1 for x in v):
+        raise Uncountable(f"{call.op}: attribute {name} {list(v)} has a value below 1")
     return v
 
 
@@ -68,29 +79,112 @@ def resolve_pads(
     return tuple(begins)
 
 
+WINDOW_LOOP_LIMIT = 1 << 20  # taps per axis the window helpers iterate over (dims themselves may be huge)
+
+
+def tap_ranges(count: int, stride: int, kernel: int, dilation: int, offset: int, length: int) -> list[tuple[int, int]]:
+    """For each tap j of ``kernel`` along one axis, the windows ``lo..hi`` (of ``count``) whose
+    tap j falls inside the data: tap j of window i sits at i·stride + j·dilation - offset, valid
+    in [0, length); taps no window reaches are left out. O(kernel), whatever the dims: a dim
+    of 2**40 costs no more than a dim of 8."""
+    return [r for _, r in _ranges_by_tap(count, stride, kernel, dilation, offset, length)]
+
+
+def _union_size(intervals: list[tuple[int, int]]) -> int:
+    """Integers covered by closed intervals."""
+    total, reach = 0, None
+    for lo, hi in sorted(intervals):
+        if reach is None or lo > reach:
+            total += hi - lo + 1
+            reach = hi
+        elif hi > reach:
+            total += hi - reach
+            reach = hi
+    return total
+
+
+def taps_inside(count: int, stride: int, kernel: int, dilation: int, offset: int, length: int) -> int:
+    """Taps of all ``count`` windows along one axis that fall inside [0, length)."""
+    return sum(hi - lo + 1 for lo, hi in tap_ranges(count, stride, kernel, dilation, offset, length))
+
+
+def windows_with_taps(count: int, stride: int, kernel: int, dilation: int, offset: int, length: int) -> int:
+    """How many of the ``count`` windows have at least one tap inside [0, length)."""
+    return _union_size(tap_ranges(count, stride, kernel, dilation, offset, length))
+
+
 def window_taps(count: int, stride: int, kernel: int, dilation: int, offset: int, length: int) -> list[int]:
     """For each of ``count`` windows along one axis, how many of its ``kernel`` taps fall inside
-    the data: tap j of window i sits at i·stride + j·dilation - offset, valid in [0, length)."""
-    taps = []
-    for i in range(count):
-        start = i * stride - offset
-        lo = max(0, -(start // dilation))  # first j with start + j·d >= 0
-        hi = min(kernel - 1, (length - 1 - start) // dilation)  # last j with start + j·d < length
-        taps.append(max(0, hi - lo + 1))
+    the data (a list of ``count`` items: for small axes and tests; the formulas use
+    :func:`taps_inside` and :func:`windows_with_taps`, which do not iterate over the windows)."""
+    taps = [0] * count
+    for lo, hi in tap_ranges(count, stride, kernel, dilation, offset, length):
+        for i in range(lo, hi + 1):
+            taps[i] += 1
     return taps
 
 
 def covered_positions(count: int, stride: int, kernel: int, dilation: int, offset: int, length: int) -> int:
-    """How many distinct positions in [0, length) some tap i·stride + j·dilation - offset hits."""
-    hit = bytearray(length)
-    for j in range(kernel):
+    """How many distinct positions in [0, length) some tap i·stride + j·dilation - offset hits.
+    The taps j hit arithmetic progressions of step ``stride``; progressions in the same residue
+    class mod ``stride`` are intervals of one index line, whose union is counted (O(kernel))."""
+    by_residue: dict[int, list[tuple[int, int]]] = {}
+    for j, (lo, hi) in _ranges_by_tap(count, stride, kernel, dilation, offset, length):
+        first = lo * stride + j * dilation - offset
+        by_residue.setdefault(first % stride, []).append((first // stride, first // stride + hi - lo))
+    return sum(_union_size(v) for v in by_residue.values())
+
+
+def _ranges_by_tap(count: int, stride: int, kernel: int, dilation: int, offset: int,
+                   length: int) -> list[tuple[int, tuple[int, int]]]:
+    if stride < 1 or dilation < 1:
+        raise Uncountable(f"window stride {stride} / dilation {dilation} must be at least 1")
+    if kernel > WINDOW_LOOP_LIMIT:
+        raise Uncountable(f"a window of {kernel:,} taps along one axis is beyond the {WINDOW_LOOP_LIMIT:,} edgeprof "
+                          "iterates over")
+    out = []
+    for j in range(max(kernel, 0)):
         start = j * dilation - offset
         i_lo = max(0, -(start // stride))
         i_hi = min(count - 1, (length - 1 - start) // stride)
         if i_hi >= i_lo:
-            first, last = i_lo * stride + start, i_hi * stride + start
-            hit[first : last + 1 : stride] = b"\x01" * (i_hi - i_lo + 1)
-    return hit.count(1)
+            out.append((j, (i_lo, i_hi)))
+    return out
+
+
+# --- layouts ------------------------------------------------------------------------------
+
+
+def _regroup(shape: tuple[int, ...], stored: str, wanted: str) -> tuple[int, ...]:
+    """``shape`` stored with axes ``stored`` (a permutation of O, I, S; S = the spatial block)
+    re-ordered as ``wanted``."""
+    spatial = len(shape) - 2
+    if sorted(stored) != ["I", "O", "S"] or spatial < 0:
+        raise Uncountable(f"kernel_layout {stored!r} is not a permutation of 'OIS' for a rank-{len(shape)} weight")
+    parts: dict[str, tuple[int, ...]] = {}
+    pos = 0
+    for axis in stored:
+        width = spatial if axis == "S" else 1
+        parts[axis] = shape[pos : pos + width]
+        pos += width
+    return tuple(d for axis in wanted for d in parts[axis])
+
+
+def to_channels_first(
+    call: OpCall, x: tuple[int, ...], w: tuple[int, ...], y: tuple[int, ...], weight_layout: str = "OIS"
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """X, W, Y of a conv-like call in the layouts the formulas read (X/Y channels-first, W as
+    ``weight_layout``), from the stored ones the attributes ``channels_last`` and
+    ``kernel_layout`` name (defaults: ONNX's own layouts, returned unchanged)."""
+    if call.attr_int("channels_last", 0):
+        if len(x) < 3 or len(y) < 3:
+            raise Uncountable(f"{call.op}: a channels-last X {x} / Y {y} needs a spatial dim")
+        x = (x[0], x[-1], *x[1:-1])
+        y = (y[0], y[-1], *y[1:-1])
+    stored = call.attr_str("kernel_layout", weight_layout)
+    if stored != weight_layout:
+        w = _regroup(w, stored, weight_layout)
+    return x, w, y
 
 
 # --- Conv ---------------------------------------------------------------------------------
@@ -108,8 +202,8 @@ def conv_macs(x_shape: tuple[int, ...], w_shape: tuple[int, ...], y_shape: tuple
 
 def _conv_core(call: OpCall, x: int, w: int) -> tuple[Arith, int]:
     """The dot products of a conv reading inputs ``x`` and ``w``; returns them and numel(Y)."""
-    y_shape = call.out_shape()
-    macs = conv_macs(call.in_shape(x), call.in_shape(w), y_shape, call.attr_int("group", 1))
+    x_shape, w_shape, y_shape = to_channels_first(call, call.in_shape(x), call.in_shape(w), call.out_shape())
+    macs = conv_macs(x_shape, w_shape, y_shape, call.attr_int("group", 1))
     numel_y = prod(y_shape)
     if numel_y == 0:
         return Arith(ops=0, macs=0), 0
@@ -155,7 +249,7 @@ def conv_transpose_macs(x_shape: tuple[int, ...], w_shape: tuple[int, ...], grou
 @formula("ConvTranspose", category=Category.CONV)
 def conv_transpose(call: OpCall) -> Arith:
     """MACs = numel(X)·(Cout/group)·prod(kernel); FLOPs = 2·MACs - N·Cout·(uncropped output positions hit), +numel(Y) with bias."""
-    x, w, y = call.in_shape(0), call.in_shape(1), call.out_shape()
+    x, w, y = to_channels_first(call, call.in_shape(0), call.in_shape(1), call.out_shape(), "IOS")
     group = call.attr_int("group", 1)
     macs = conv_transpose_macs(x, w, group)
     cout = w[1] * group
@@ -209,14 +303,30 @@ def _col2im_axis(
     if image + pad_begin + pad_end < span:
         return None
     count = (image + pad_begin + pad_end - span) // stride + 1
-    contributions = sum(window_taps(count, stride, block, dilation, pad_begin, image))
+    contributions = taps_inside(count, stride, block, dilation, pad_begin, image)
     return count, contributions, covered_positions(count, stride, block, dilation, pad_begin, image)
 
 
+COL2IM_BLOCK_LIMIT = 1 << 40  # prod(block_shape) whose factorisations Col2Im tries (sqrt: 2**20 steps)
+
+
+def _divisors(n: int) -> list[int]:
+    small = [d for d in range(1, isqrt(n) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
 def _factorisations(n: int, parts: int) -> list[tuple[int, ...]]:
-    if parts == 1:
-        return [(n,)]
-    return [(d, *rest) for d in range(1, n + 1) if n % d == 0 for rest in _factorisations(n // d, parts - 1)]
+    """Every ordered way to write ``n`` as a product of ``parts`` positive ints."""
+    if n < 1 or n > COL2IM_BLOCK_LIMIT:
+        raise Uncountable(f"Col2Im: a block of {n:,} elements is outside 1..2**40, the block shapes edgeprof tries")
+    divisors = _divisors(n)
+
+    def split(m: int, k: int) -> list[tuple[int, ...]]:
+        if k == 1:
+            return [(m,)]
+        return [(d, *rest) for d in divisors if d <= m and m % d == 0 for rest in split(m // d, k - 1)]
+
+    return split(n, parts)
 
 
 @formula("Col2Im", category=Category.CONV, meta_inputs=(1, 2))

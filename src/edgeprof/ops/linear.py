@@ -35,10 +35,15 @@ def dot_products(count: int, length: int) -> Arith:
 
 def matmul_dot_products(call: OpCall, a_index: int = 0, b_index: int = 1) -> Arith:
     """The dot products of a numpy-semantics matmul of inputs ``a_index`` and ``b_index``:
-    numel(Y) dot products of length K."""
+    numel(Y) dot products of length K. The attributes ``adj_x``/``adj_y`` (TFLite's
+    BATCH_MATMUL) say an operand's last two dims are stored transposed."""
     a, b = call.in_shape(a_index), call.in_shape(b_index)
     if not a or not b:
         raise Uncountable(f"{call.op} of a scalar")
+    if call.attr_int("adj_x", 0) and len(a) >= 2:
+        a = (*a[:-2], a[-1], a[-2])
+    if call.attr_int("adj_y", 0) and len(b) >= 2:
+        b = (*b[:-2], b[-1], b[-2])
     k = a[-1]
     if (b[-2] if len(b) >= 2 else b[0]) != k:
         raise Uncountable(f"{call.op} inner dims differ: {a} x {b}")

@@ -183,8 +183,9 @@ def mel_weight_matrix(call: OpCall) -> Arith:
 def _generated(call: OpCall, per_element: int) -> Arith:
     """``per_element`` ops per output element at the output's precision; no input data is read
     (the *Like ops read only their input's shape)."""
+    numel = call.out_numel()  # Uncountable when the output is missing or not static
     y = call.outputs[0]
-    written = y.dtype.nbytes_for(call.out_numel())
+    written = y.dtype.nbytes_for(numel)
     return Arith(ops=per_element * call.out_numel(), precision=y.dtype, bytes_read=0, bytes_written=written)
 
 
@@ -282,9 +283,9 @@ def det_ops(n: int) -> int:
     """LU with partial pivoting, then the product of the pivots, for one n×n matrix."""
     if n <= 1:
         return 0
-    m = range(1, n)  # rows below the pivot at each step
-    pivot_search = sum(2 * k + 1 for k in m)  # k+1 abs, k comparisons
-    eliminate = sum(k * (1 + 2 * k) for k in m)  # k divides, k·k multiply-subtracts
+    # Σ over k = 1..n-1 rows below the pivot, in closed form (n may be 2**40):
+    pivot_search = n * n - 1  # Σ (2k + 1): k+1 abs, k comparisons
+    eliminate = n * (n - 1) // 2 + n * (n - 1) * (2 * n - 1) // 3  # Σ k·(1 + 2k): k divides, k·k multiply-subtracts
     return pivot_search + eliminate + (n - 1)
 
 

@@ -127,6 +127,13 @@ def mean_variance_normalization(call: OpCall) -> Arith:
     return Arith(ops=groups * (5 * n + 5))
 
 
+def _window_adds(c: int, reach: int) -> int:
+    """Σ over the C channels of how many channels 1..reach away on one side exist:
+    Σ_{δ=1..t} (C - δ) with t = min(reach, C - 1) (closed form: a dim of 2**40 costs nothing)."""
+    t = max(0, min(reach, c - 1))
+    return t * c - t * (t + 1) // 2
+
+
 @formula("LRN", category=Category.NORMALISATION)
 def lrn(call: OpCall) -> Arith:
     """5·numel(X) + N·spatial·Σ_c (w_c - 1): x² per element, window sums of w_c channels (clipped at C), ·alpha/size, +bias, ^beta, x/that."""
@@ -135,5 +142,5 @@ def lrn(call: OpCall) -> Arith:
     if size < 1:
         raise Uncountable(f"LRN: size must be a positive int, got {size}")
     before, after = (size - 1) // 2, size // 2  # floor((size-1)/2) and ceil((size-1)/2)
-    window_adds = sum(min(c - 1, ch + after) - max(0, ch - before) for ch in range(c))
+    window_adds = _window_adds(c, before) + _window_adds(c, after)  # Σ_c (w_c - 1), in closed form
     return Arith(ops=5 * n * c * spatial + n * spatial * window_adds)

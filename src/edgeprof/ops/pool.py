@@ -11,6 +11,7 @@ changes the divisor). With m real elements in a window:
 * LpPool: |x| and ^p per element (2m), m-1 adds, one ^(1/p): 3m.
 
 Windows are products of per-axis intervals, so every total is a product of per-axis sums.
+``channels_last=1`` says X and Y are stored (N, spatial..., C) (TFLite's NHWC).
 Computing MaxPool's ``Indices`` output is index arithmetic and is not counted.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from math import prod
 
-from edgeprof.ops.conv import resolve_pads, spatial_ints, window_taps
+from edgeprof.ops.conv import resolve_pads, spatial_ints, taps_inside, windows_with_taps
 from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula, not_countable
 
 
@@ -27,6 +28,8 @@ class _Windows:
 
     def __init__(self, call: OpCall) -> None:
         x, y = call.in_shape(0), call.out_shape()
+        if call.attr_int("channels_last", 0) and len(x) >= 3 and len(y) >= 3:  # TFLite's NHWC
+            x, y = (x[0], x[-1], *x[1:-1]), (y[0], y[-1], *y[1:-1])
         if len(x) < 3 or len(y) != len(x) or x[:2] != y[:2]:
             raise Uncountable(f"{call.op} shapes do not fit: X {x}, Y {y}")
         rank = len(x) - 2
@@ -36,14 +39,12 @@ class _Windows:
         strides = spatial_ints(call, "strides", rank, 1)
         dilations = spatial_ints(call, "dilations", rank, 1)
         begins = resolve_pads(call, x[2:], y[2:], kernel, strides, dilations)
-        per_axis = [
-            window_taps(o, s, k, d, p, i)
-            for i, o, k, s, d, p in zip(x[2:], y[2:], kernel, strides, dilations, begins, strict=True)
-        ]
+        axes = list(zip(x[2:], y[2:], kernel, strides, dilations, begins, strict=True))
         self.channels = x[0] * x[1]
         self.outputs = prod(y[2:])  # per channel
-        self.taps = prod(sum(t) for t in per_axis)  # real elements over all windows of a channel
-        self.empty = self.outputs - prod(sum(1 for n in t if n) for t in per_axis)  # windows with no real element
+        # real elements over all windows of a channel, and windows with no real element
+        self.taps = prod(taps_inside(o, s, k, d, p, i) for i, o, k, s, d, p in axes)
+        self.empty = self.outputs - prod(windows_with_taps(o, s, k, d, p, i) for i, o, k, s, d, p in axes)
 
 
 @formula("MaxPool", category=Category.POOLING)

@@ -46,6 +46,9 @@ class Category(str, Enum):
     OTHER = "other"
 
 
+FORMULA_FAILED = "the formula cannot cost this call"
+
+
 class Uncountable(Exception):
     """Raised by a formula when this call cannot be costed (a symbolic dim, a missing shape,
     an attribute combination the formula does not know). The node is then *not counted*."""
@@ -269,7 +272,14 @@ def cost_of(entry: Entry, call: OpCall) -> OpCost:
         prec = call.outputs[0].dtype.name if call.outputs else "none"
         return OpCost(0, 0, 0, read, written, entry.category, prec)
     assert entry.fn is not None
-    a = entry.fn(call)
+    try:
+        a = entry.fn(call)
+    except (ArithmeticError, IndexError, KeyError, TypeError, ValueError) as exc:
+        # A node no formula was written for (a malformed or hostile model): listed as not
+        # counted, with the reason, never a crash. The hardening fuzzers treat it as a bug.
+        raise Uncountable(f"{call.op}: {FORMULA_FAILED} ({type(exc).__name__}: {exc})") from None
+    if a.ops < 0 or a.macs < 0:
+        raise Uncountable(f"{call.op}: {FORMULA_FAILED} (a negative count: {a.ops} ops, {a.macs} MACs)")
     read, written = io_bytes(call) if a.bytes_read is None or a.bytes_written is None else (0, 0)
     if a.bytes_read is not None:
         read = a.bytes_read

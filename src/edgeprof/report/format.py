@@ -193,6 +193,27 @@ def memory_rows(mem: MemoryReport) -> list[tuple[str, int, str]]:
     return rows
 
 
+DEVICE_FIT_HEADERS = ("device", "precision", "weights in flash", "activation peak in SRAM", "fits")
+
+
+def device_fit_rows(mem: MemoryReport) -> list[tuple[str, str, str, str, str]]:
+    """The microcontroller view, one row per (device, precision): weights vs flash, the best
+    order's activation peak vs SRAM (``>=`` when some tensors could not be sized), and a verdict."""
+    rows = []
+    for f in mem.device_fits:
+        bound = ">= " if f.is_lower_bound else ""
+        flash = f"{human(f.weight_bytes, 'B')} of {human(f.flash_bytes, 'B')}"
+        sram = f"{bound}{human(f.best_peak_activation_bytes, 'B')} of {human(f.sram_bytes, 'B')}"
+        if f.default_peak_activation_bytes != f.best_peak_activation_bytes:
+            sram += f" (best order; default {human(f.default_peak_activation_bytes, 'B')})"
+        missing = [what for what, ok in (("flash", f.weights_fit_flash), ("SRAM", f.best_fits_sram)) if not ok]
+        verdict = "yes" if not missing else "no: " + " and ".join(missing) + " too small"
+        if not missing and f.is_lower_bound:
+            verdict = "not known: some tensors unsized"
+        rows.append((f.device_id, f.precision, flash, sram, verdict))
+    return rows
+
+
 def precision_rows(mem: MemoryReport) -> list[tuple[str, str, int, int, int]]:
     """(precision, weight/activation dtypes, weight bytes, peak activation bytes, peak bytes) rows."""
     return [

@@ -6,13 +6,16 @@ Every label is HTML-escaped here: callers pass raw model strings. Coordinates ar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
 from edgeprof.report.format import exact, human
 
-__all__ = ["Bar", "ScatterPoint", "bar_chart", "line_chart", "scatter_chart", "shorten"]
+__all__ = [
+    "Bar", "RooflinePoint", "ScatterPoint", "bar_chart", "line_chart", "roofline_chart", "scatter_chart", "shorten",
+]
 
 _PALETTE = ("#3465a4", "#f57900", "#4e9a06", "#75507b", "#c4a000", "#cc0000", "#06989a", "#8f5902", "#555753")
 
@@ -180,5 +183,89 @@ def scatter_chart(
             f'<text x="{sx(p.x) + (-9 if right_half else 9):.2f}" y="{sy(p.y) - 9:.2f}" '
             f'text-anchor="{"end" if right_half else "start"}">{escape(shorten(p.label, 30))}</text></g>'
         )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class RooflinePoint:
+    """One layer on the roofline: its arithmetic intensity (ops per byte moved) and its
+    attainable rate as predicted (ops / its compute-or-memory time, overhead excluded)."""
+
+    label: str
+    intensity_op_per_byte: float
+    rate_op_per_s: float
+    bound: str
+
+
+def _decades(lo: float, hi: float) -> tuple[int, int]:
+    """Whole powers of ten that enclose [lo, hi] (lo, hi > 0)."""
+    a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    return a, max(b, a + 1)
+
+
+def roofline_chart(points: Sequence[RooflinePoint], peaks_op_per_s: Mapping[str, float],
+                   bandwidth_bytes_per_s: float | None, title: str) -> str:
+    """Log-log roofline: a horizontal roof per precision's peak, the bandwidth slope
+    (rate = intensity x bandwidth) up to the highest roof, and one dot per layer (blue:
+    compute-bound, orange: memory-bound)."""
+    peaks = {k: v for k, v in peaks_op_per_s.items() if v > 0}
+    xs = [p.intensity_op_per_byte for p in points if p.intensity_op_per_byte > 0]
+    ys = [p.rate_op_per_s for p in points if p.rate_op_per_s > 0] + list(peaks.values())
+    if not xs or not ys:
+        return ""
+    bw = bandwidth_bytes_per_s if bandwidth_bytes_per_s and bandwidth_bytes_per_s > 0 else None
+    top_peak = max(peaks.values(), default=max(ys))
+    if bw is not None:
+        xs.append(top_peak / bw)  # the ridge point
+    x0, x1 = _decades(min(xs), max(xs))
+    y0, y1 = _decades(min(ys), max(ys) * 1.5)
+    width, height = 780, 420
+    left, right, top_pad, bottom = 90, 90, 20, 50
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+
+    def sx(v: float) -> float:
+        return left + plot_w * (math.log10(v) - x0) / (x1 - x0)
+
+    def sy(v: float) -> float:
+        return top_pad + plot_h - plot_h * (math.log10(v) - y0) / (y1 - y0)
+
+    parts = [
+        f'<svg class="chart roofline-chart" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{left + plot_w}" y2="{top_pad + plot_h}" stroke="#888"/>',
+        f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{top_pad + plot_h}" stroke="#888"/>',
+    ]
+    for e in range(x0, x1 + 1):
+        parts.append(f'<text x="{sx(10.0 ** e):.2f}" y="{top_pad + plot_h + 16}" text-anchor="middle" class="tick">'
+                     f"1e{e}</text>")
+    for e in range(y0, y1 + 1):
+        parts.append(f'<text x="{left - 6}" y="{sy(10.0 ** e) + 4:.2f}" text-anchor="end" class="tick">1e{e}</text>')
+    parts.append(f'<text x="{left + plot_w / 2:.2f}" y="{height - 8}" text-anchor="middle">'
+                 "arithmetic intensity (ops per byte moved)</text>")
+    parts.append(f'<text x="14" y="{top_pad + plot_h / 2:.2f}" text-anchor="middle" '
+                 f'transform="rotate(-90 14 {top_pad + plot_h / 2:.2f})">ops/s</text>')
+    x_lo, x_hi = 10.0 ** x0, 10.0 ** x1
+    for name, peak in sorted(peaks.items(), key=lambda kv: kv[1]):
+        start = peak / bw if bw is not None else x_lo
+        parts.append(f'<g class="roof"><title>{escape(name)} peak {escape(human(round(peak), "op/s"))}</title>'
+                     f'<line x1="{sx(max(start, x_lo)):.2f}" y1="{sy(peak):.2f}" x2="{sx(x_hi):.2f}" y2="{sy(peak):.2f}" '
+                     f'stroke="#2e3436" stroke-width="2"/><text x="{sx(x_hi) + 4:.2f}" y="{sy(peak) + 4:.2f}" '
+                     f'class="tick">{escape(name)} peak</text></g>')
+    if bw is not None:
+        x_end = min(top_peak / bw, x_hi)
+        x_start = max(x_lo, 10.0 ** y0 / bw)
+        parts.append(f'<g class="roof"><title>memory bandwidth {escape(human(round(bw), "B/s"))}</title>'
+                     f'<line x1="{sx(x_start):.2f}" y1="{sy(x_start * bw):.2f}" x2="{sx(x_end):.2f}" '
+                     f'y2="{sy(x_end * bw):.2f}" stroke="#2e3436" stroke-width="2" stroke-dasharray="6 3"/></g>')
+    for p in points:
+        if p.intensity_op_per_byte <= 0 or p.rate_op_per_s <= 0:
+            continue
+        color = _PALETTE[0] if p.bound == "compute" else _PALETTE[1]
+        parts.append(f'<g class="point"><title>{escape(p.label)}: {p.intensity_op_per_byte:.3g} op/B, '
+                     f'{escape(human(round(p.rate_op_per_s), "op/s"))}, {escape(p.bound)}-bound</title>'
+                     f'<circle cx="{sx(p.intensity_op_per_byte):.2f}" cy="{sy(p.rate_op_per_s):.2f}" r="4" '
+                     f'fill="{color}" fill-opacity="0.75"/></g>')
     parts.append("</svg>")
     return "".join(parts)

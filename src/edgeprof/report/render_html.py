@@ -3,7 +3,8 @@
 Sections, each shown only when its data exists: summary cards (each labelled counted /
 estimated / measured, with its unit), inputs and notices, FLOPs per layer, share by op
 category, the memory timeline with the peak marked, the sortable and filterable per-layer
-table, memory figures, decoder-LLM figures and the not-counted ops ("all ops counted" when
+table, memory figures, decoder-LLM figures, latency and energy (the estimated range per device with its
+per-category breakdown; a measured figure only with a sensor) and the not-counted ops ("all ops counted" when
 there are none). A later section (e.g. latency) is one more entry in :data:`SECTIONS` and one
 more card in :func:`cards`.
 
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from functools import partial
 
 from edgeprof.report.format import (
+    DEVICE_FIT_HEADERS,
+    device_fit_rows,
     exact,
     human,
     if_range,
@@ -28,7 +31,8 @@ from edgeprof.report.format import (
     shape_text,
 )
 from edgeprof.report.html_assets import esc, json_for_script, page
-from edgeprof.report.html_svg import Bar, bar_chart, line_chart
+from edgeprof.report.html_svg import Bar, RooflinePoint, bar_chart, line_chart, roofline_chart
+from edgeprof.report.latency import PredictedLatency
 from edgeprof.report.model import Profile
 
 __all__ = ["DEFAULT_CHART_LAYERS", "SECTIONS", "Card", "cards", "render_html", "summary_html"]
@@ -80,7 +84,25 @@ def cards(profile: Profile) -> list[Card]:
         if mem.measured_peak_rss_increase_bytes is not None and mem.measured is not None:
             out.append(Card("measured peak RSS", mem.measured_peak_rss_increase_bytes, "B", "measured",
                             f"{mem.measured.runtime}, {mem.measured.runs} runs"))
-    return out + _latency_cards(profile)
+    return out + _latency_cards(profile) + _energy_cards(profile)
+
+
+def _energy_cards(profile: Profile) -> list[Card]:
+    energy = profile.energy
+    if energy is None:
+        return []
+    from edgeprof.report.energy import joules
+
+    out = []
+    for device_id, e in energy.estimated.items():
+        bound = ">= " if e.is_lower_bound else ""
+        r = e.estimated_j
+        out.append(Card(f"energy on {device_id}", None, "J", "estimated",
+                        f"range {joules(r.low)} .. {joules(r.high)}; see Energy", bound + joules(r.mid)))
+    if energy.measured is not None:
+        m = energy.measured
+        out.append(Card("energy (measured)", None, "J", "measured", f"{m.sensor}, {m.runs} runs", joules(m.measured_j)))
+    return out
 
 
 def _latency_cards(profile: Profile) -> list[Card]:
@@ -223,7 +245,86 @@ def _latency(profile: Profile, top: int = DEFAULT_CHART_LAYERS) -> str:
                    f'<p class="sub">The {len(bars)} slowest layers (roofline: the larger of compute and memory '
                    "time, plus the per-node overhead); the bound in brackets.</p>")
         out.append(bar_chart(bars, "s", f"Predicted time per layer on {device_id}"))
+        out.append(_roofline(profile, p))
     return "".join(out) + "</section>"
+
+
+def _roofline(profile: Profile, p: PredictedLatency) -> str:
+    """The device's roofline with every timed layer placed on it (its ops from the count, its
+    predicted compute-or-memory time)."""
+    costs = {layer.name: layer for layer in profile.layers}
+    points = []
+    for x in p.layers:
+        cost = costs.get(x.name)
+        body_s = x.time_s - x.overhead_s
+        if cost is None or x.bound not in ("compute", "memory") or body_s <= 0:
+            continue
+        ops, moved = cost.flops + cost.int_ops, cost.bytes_read + cost.bytes_written
+        if ops > 0 and moved > 0:
+            points.append(RooflinePoint(f"{x.name} ({x.op})", ops / moved, ops / body_s, x.bound))
+    chart = roofline_chart(points, p.peak_op_per_s, p.bandwidth_bytes_per_s, f"Roofline of {p.device_id}")
+    if not chart:
+        return ""
+    return (f'<h3>Roofline on {esc(p.device_id)} ({esc(p.device_name)})</h3><p class="sub">Each dot is a layer: '
+            "its arithmetic intensity (FLOPs + integer OPs per byte read and written) and the rate the prediction "
+            "gives it (ops / its compute-or-memory time, per-node overhead excluded). Solid lines: the device's "
+            "peak per precision; dashed: the attainable memory bandwidth. Dots sit below the roofs by the "
+            f"efficiency the catalogue gives (blue: compute-bound, orange: memory-bound). {len(points)} layers.</p>"
+            + chart)
+
+
+def _energy(profile: Profile, top: int = 10) -> str:
+    energy = profile.energy
+    if energy is None:
+        return ""
+    from edgeprof.report.energy import (
+        ENERGY_CATEGORY_COLUMNS,
+        ENERGY_COLUMNS,
+        device_energy_rows,
+        energy_category_rows,
+        energy_notes,
+        energy_title,
+        measured_energy_rows,
+        top_layers,
+    )
+
+    def table(first: str, columns: Sequence[tuple[str, bool]], rows: list[tuple[str, list[str]]], cls: str = "") -> str:
+        head = "".join(f'<th class="num">{esc(h)}</th>' if num else f"<th>{esc(h)}</th>" for h, num in columns)
+        body = "".join(
+            f"<tr><td>{esc(label)}</td>"
+            + "".join(f'<td class="num">{esc(c)}</td>' if num else f"<td>{esc(c)}</td>"
+                      for c, (_, num) in zip(cells, columns, strict=False))
+            + "</tr>" for label, cells in rows)
+        return f'<table{cls}><thead><tr><th>{esc(first)}</th>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+    out = ['<section id="energy"><h2>Energy per inference</h2><p class="sub">Estimates are ranges (low .. high) from '
+           "two models: per-operation and data-movement energies (Horowitz, 45 nm, scaled to the device's node) and "
+           "the device's power x predicted latency; see docs/energy.md.</p>"]
+    for device_id, e in energy.estimated.items():
+        out.append(f'<h3 class="energy-device" data-device="{esc(device_id)}">{esc(energy_title(e))}</h3>')
+        out.append(table("figure", ENERGY_COLUMNS, device_energy_rows(e), ' class="energy-range"'))
+        cats = [c for c in e.by_category if c.total_j > 0]
+        if cats:
+            out.append(f"<h4>By category on {esc(device_id)} (ops + data movement, mid)</h4>")
+            out.append(table("category", ENERGY_CATEGORY_COLUMNS, energy_category_rows(e), ' class="energy-categories"'))
+            bars = [Bar(c.category, round(c.total_j * 1e12), f"{c.share:.1%}", _j(c.total_j)) for c in cats]
+            out.append(bar_chart(bars, "J", f"Energy by category on {device_id}"))
+        layers = [x for x in top_layers(e, top) if x.total_j > 0]
+        if layers:
+            out.append(f"<h4>Top energy consumers on {esc(device_id)} (ops + data movement, mid)</h4>")
+            bars = [Bar(f"{x.name} ({x.op})", round(x.total_j * 1e12), x.level, _j(x.total_j)) for x in layers]
+            out.append(bar_chart(bars, "J", f"Energy per layer on {device_id}"))
+    measured = measured_energy_rows(energy)
+    if measured:
+        out.append("<h3>Measured on this machine</h3>" + table("figure", ENERGY_COLUMNS, measured))
+    out += [f'<div class="notice">{esc(n)}</div>' for n in energy_notes(energy)]
+    return "".join(out) + "</section>"
+
+
+def _j(value: float) -> str:
+    from edgeprof.report.energy import joules
+
+    return joules(value)
 
 
 def _layers(profile: Profile) -> str:
@@ -283,6 +384,11 @@ def _memory(profile: Profile) -> str:
         '<th class="num">weight B</th><th class="num">peak activation B</th><th class="num">peak B</th></tr></thead>'
         f"<tbody>{prec}</tbody></table>"
     )
+    if mem.device_fits:
+        head = "".join(f"<th>{esc(h)}</th>" for h in DEVICE_FIT_HEADERS)
+        body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in device_fit_rows(mem))
+        out += (f'<h3>Does it fit? (weights stay in flash, activations in SRAM)</h3><table id="device-fits">'
+                f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
     if mem.measurement_error:
         out += f'<div class="notice">Measurement not made: {esc(mem.measurement_error)}</div>'
     return out + "</section>"
@@ -318,8 +424,8 @@ def _data(profile: Profile) -> str:
 
 
 SECTIONS: tuple[Callable[[Profile], str], ...] = (
-    _header, _cards_html, _inputs, _flops_chart, _category_chart, _timeline, _latency, _layers, _memory, _llm,
-    _not_counted,
+    _header, _cards_html, _inputs, _flops_chart, _category_chart, _timeline, _latency, _energy, _layers, _memory,
+    _llm, _not_counted,
 )
 
 

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Sequence
 
 from edgeprof.ops.registry import Entry
 from edgeprof.report.format import (
+    DEVICE_FIT_HEADERS,
     ViewOptions,
     activation_share,
+    device_fit_rows,
     exact,
     human,
     if_range,
@@ -213,6 +215,10 @@ def _memory(profile: Profile) -> list[str]:
     prec = [(p, dts, exact(w), exact(a), exact(t)) for p, dts, w, a, t in precision_rows(mem)]
     lines += ["", *_table(("precision", "weights / activations", "weight B", "peak activation B", "peak B"), prec,
                           (False, False, True, True, True))]
+    if mem.device_fits:
+        fits = [tuple(md_escape(c) for c in row) for row in device_fit_rows(mem)]
+        lines += ["", "Does it fit? (weights stay in flash, activations in SRAM)", "",
+                  *_table(DEVICE_FIT_HEADERS, fits, (False,) * len(DEVICE_FIT_HEADERS))]
     if mem.unsized_values:
         lines += ["", f"{len(mem.unsized_values)} tensor(s) could not be sized: the activation peak is a lower bound."]
     if mem.measurement_error:
@@ -245,6 +251,45 @@ def _latency(profile: Profile) -> list[str]:
     return lines
 
 
+def _energy(profile: Profile) -> list[str]:
+    from edgeprof.report.energy import (
+        ENERGY_CATEGORY_COLUMNS,
+        ENERGY_COLUMNS,
+        ENERGY_LAYER_COLUMNS,
+        device_energy_rows,
+        energy_category_rows,
+        energy_layer_rows,
+        energy_notes,
+        energy_title,
+        measured_energy_rows,
+    )
+
+    if profile.energy is None:
+        return []
+
+    def table(first: str, columns: Sequence[tuple[str, bool]], rows: list[tuple[str, list[str]]]) -> list[str]:
+        body = [(md_escape(label), *(md_escape(c) for c in cells)) for label, cells in rows]
+        return _table((first, *(h for h, _ in columns)), body, (False, *(r for _, r in columns)))
+
+    lines = ["### Energy", "", "Estimates are ranges (low .. high) from two models; see docs/energy.md."]
+    for device_id, e in profile.energy.estimated.items():
+        lines += ["", f"**{md_escape(energy_title(e))}**", "", *table("figure", ENERGY_COLUMNS, device_energy_rows(e))]
+        layer_rows = energy_layer_rows(e)
+        if layer_rows:
+            lines += ["", f"**Top energy consumers on {md_escape(device_id)}** (ops + data movement, mid)", ""]
+            lines += table("layer", ENERGY_LAYER_COLUMNS, layer_rows)
+        cat_rows = energy_category_rows(e)
+        if cat_rows:
+            lines += ["", f"**Energy by category on {md_escape(device_id)}** (ops + data movement, mid)", ""]
+            lines += table("category", ENERGY_CATEGORY_COLUMNS, cat_rows)
+    measured = measured_energy_rows(profile.energy)
+    if measured:
+        lines += ["", "**Energy measured on this machine**", "", *table("figure", ENERGY_COLUMNS, measured)]
+    for note in energy_notes(profile.energy):
+        lines += ["", md_escape(note)]
+    return lines
+
+
 def _not_counted(profile: Profile) -> list[str]:
     if not profile.not_counted:
         return ["### Not counted", "", "None: all ops counted."]
@@ -272,6 +317,8 @@ def render_markdown(profile: Profile, view: ViewOptions | None = None) -> str:
         sections.append(_llm(profile))
     if profile.latency is not None:
         sections.append(_latency(profile))
+    if profile.energy is not None:
+        sections.append(_energy(profile))
     sections.append(_not_counted(profile))
     return "\n\n".join("\n".join(s) for s in sections) + "\n"
 

@@ -20,8 +20,10 @@ from rich.text import Text
 
 from edgeprof.ops.registry import Entry
 from edgeprof.report.format import (
+    DEVICE_FIT_HEADERS,
     ViewOptions,
     activation_share,
+    device_fit_rows,
     exact,
     human,
     if_range,
@@ -265,6 +267,10 @@ def _memory(profile: Profile, width: int) -> list[RenderableType]:
     prec = [(p, [dts, exact(w), exact(a), exact(t)]) for p, dts, w, a, t in precision_rows(mem)]
     out.append(_named_table(width, "precision", [("weights / activations", False), ("weight B", True),
                                                   ("peak activation B", True), ("peak B", True)], prec))
+    if mem.device_fits:
+        out.append(Text("Does it fit? (weights stay in flash, activations in SRAM)", style=_HEAD))
+        fits = [(d, list(rest)) for d, *rest in device_fit_rows(mem)]
+        out.append(_named_table(width, DEVICE_FIT_HEADERS[0], [(h, False) for h in DEVICE_FIT_HEADERS[1:]], fits))
     if mem.unsized_values:
         out.append(Text(f"{len(mem.unsized_values)} tensor(s) could not be sized (e.g. {mem.unsized_values[0]}): "
                         "the activation peak is a lower bound.", style=_WARN))
@@ -300,6 +306,45 @@ def _latency(profile: Profile, width: int) -> list[RenderableType]:
         out.append(_named_table(width, "figure", list(LATENCY_COLUMNS), rows))
     out += [Text(note, style=_WARN if "bound" in note or "not made" in note else "") for note in
             latency_notes(profile.latency)]
+    return out
+
+
+def _energy(profile: Profile, width: int) -> list[RenderableType]:
+    from edgeprof.report.energy import (
+        ENERGY_CATEGORY_COLUMNS,
+        ENERGY_COLUMNS,
+        ENERGY_LAYER_COLUMNS,
+        device_energy_rows,
+        energy_category_rows,
+        energy_layer_rows,
+        energy_notes,
+        energy_title,
+        measured_energy_rows,
+    )
+
+    if profile.energy is None:
+        return []
+    out: list[RenderableType] = []
+    for device_id, e in profile.energy.estimated.items():
+        rows: list[tuple[str, Sequence[str | Text]]] = list(device_energy_rows(e))
+        out += [Text(energy_title(e), style=_HEAD), _named_table(width, "figure", list(ENERGY_COLUMNS), rows)]
+        layer_rows: list[tuple[str, Sequence[str | Text]]] = list(energy_layer_rows(e))
+        if layer_rows:
+            out.append(Text(f"Top energy consumers on {device_id} (ops + data movement, mid)", style=_HEAD))
+            out.append(_named_table(width, "layer", list(ENERGY_LAYER_COLUMNS), layer_rows))
+        cat_rows: list[tuple[str, Sequence[str | Text]]] = list(energy_category_rows(e))
+        if cat_rows:
+            out.append(Text(f"Energy by category on {device_id} (ops + data movement, mid)", style=_HEAD))
+            out.append(_named_table(width, "category", list(ENERGY_CATEGORY_COLUMNS), cat_rows))
+    measured: list[tuple[str, Sequence[str | Text]]] = list(measured_energy_rows(profile.energy))
+    if measured:
+        out += [Text("Energy measured on this machine", style=_HEAD),
+                _named_table(width, "figure", list(ENERGY_COLUMNS), measured)]
+    if not out:
+        out.append(Text("Energy", style=_HEAD))
+    out += [Text(note, style=_WARN if "bound" in note or "not made" in note or "no power sensor" in note else "")
+            for note in energy_notes(profile.energy)]
+    out.append(Text("Estimates are ranges (low .. high) from two models; see docs/energy.md.", style=_DIM))
     return out
 
 
@@ -488,6 +533,8 @@ def render_terminal(
         sections.append(_llm(profile, console.width))
     if profile.latency is not None:
         sections.append(_latency(profile, console.width))
+    if profile.energy is not None:
+        sections.append(_energy(profile, console.width))
     sections.append(_not_counted(profile))
     _print(console, sections)
     return _finish(sink.getvalue(), color)

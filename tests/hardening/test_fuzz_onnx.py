@@ -1,0 +1,34 @@
+"""Mutation fuzzing of the ONNX loader (fixed seed): byte flips, sets, insertions, deletions,
+truncations and huge varints in real model files (models/demo.onnx, a conv net, a Loop with
+an If inside, a model with external data). Every outcome is a Profile with non-negative
+integer counts or a typed one-line edgeprof error; the model file is never changed.
+The same target runs longer in scripts/fuzz_long.py."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+from tests.hardening import fuzz_targets as ft
+
+_SETTINGS = settings(max_examples=300, derandomize=True, deadline=None, database=None,
+                     suppress_health_check=[HealthCheck.too_slow])
+
+
+@_SETTINGS
+@given(index=ft.seed_index, edits=ft.mutations)
+def test_damaged_model_files_give_a_profile_or_one_typed_line(index: int, edits: list[ft.Mutation]) -> None:
+    ft.check_onnx_bytes(index, edits)
+
+
+def test_every_seed_loads_undamaged() -> None:
+    """The seeds are real, loadable models (else the mutations test only the parser)."""
+    for i, seed in enumerate(ft.seeds()):
+        assert ft.check_onnx_bytes(i, [("flip", 0, 0, 1)] * 2) == "profile", seed.name  # two flips undo each other
+
+
+def test_the_check_catches_an_untyped_exception() -> None:
+    """The check can fail: an untyped exception is a FuzzFailure."""
+    import pytest
+
+    with pytest.raises(ft.FuzzFailure):
+        ft.run_profile(lambda: (_ for _ in ()).throw(KeyError("x")), "demo")  # type: ignore[arg-type]
