@@ -36,7 +36,8 @@ def _float_model(path: Path) -> None:
         helper.make_node("Relu", ["c"], ["r"]),
         helper.make_node("Add", ["r", "c"], ["a"]),
         helper.make_node("Mul", ["a", "r"], ["m"]),
-        helper.make_node("GlobalAveragePool", ["m"], ["g"]),
+        helper.make_node("AveragePool", ["m"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("GlobalAveragePool", ["p"], ["g"]),
         helper.make_node("Flatten", ["g"], ["f"]),
         helper.make_node("Gemm", ["f", "fw", "fb"], ["y"]),
     ]
@@ -56,12 +57,14 @@ def test_qoperator_model_from_onnxruntime_is_fully_counted(tmp_path: Path) -> No
                                  activation_type=quantization.QuantType.QInt8,
                                  weight_type=quantization.QuantType.QInt8)
     ops = [n.op_type for n in onnx.load(str(dst)).graph.node]
-    assert {"QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QGemm"} <= set(ops)
+    assert {"QLinearAdd", "QLinearMul", "QLinearAveragePool", "QLinearGlobalAveragePool", "QGemm"} <= set(ops)
     p = edgeprof.profile(dst)
     assert not p.not_counted and not p.totals.is_lower_bound
     by_op = {layer.op: layer for layer in p.layers}
-    # 8 channels of 8x8 = 64: 8·(63 + 1 + 4) integer OPs.
-    assert by_op["com.microsoft::QLinearGlobalAveragePool"].int_ops == 544
+    # 2x2 stride-2 windows over 8 channels of 8x8: 128 outputs of 3 adds + (1 + 4) each.
+    assert by_op["com.microsoft::QLinearAveragePool"].int_ops == 128 * (3 + 5)
+    # then 8 channels of 4x4 = 16: 8·(15 + 1 + 4) integer OPs.
+    assert by_op["com.microsoft::QLinearGlobalAveragePool"].int_ops == 160
     # f (1, 8) · fw (8, 4): 4 dot products of 8 = 60 + zero points 8 + 32 + bias 4 + requantise 16.
     gemm = by_op["com.microsoft::QGemm"]
     assert (gemm.int_ops, gemm.macs, gemm.flops) == (120, 32, 0)

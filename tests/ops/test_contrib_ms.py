@@ -88,3 +88,13 @@ def test_qlinear_global_average_pool_layouts() -> None:
     nhwc = cost(MS + "QLinearGlobalAveragePool", [*_q((2, 4, 4, 3)), ((), _F), ((), _I8)], [((2, 1, 1, 3), _I8)],
                 channels_last=1)
     assert nhwc.int_ops == 120
+
+
+def test_qlinear_average_pool_is_average_pool_with_a_requantise_for_the_divide() -> None:
+    # 2x2 windows, stride 2 over 4x4, 2 channels: 8 outputs of 4 taps: 3 adds each = 24, + (1 + 4)·8 = 64.
+    x = [*_q((1, 2, 4, 4)), ((), _F), ((), _I8)]
+    c = cost(MS + "QLinearAveragePool", x, [((1, 2, 2, 2), _I8)], kernel_shape=[2, 2], strides=[2, 2])
+    assert c.int_ops == 24 + 40
+    nhwc = cost(MS + "QLinearAveragePool", [*_q((1, 4, 4, 2)), ((), _F), ((), _I8)], [((1, 2, 2, 2), _I8)],
+                kernel_shape=[2, 2], strides=[2, 2], channels_last=1)
+    assert nhwc.int_ops == c.int_ops

@@ -7,7 +7,10 @@ inference nor onnxruntime's symbolic shape inference knows (QOperator-format mod
 * ``QLinearGlobalAveragePool`` (X, x_scale, x_zp, y_scale, y_zp): spatial dims become 1 (NCHW, or
   NHWC with ``channels_last=1``), X's element type;
 * ``QGemm`` (A, a_scale, a_zp, B, b_scale, b_zp, C, y_scale, y_zp): (M, N) from A, B and
-  ``transA``/``transB``; y_zp's element type (int8/uint8), float32 without ``y_scale``.
+  ``transA``/``transB``; y_zp's element type (int8/uint8), float32 without ``y_scale``;
+* ``QLinearAveragePool`` (X, x_scale, x_zp, y_scale, y_zp): AveragePool's output size per spatial
+  axis from ``kernel_shape``, ``strides``, ``pads``/``auto_pad`` and ``ceil_mode`` (NCHW, or NHWC
+  with ``channels_last=1``), X's element type.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from onnx import TensorProto
 
 from edgeprof.frontends.onnx_types import TType
 
-CONTRIB_SHAPE_OPS = frozenset({"QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QGemm"})
+CONTRIB_SHAPE_OPS = frozenset({"QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearAveragePool", "QGemm"})
 
 
 def _broadcast(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[int, ...] | None:
@@ -55,6 +58,8 @@ def contrib_output_type(op: str, ins: Sequence[TType | None], attrs: Mapping[str
             return None
         dims = (x[0], *([1] * (len(x) - 2)), x[-1]) if attrs.get("channels_last", 0) else (*x[:2], *([1] * (len(x) - 2)))
         return TType(elem, tuple(dims))
+    if op == "QLinearAveragePool":
+        return _average_pool_type(elem, x, attrs)
     if op == "QGemm":
         w = _static(ins[3]) if len(ins) > 3 else None
         if w is None or len(x) != 2 or len(w) != 2:
@@ -66,3 +71,34 @@ def contrib_output_type(op: str, ins: Sequence[TType | None], attrs: Mapping[str
         out_elem = (zp.elem if zp is not None and zp.elem else TensorProto.UINT8) if has_scale else TensorProto.FLOAT
         return TType(out_elem, (m, n))
     return None
+
+
+def _pooled(size: int, kernel: int, stride: int, pad_total: int, ceil_mode: bool) -> int:
+    span = size + pad_total - kernel
+    return (-(-span // stride) if ceil_mode else span // stride) + 1
+
+
+def _average_pool_type(elem: int, x: tuple[int, ...], attrs: Mapping[str, Any]) -> TType | None:
+    kernel = [int(k) for k in attrs.get("kernel_shape", [])]
+    if len(x) < 3 or len(kernel) != len(x) - 2 or min(kernel, default=0) < 1:
+        return None
+    channels_last = bool(attrs.get("channels_last", 0))
+    spatial = x[1:-1] if channels_last else x[2:]
+    rank = len(kernel)
+    strides = [int(s) for s in attrs.get("strides", [1] * rank)]
+    pads = [int(p) for p in attrs.get("pads", [0] * (2 * rank))]
+    auto_pad = str(attrs.get("auto_pad", "NOTSET"))
+    if len(strides) != rank or len(pads) != 2 * rank or min(strides) < 1:
+        return None
+    out = []
+    for i, size in enumerate(spatial):
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            out.append(-(-size // strides[i]))
+        elif auto_pad == "VALID":
+            out.append(_pooled(size, kernel[i], strides[i], 0, False))
+        else:
+            out.append(_pooled(size, kernel[i], strides[i], pads[i] + pads[i + rank], bool(attrs.get("ceil_mode", 0))))
+    if min(out) < 1:
+        return None
+    dims = (x[0], *out, x[-1]) if channels_last else (x[0], x[1], *out)
+    return TType(elem, tuple(dims))

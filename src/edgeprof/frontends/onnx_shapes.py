@@ -58,6 +58,7 @@ from edgeprof.frontends.onnx_types import TType, merge, parse_type, substitute, 
 from edgeprof.ir import AttrValue
 
 MAX_ROUNDS = 8
+MAX_CONTRIB_ROUNDS = 256
 _FOLDABLE = foldable_ops()
 _SHAPE_RULES = frozenset({"Reshape", "Expand", "ConstantOfShape", "Range", "Tile", "Slice"})
 Facts = dict[tuple[str, int], dict[str, AttrValue]]
@@ -94,7 +95,11 @@ class ShapeEngine:
 
     # ---- public ----------------------------------------------------------------------------
     def run(self) -> None:
-        for _ in range(MAX_ROUNDS):
+        # ONNX's inference stops at each quantised com.microsoft op our own rules fill in: a chain of
+        # them (a QOperator model) needs a round each.
+        contrib = sum(1 for slot in self.slots.values() for rec in slot.nodes
+                      if rec.domain == "com.microsoft" and rec.op_type in CONTRIB_SHAPE_OPS)
+        for _ in range(MAX_ROUNDS + min(contrib, MAX_CONTRIB_ROUNDS)):
             inferred = self._run_onnx()
             self._collect(inferred if inferred is not None else self.inf)
             self._changed = False

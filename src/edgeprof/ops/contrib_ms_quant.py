@@ -11,7 +11,10 @@ of the standard quantised ops (QLinearConv, QLinearMatMul in conv.py / linear.py
 * ``QGemm``: op(A)·op(B) dot products (numel(Y)·(2K-1), numel(Y)·K MACs) + zero points + the bias add
   (numel(Y) with C) + requantise (with ``y_scale``) or one dequantise multiply per output (float Y);
 * ``QLinearGlobalAveragePool``: the sum over each channel's m elements (m-1 adds), the zero point
-  once per channel (m·zp), and a requantise whose scale folds the divide by m: N·C·(m-1 + 1 + 4).
+  once per channel (m·zp), and a requantise whose scale folds the divide by m: N·C·(m-1 + 1 + 4);
+* ``QLinearAveragePool``: AveragePool's windows (m-1 adds over the taps inside the input, exactly
+  as pool.py counts them), then per output the zero point (m·zp) and a requantise that folds the
+  divide: AveragePool's count - numel(Y) (its divides) + 5·numel(Y).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 from math import prod
 
 from edgeprof.ops.linear import REQUANT_OPS, dot_products, zero_point_ops
+from edgeprof.ops.pool import average_pool
 from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
 
 MS = "com.microsoft::"
@@ -66,3 +70,11 @@ def qlinear_global_average_pool(call: OpCall) -> Arith:
     else:
         channels, m = x[0] * x[1], prod(x[2:])
     return Arith(ops=channels * (max(m - 1, 0) + 1 + REQUANT_OPS))
+
+
+@formula(MS + "QLinearAveragePool", category=Category.POOLING)
+def qlinear_average_pool(call: OpCall) -> Arith:
+    """Integer OPs: AveragePool's Σ(m-1) adds over the taps inside the input + numel(Y)·(1 zero point + 4 requantise)."""
+    pooled = average_pool(call)  # Σ(m-1) adds + one divide per output
+    numel_y = call.out_numel()
+    return Arith(ops=pooled.ops - numel_y + (1 + REQUANT_OPS) * numel_y)
