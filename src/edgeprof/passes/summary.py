@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from edgeprof.frontends.base import LoadedModel
 from edgeprof.ops.registry import Category
 from edgeprof.passes.count import count
 from edgeprof.passes.fold import foldable
+from edgeprof.passes.kernel_scratch import ort_peak_estimate
 from edgeprof.passes.memory import analyse_memory
 from edgeprof.passes.params import weight_table
+from edgeprof.report.memory import MemoryReport
 from edgeprof.report.model import CategoryShare, ModuleCalls, Profile, Totals, WeightGroup
 
 
@@ -65,5 +69,13 @@ def build_profile(loaded: LoadedModel, *, memory: bool = True, search_order: boo
         foldable=foldable(graph, counted.layers),
         notices=loaded.notices,
         module_calls=tuple(ModuleCalls(k, v) for k, v in loaded.module_calls.items()),
-        memory=analyse_memory(graph, file_bytes=loaded.info.file_bytes, search=search_order) if memory else None,
+        memory=_memory(loaded, search_order) if memory else None,
     )
+
+
+def _memory(loaded: LoadedModel, search_order: bool) -> MemoryReport:
+    """The memory report; for an ONNX file also its peak on ONNX Runtime's CPU kernels."""
+    report = analyse_memory(loaded.graph, file_bytes=loaded.info.file_bytes, search=search_order)
+    if loaded.info.format == "onnx":
+        report = dataclasses.replace(report, runtime_estimate=ort_peak_estimate(report, loaded.graph))
+    return report

@@ -179,6 +179,11 @@ def memory_rows(mem: MemoryReport) -> list[tuple[str, int, str]]:
         else:
             how = "the default order is the best found" + (" (proven)" if s.method == "exact" else " (heuristic search)")
         rows.append(("best-order peak", s.best_peak_activation_bytes, how))
+    est = mem.runtime_estimate
+    if est is not None and est.scratch_at_peak_bytes:
+        rows.append((f"peak on {est.runtime.split(' ')[0]}", est.peak_bytes,
+                     f"estimated: + {human(est.scratch_at_peak_bytes, 'B')} of kernel temporaries at {est.peak_at} "
+                     "(rules measured in docs/memory.md)"))
     if mem.measured is not None and mem.measured_peak_rss_increase_bytes is not None:
         m = mem.measured
         rows.append(("measured peak RSS", mem.measured_peak_rss_increase_bytes,

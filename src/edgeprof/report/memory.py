@@ -158,6 +158,20 @@ class McuFit:
 
 
 @dataclass(frozen=True)
+class KernelScratchEstimate:
+    """The peak on a named runtime: the prediction plus the temporaries its kernels allocate
+    (``scratch_at_peak_bytes`` at the step ``peak_at``), estimated by the rules in ``provenance``."""
+
+    runtime: str
+    peak_activation_bytes: int
+    peak_bytes: int
+    peak_at: str
+    scratch_at_peak_bytes: int
+    is_lower_bound: bool
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
 class MemoryReport:
     """How much memory the model takes while it runs.
 
@@ -200,6 +214,7 @@ class MemoryReport:
     tensor_peak_minus_predicted_bytes: int | None = None
     measurement_error: str = ""
     device_fits: tuple[McuFit, ...] = ()  # per --device with SRAM and flash sizes: stored and int8 precision
+    runtime_estimate: KernelScratchEstimate | None = None  # ONNX files: the peak on ONNX Runtime's CPU kernels
 
     def precision(self, name: str) -> PrecisionMemory:
         """The row for ``name`` (``stored``, ``fp32``, ``fp16``, ``int8``, ``int4``)."""
