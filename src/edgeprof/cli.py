@@ -235,7 +235,7 @@ def build_parser() -> _Parser:
     )
     prof.add_argument(
         "--measure", action="store_true",
-        help="also run the model for real (ONNX Runtime, or LiteRT for .tflite, in a fresh subprocess) and report its peak memory "
+        help="also run the model for real (ONNX Runtime, LiteRT for .tflite, PyTorch eager for a module:callable; in a fresh subprocess) and report its peak memory "
         "beside the prediction; the static report comes out even when the run fails",
     )
     prof.add_argument("--measure-runs", type=_positive_int, default=5, metavar="N", help="runs for --measure (default 5)")
@@ -339,13 +339,15 @@ def _add_compare_and_check(sub: Any) -> None:
 
 def _add_latency_commands(sub: Any) -> None:
     bench = sub.add_parser(
-        "bench", help="time a model on ONNX Runtime or LiteRT (CPU) in a fresh subprocess",
-        description="Run MODEL (an .onnx file on ONNX Runtime's CPU provider, a .tflite file on the LiteRT interpreter) in a fresh subprocess: load time, first "
+        "bench", help="time a model on ONNX Runtime, LiteRT or PyTorch eager (CPU) in a fresh subprocess",
+        description="Run MODEL (an .onnx file on ONNX Runtime's CPU provider, a .tflite file on the LiteRT interpreter, "
+        "a module:callable's torch model on PyTorch eager) in a fresh subprocess: load time, first "
         "inference, warm-up, then timed runs until the 95 %% CI of the mean is within 2 %% or a limit is reached; "
         "p50/p90/p99/min/mean/std, CPU time per run and the environment go into latency.measured.",
         allow_abbrev=False,
     )
-    bench.add_argument("model", metavar="MODEL", help="the model (an .onnx or .tflite file)")
+    bench.add_argument("model", metavar="MODEL",
+                       help="the model (an .onnx or .tflite file, or a module:callable that builds a torch model)")
     bench.add_argument("--runs", type=_positive_int, default=1000, metavar="N", help="most timed runs (default 1000)")
     bench.add_argument("--threads", type=_positive_int, default=1, metavar="N",
                        help="ONNX Runtime intra-op threads (default 1)")
