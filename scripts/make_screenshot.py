@@ -1,6 +1,6 @@
 """Render the HTML report of models/demo.onnx and screenshot it with headless Chromium.
 
-    .venv/bin/python scripts/make_screenshot.py [--out docs/img/report.png] [--height 1900]
+    .venv/bin/python scripts/make_screenshot.py [--out docs/img/report.png] [--height 1900] [--device rpi5]
 
 Needs Debian's ``chromium`` (``apt-get install chromium``). The page is opened from a file in a
 fresh temporary profile with networking disabled; the report itself makes no request.
@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "report.png"))
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1900)
+    parser.add_argument("--device", action="append", default=None,
+                        help="a catalogue device for the latency and energy sections (default: rpi5); repeatable")
     args = parser.parse_args(argv)
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -39,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out).resolve()
     os.chdir(ROOT)  # the report shows the model path as given: keep it relative
-    profile = api.profile(args.model)
+    devices = args.device or ["rpi5"]
+    profile = api.estimate_energy(api.predict_latency(api.profile(args.model), devices), devices)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "report.html"
