@@ -8,16 +8,14 @@ protocol every latency measurement uses (:mod:`edgeprof.measure.timing`).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from edgeprof.errors import MeasurementError
 from edgeprof.measure.runner import ChildError, first_line, run_child, serve
 from edgeprof.measure.timing import DEFAULT_OPTIONS, LatencyOptions, environment_dict, measured_latency, time_runs
-from edgeprof.measure.torch_memory import TORCH_DTYPES, build_callable, random_torch_inputs
+from edgeprof.measure.torch_memory import build_callable, callable_request, random_torch_inputs
 from edgeprof.report.latency import MeasuredLatency
 from edgeprof.report.model import InputSpec
 
@@ -29,15 +27,7 @@ def measure_callable_latency(spec: str, inputs: Sequence[InputSpec], *, options:
     """Time eager forwards of the model ``spec`` builds, in a fresh subprocess (see the module
     docstring). Raises :class:`MeasurementError` (one line) when it cannot run."""
     options.check()
-    for s in inputs:
-        if s.dtype not in TORCH_DTYPES:
-            raise MeasurementError(f"input {s.name!r} has dtype {s.dtype}, which the PyTorch run cannot make")
-    request = {
-        "spec": spec,
-        "sys_path": [os.getcwd(), *(p for p in sys.path if p)],
-        "inputs": [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in inputs],
-        **options.request(),
-    }
+    request = {**callable_request(spec, inputs), **options.request()}
     env = {"OMP_NUM_THREADS": str(options.intra_op_threads)}
     result = run_child(["-m", "edgeprof.measure.torch_latency"], request, what="PyTorch latency run",
                        timeout_s=timeout_s, env=env)

@@ -37,7 +37,7 @@ from edgeprof.measure.runner import run_child, serve
 from edgeprof.report.memory import MeasuredMemory, MeasuredTensorPeak
 from edgeprof.report.model import InputSpec, Provenance
 
-__all__ = ["TORCH_DTYPES", "build_callable", "measure_callable_memory", "random_torch_inputs"]
+__all__ = ["TORCH_DTYPES", "build_callable", "callable_request", "measure_callable_memory", "random_torch_inputs"]
 
 TORCH_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
 
@@ -52,15 +52,7 @@ def measure_callable_memory(
         raise MeasurementError(f"memory measurement needs at least one run, got {runs}")
     if platform.system() != "Linux":
         raise MeasurementError(f"memory measurement reads Linux /proc counters; this is {platform.system()}")
-    for s in inputs:
-        if s.dtype not in TORCH_DTYPES:
-            raise MeasurementError(f"input {s.name!r} has dtype {s.dtype}, which the PyTorch run cannot make")
-    request = {
-        "spec": spec,
-        "sys_path": [os.getcwd(), *(p for p in sys.path if p)],
-        "inputs": [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in inputs],
-        "runs": runs,
-    }
+    request = {**callable_request(spec, inputs), "runs": runs}
     result = run_child(["-m", "edgeprof.measure.torch_memory"], request, what="PyTorch memory run",
                        timeout_s=timeout_s, env=CHILD_ENV)
     try:
@@ -90,6 +82,19 @@ def measure_callable_memory(
     except (KeyError, TypeError, ValueError) as exc:
         raise MeasurementError(f"PyTorch memory run: malformed result ({exc})") from None
     return rss, tensor_peak
+
+
+def callable_request(spec: str, inputs: Sequence[InputSpec]) -> dict[str, Any]:
+    """The part of a PyTorch child's request that says what to build and feed: the spec, this
+    process's import path (the current directory first, as ``python -m`` has it) and the inputs."""
+    for s in inputs:
+        if s.dtype not in TORCH_DTYPES:
+            raise MeasurementError(f"input {s.name!r} has dtype {s.dtype}, which the PyTorch run cannot make")
+    return {
+        "spec": spec,
+        "sys_path": [os.getcwd(), *(p for p in sys.path if p)],
+        "inputs": [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in inputs],
+    }
 
 
 # ---- the child -------------------------------------------------------------------------------
