@@ -17,6 +17,7 @@ Seed models are built in code (and ``models/demo.onnx``, which the repo ships).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -402,11 +403,18 @@ class CliFiles:
             return str(f / "no" / "such" / token.split("/", 1)[1])
         return token
 
-    def protected(self) -> dict[Path, bytes]:
-        """The input files whose bytes no command may change."""
+    def protected(self, models: list[str] | None = None) -> dict[Path, bytes]:
+        """The model files whose bytes no command may change: those the command line names as
+        its models (``models``, the positional arguments), else every model-like file. (An ``-o``
+        through a symlink to a file the command does not read replaces that file: that is the
+        user's explicit target, see report/output.py.)"""
         names = ("model.onnx", "notes.onnx", "weights.pt", "empty.onnx", "truncated.onnx", "a model.onnx",
                  "custom.onnx", "budget.toml")
-        return {self.folder / n: (self.folder / n).read_bytes() for n in names}
+        paths = [self.folder / n for n in names]
+        if models is not None:
+            given = {os.path.realpath(m) for m in models if m}
+            paths = [p for p in paths if os.path.realpath(p) in given]
+        return {p: p.read_bytes() for p in paths}
 
 
 def make_cli_files(folder: Path) -> CliFiles:
@@ -446,8 +454,8 @@ def slow_argv(argv: list[str]) -> bool:
     tests of those commands, not fuzzed."""
     if "--help" in argv or "--version" in argv:
         return False
-    return "--measure" in argv or argv[0] in ("bench", "validate") and not any(
-        a in argv for a in ("--runs", "--threads", "--max-time", "--nope", "-x"))
+    return "--measure" in argv or (argv[0] in ("bench", "validate") and not any(
+        a in argv for a in ("--runs", "--threads", "--max-time", "--nope", "-x")))
 
 
 # ---- the op registry: OpCall level ----------------------------------------------------------
@@ -634,8 +642,9 @@ def graph_model(call: dict[str, Any]) -> tuple[str, onnx.ModelProto, dict[str, i
     attrs: list[onnx.AttributeProto] = []
     for i, (name, a) in enumerate(sorted(schema.attributes.items())):
         raw = call["attrs"][i % len(call["attrs"])]
-        if raw is not None and a.type not in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
-            made = _attr(name, int(a.type), raw)
+        kind = int(getattr(a.type, "value", 0))  # an onnx.defs AttrType enum
+        if raw is not None and kind not in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
+            made = _attr(name, kind, raw)
             if made is not None:
                 attrs.append(made)
     for name, raw in call["junk"].items():

@@ -31,4 +31,19 @@ def test_the_check_catches_an_untyped_exception() -> None:
     import pytest
 
     with pytest.raises(ft.FuzzFailure):
-        ft.run_profile(lambda: (_ for _ in ()).throw(KeyError("x")), "demo")  # type: ignore[arg-type]
+        ft.run_profile(lambda: (_ for _ in ()).throw(KeyError("x")), "demo")
+
+
+def test_a_subgraph_attribute_name_that_breaks_subgraph_paths_is_refused() -> None:
+    """Found by atheris in the long run: a Loop whose ``body`` attribute was damaged to
+    ``bo[y`` made the frontend's subgraph paths ambiguous (a KeyError leaked)."""
+    import pytest
+
+    import edgeprof
+    from edgeprof.errors import GraphError
+
+    for name in ("bo[y", "body/x", "else]"):
+        model = ft.control_flow_model()
+        model.graph.node[1].attribute[0].name = name
+        with pytest.raises(GraphError, match="subgraph attribute with an invalid name"):
+            edgeprof.profile(model)

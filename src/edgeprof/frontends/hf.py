@@ -12,15 +12,18 @@ cache of the context length) and returns :class:`edgeprof.passes.llm.LLMFigures`
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
-from collections.abc import Mapping
+import logging
+import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from edgeprof.errors import ModelLoadError, ShapeError, UsageError
+from edgeprof.errors import EdgeprofError, ModelLoadError, ShapeError, UsageError
 from edgeprof.frontends.base import LoadedModel, ShapeRequest
 from edgeprof.frontends.torch import load_torch, trace_module
 from edgeprof.passes.llm import DecoderSpec, LLMFigures, llm_figures
@@ -58,15 +61,22 @@ def build_model(source: str | Path | Mapping[str, Any], *, attn_implementation: 
     model_type = data["model_type"]
     fields = {k: v for k, v in data.items() if k not in ("model_type", "auto_map", "transformers_version")}
     fields["attn_implementation"] = attn_implementation
+    _check_counts(data, _label(source))
     try:
-        config = transformers.AutoConfig.for_model(model_type, **fields)
+        with _quiet():
+            config = transformers.AutoConfig.for_model(model_type, **fields)
     except (ValueError, KeyError) as exc:
-        raise ModelLoadError(f"unknown model_type {model_type!r} for transformers {transformers.__version__}: "
+        if model_type not in _known_model_types(transformers):
+            raise ModelLoadError(f"unknown model_type {model_type!r} for transformers {transformers.__version__}: "
+                                 f"{_first_line(exc)}") from None
+        raise ModelLoadError(f"{_label(source)}: invalid {model_type} config: {_first_line(exc)}") from None
+    except Exception as exc:  # transformers' field validation (type errors, strict dataclass checks, ...)
+        raise ModelLoadError(f"{_label(source)}: invalid {model_type} config: {type(exc).__name__}: "
                              f"{_first_line(exc)}") from None
     cls = _model_class(transformers, data, config)
     torch_dtype = _dtype(dtype, data)
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), _quiet():
             model = cls(config)
     except Exception as exc:
         raise ModelLoadError(f"cannot build {cls.__name__} from the config: {type(exc).__name__}: "
@@ -76,8 +86,61 @@ def build_model(source: str | Path | Mapping[str, Any], *, attn_implementation: 
     return model, config
 
 
+# Config fields that say how many modules the model builds: a hostile value (10**9 layers) would
+# make building the model on the meta device run for hours, so they are capped.
+MAX_MODULE_COUNT = 4096
+_COUNT_FIELDS = frozenset({
+    "num_hidden_layers", "num_layers", "n_layer", "n_layers", "encoder_layers", "decoder_layers",
+    "num_encoder_layers", "num_decoder_layers", "num_experts", "num_local_experts", "n_routed_experts",
+})
+_MAX_NESTING = 16
+
+
+def _label(source: str | Path | Mapping[str, Any]) -> str:
+    return "<config>" if isinstance(source, Mapping) else str(source)
+
+
+def _check_counts(data: Mapping[str, Any], label: str, depth: int = 0) -> None:
+    """Refuse a layer or expert count above :data:`MAX_MODULE_COUNT` (also in nested
+    sub-configs such as ``text_config``) and absurdly nested configs, before anything is built."""
+    if depth > _MAX_NESTING:
+        raise ModelLoadError(f"{label}: the config nests sub-configs more than {_MAX_NESTING} deep")
+    for key, value in data.items():
+        if key in _COUNT_FIELDS and isinstance(value, int) and not isinstance(value, bool) \
+                and value > MAX_MODULE_COUNT:
+            raise ModelLoadError(f"{label}: {key} = {value} is more than {MAX_MODULE_COUNT}, edgeprof's limit for a "
+                                 "layer or expert count (the model would take hours to build)")
+        if isinstance(value, Mapping):
+            _check_counts(value, label, depth + 1)
+
+
+def _known_model_types(transformers: Any) -> set[str]:
+    mapping = getattr(getattr(transformers, "models", None), "auto", None)
+    names = getattr(getattr(mapping, "configuration_auto", None), "CONFIG_MAPPING_NAMES", {})
+    return set(names)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence the loggers of transformers and of torch's fake tensors while a model is built
+    or traced: they print warnings and even tracebacks for configs that then fail with a clear
+    error of ours (the CLI's stderr stays one line)."""
+    loggers = [logging.getLogger(n) for n in ("transformers", "torch._subclasses.fake_tensor")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
 def _model_class(transformers: Any, data: Mapping[str, Any], config: Any) -> Any:
-    for arch in data.get("architectures") or []:
+    archs = data.get("architectures")
+    for arch in archs if isinstance(archs, list) else []:
         cls = getattr(transformers, str(arch), None) if str(arch).isidentifier() else None
         if isinstance(cls, type) and issubclass(cls, transformers.PreTrainedModel):
             return cls
@@ -128,6 +191,18 @@ def load_hf_config(path: str | Path, request: ShapeRequest | None = None, **opti
     unknown = sorted(set(options) - _OPTIONS)
     if unknown:
         raise UsageError(f"unknown option(s) for a Hugging Face config: {', '.join(unknown)}")
+    try:
+        with _quiet():
+            return _load_hf_config(path, request, **options)
+    except EdgeprofError:
+        raise
+    except RecursionError:
+        raise ModelLoadError(f"{path}: the config nests too deeply to load") from None
+    except Exception as exc:  # transformers' own code on a config it does not expect
+        raise ModelLoadError(f"{path}: cannot profile this config: {type(exc).__name__}: {_first_line(exc)}") from None
+
+
+def _load_hf_config(path: str | Path, request: ShapeRequest | None, **options: Any) -> LoadedModel:
     request = request or ShapeRequest()
     model, config = build_model(path, attn_implementation=options.get("attn_implementation", "sdpa"),
                                 dtype=options.get("dtype"))
@@ -186,6 +261,20 @@ def llm_figures_for(source: str | Path | Mapping[str, Any], context_len: int, *,
     Prefill is one forward over ``context_len`` tokens computing the logits of the last position
     only (as ``generate()`` runs it); decode is one new token attending to a KV cache of
     ``context_len`` tokens (so ``context_len + 1`` keys)."""
+    try:
+        with _quiet():
+            return _llm_figures_for(source, context_len, batch_size, attn_implementation, dtype)
+    except EdgeprofError:
+        raise
+    except RecursionError:
+        raise ModelLoadError(f"{_label(source)}: the config nests too deeply to load") from None
+    except Exception as exc:  # transformers' own code on a config it does not expect
+        raise ModelLoadError(f"{_label(source)}: cannot trace the decode step of this config: {type(exc).__name__}: "
+                             f"{_first_line(exc)}") from None
+
+
+def _llm_figures_for(source: str | Path | Mapping[str, Any], context_len: int, batch_size: int,
+                     attn_implementation: str, dtype: str | None) -> LLMFigures:
     length = _positive(context_len, "context_len")
     batch = _positive(batch_size, "batch_size")
     model, config = build_model(source, attn_implementation=attn_implementation, dtype=dtype)

@@ -86,6 +86,7 @@ class ShapeEngine:
         self._applied_nodes: set[tuple[str, int]] = set()
         self._pending_types: set[tuple[str, str]] = set()
         self._onnx_failed = False
+        self._data_prop: bool | None = None
         self._tried_ort = False
         self._seed_consts(resolved)
         self.inf = self._inference_copy(work, resolved)
@@ -220,7 +221,9 @@ class ShapeEngine:
         if self._onnx_failed:
             return None
         try:
-            return onnx.shape_inference.infer_shapes(self.inf, check_type=False, strict_mode=False, data_prop=True)
+            data_prop = self._data_prop_is_safe()
+            return onnx.shape_inference.infer_shapes(self.inf, check_type=False, strict_mode=False,
+                                                     data_prop=data_prop)
         except Exception as exc:
             self._onnx_failed = True
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -229,6 +232,23 @@ class ShapeEngine:
                 "edgeprof's own rules"
             )
             return None
+
+    def _data_prop_is_safe(self) -> bool:
+        """ONNX's data propagation (values of small shape tensors through Add, Concat, Gather,
+        Slice, Squeeze, ...) holds one entry per element of every 1-D tensor those ops see, even a
+        float tensor: a 1-D tensor of 10**8 elements takes 14 GB and 30 s, one of 2**40 never
+        ends. A plain inference pass first finds the 1-D tensors; data propagation runs only when
+        none has more than FOLD_LIMIT elements (larger values are never folded anyway)."""
+        if self._data_prop is None or self._data_prop:
+            plain = onnx.shape_inference.infer_shapes(self.inf, check_type=False, strict_mode=False, data_prop=False)
+            longest = _longest_1d(plain)
+            self._data_prop = longest <= FOLD_LIMIT
+            if not self._data_prop:
+                self.notices.append(
+                    f"a 1-D tensor has {longest:,} elements: ONNX's data propagation was skipped (it would hold every "
+                    "element); shape values come from edgeprof's own folding"
+                )
+        return self._data_prop
 
     def _collect(self, model: onnx.ModelProto) -> None:
         keep = self._keep
@@ -301,7 +321,10 @@ class ShapeEngine:
             if t is not None and t.is_static:
                 dims = t.static_dims()
                 attrs = self._attrs(rec, path)
-                res = [shape_of(dims, attrs)] if op == "Shape" else [np.array(prod(dims), dtype=np.int64)]
+                if op == "Shape":
+                    res = [shape_of(dims, attrs)]
+                elif prod(dims) < 2**63:  # Size is an int64 scalar: a larger count is left unfolded, never wrapped
+                    res = [np.array(prod(dims), dtype=np.int64)]
         elif not unknown and op in _FOLDABLE:
             out_elems = []
             for o in rec.outputs:
@@ -796,3 +819,25 @@ def _copy_vi(vi: onnx.ValueInfoProto) -> onnx.ValueInfoProto:
     c = onnx.ValueInfoProto()
     c.CopyFrom(vi)
     return c
+
+
+def _longest_1d(model: onnx.ModelProto) -> int:
+    """The most elements of any 1-D tensor the model declares or ONNX inferred (all graphs)."""
+    longest = 0
+    graphs = [model.graph]
+    while graphs:
+        g = graphs.pop()
+        for vi in (*g.input, *g.output, *g.value_info):
+            tt = vi.type.tensor_type if vi.type.HasField("tensor_type") else None
+            if tt is not None and tt.HasField("shape") and len(tt.shape.dim) == 1:
+                longest = max(longest, tt.shape.dim[0].dim_value)
+        for t in g.initializer:
+            if len(t.dims) == 1:
+                longest = max(longest, int(t.dims[0]))
+        for n in g.node:
+            for a in n.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    graphs.append(a.g)
+                elif a.type == onnx.AttributeProto.GRAPHS:
+                    graphs.extend(a.graphs)
+    return longest

@@ -8,6 +8,7 @@ sorted in place (on the frontend's working copy only).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import onnx
@@ -76,10 +77,13 @@ def _check_graph(graph: onnx.GraphProto, outer: frozenset[str], label: str, wher
         _check_text(label, where, nodes[i].op_type, nodes[i].domain, nodes[i].name, *ins, *outs)
         if nodes[i].attribute:
             _check_text(label, where, *(a.name for a in nodes[i].attribute))
+            _check_graph_attr_names(nodes[i], i, label, where)
         if not nodes[i].op_type:
             raise GraphError(f"{label}: node {i} ({nodes[i].name or 'unnamed'}){where.suffix()} has no op type")
         if nodes[i].op_type == "Constant" and nodes[i].domain in ("", "ai.onnx"):
             _check_constant(nodes[i], i, label, where)
+        if nodes[i].op_type == "Einsum" and nodes[i].domain in ("", "ai.onnx"):
+            _check_einsum(nodes[i], i, label, where)
         for out in outs:
             if not out:
                 continue
@@ -169,6 +173,17 @@ def _check_text(label: str, where: _Where, *names: object) -> None:
             )
 
 
+def _check_graph_attr_names(node: NodeProto, index: int, label: str, where: _Where) -> None:
+    """Subgraphs are addressed by paths built from their attribute names (``/1.body``,
+    ``/0.branches[2]``): a name holding ``/``, ``[`` or ``]`` (a damaged file) is refused."""
+    for a in node.attribute:
+        if a.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS) and (not a.name or any(c in a.name for c in "/[]")):
+            raise GraphError(
+                f"{label}: node {_node_label(node, index)}{where.suffix()} has a subgraph attribute with an invalid "
+                f"name {a.name!r}"
+            )
+
+
 def _check_constant(node: NodeProto, index: int, label: str, where: _Where) -> None:
     values = [a.name for a in node.attribute if a.name in CONSTANT_VALUE_ATTRS]
     if len(values) != 1 or len(node.output) != 1 or not node.output[0]:
@@ -176,6 +191,22 @@ def _check_constant(node: NodeProto, index: int, label: str, where: _Where) -> N
             f"{label}: Constant node {_node_label(node, index)}{where.suffix()} needs exactly one value attribute "
             f"and one output (has {len(values)} and {len(node.output)})"
         )
+
+
+# Letters, ellipses, commas, one arrow and spaces: an Einsum equation onnx's own shape inference
+# can parse (an equation holding a digit, such as "1", makes onnx 1.x's inference loop forever).
+_EINSUM = re.compile(r"[A-Za-z.,\s]*(->[A-Za-z.\s]*)?")
+
+
+def _check_einsum(node: NodeProto, index: int, label: str, where: _Where) -> None:
+    for a in node.attribute:
+        if a.name == "equation":
+            equation = a.s.decode("utf-8", "replace")
+            if not _EINSUM.fullmatch(equation):
+                raise GraphError(
+                    f"{label}: Einsum node {_node_label(node, index)}{where.suffix()} has an invalid equation "
+                    f"{equation[:80]!r} (letters, '...', ',' and one '->' only)"
+                )
 
 
 def _topological(nodes: list[NodeProto], deps: list[set[int]], label: str, where: _Where) -> list[int]:

@@ -13,6 +13,7 @@ an op we cannot cost with :func:`not_countable`. A second registration of a name
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -96,7 +97,7 @@ class OpCall:
             return default
         if not isinstance(v, (int, float)):
             raise Uncountable(f"{self.op}: attribute {name} is not a number")
-        return int(v)
+        return _as_int(self.op, name, v)
 
     def attr_float(self, name: str, default: float) -> float:
         v = self.attrs.get(name, default)
@@ -109,7 +110,10 @@ class OpCall:
         if v is None:
             return default
         if isinstance(v, (tuple, list)):
-            return tuple(int(x) for x in v)
+            numbers = [x for x in v if isinstance(x, (int, float))]
+            if len(numbers) != len(v):
+                raise Uncountable(f"{self.op}: attribute {name} is not a list of ints")
+            return tuple(_as_int(self.op, name, x) for x in numbers)
         if isinstance(v, int):
             return (v,)
         raise Uncountable(f"{self.op}: attribute {name} is not a list of ints")
@@ -121,6 +125,13 @@ class OpCall:
         if not isinstance(v, str):
             raise Uncountable(f"{self.op}: attribute {name} is not a string")
         return v
+
+
+def _as_int(op: str, name: str, v: int | float) -> int:
+    """An int attribute's value; a float stands for its truncation, NaN and infinity for nothing."""
+    if isinstance(v, float) and not math.isfinite(v):
+        raise Uncountable(f"{op}: attribute {name} is {v}, not an integer")
+    return int(v)
 
 
 def _static(v: Value) -> tuple[int, ...]:
