@@ -261,13 +261,16 @@ def predict_latency(
 
 
 def measure_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000, max_time_s: float = 10.0,
-                    timeout_s: float = 300.0) -> Profile:
-    """Time the profiled ONNX model on ONNX Runtime (CPU, fresh subprocess): ``latency.measured``.
-    Never raises for a model that cannot run: ``latency.measurement_error`` says why."""
+                    timeout_s: float = 300.0, model: Any = None, example_inputs: Any = None) -> Profile:
+    """Time the profiled model for real: ``latency.measured``. ONNX files on ONNX Runtime, ``.tflite``
+    files on LiteRT and ``module:callable`` PyTorch models on PyTorch eager run in a fresh subprocess;
+    a PyTorch module passed as ``model`` is timed in this process (on ``example_inputs``, default
+    random tensors of the profiled shapes). Never raises for a model that cannot run:
+    ``latency.measurement_error`` says why."""
     from edgeprof.measure.latency import measure_profile_latency
 
     return measure_profile_latency(profile, threads=threads, max_runs=max_runs, max_time_s=max_time_s,
-                                   timeout_s=timeout_s)
+                                   timeout_s=timeout_s, model=model, example_inputs=example_inputs)
 
 
 def estimate_energy(

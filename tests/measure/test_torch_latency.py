@@ -40,3 +40,24 @@ def test_cli_measure_of_a_callable_gives_memory_and_latency(capsys: pytest.Captu
     assert out["memory"]["measured_tensor_peak"]["peak_activation_bytes"] == out["memory"]["peak_activation_bytes"]
     assert out["memory"]["measured_peak_rss_increase_bytes"] > 0
     assert out["latency"]["measured"]["runtime"].startswith("torch")
+
+
+def test_a_module_object_is_timed_in_this_process_and_left_as_it_was() -> None:
+    import torch
+
+    import edgeprof
+    from edgeprof import api
+    from tests.measure.torch_models import mlp
+
+    model = mlp().train()
+    threads = torch.get_num_threads()
+    p = edgeprof.profile(model, input_shapes=[(4, 512)])
+    timed = api.measure_latency(p, max_runs=20, max_time_s=2.0, model=model)
+    assert timed.latency is not None and not timed.latency.measurement_error
+    m = timed.latency.measured
+    assert m is not None and m.runtime.startswith("torch ") and "in this process" in m.method
+    assert 1 <= m.runs <= 20 and m.inputs == ("Tensor[4x512]",)
+    assert model.training and torch.get_num_threads() == threads  # flags and threads restored
+    failed = api.measure_latency(p, max_runs=5, model=model, example_inputs=(torch.zeros(4, 100),))
+    assert failed.latency is not None and "forward failed" in failed.latency.measurement_error
+    assert api.measure_latency(p).latency.measurement_error.startswith("latency measurement of a 'torch' model")

@@ -64,9 +64,10 @@ def measure_onnx_latency(
 
 
 def measure_profile_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000, max_time_s: float = 10.0,
-                            timeout_s: float = 300.0) -> Profile:
+                            timeout_s: float = 300.0, model: Any = None, example_inputs: Any = None) -> Profile:
     """``profile`` with ``latency.measured`` (or ``latency.measurement_error``, one line, when the
-    model cannot be run: the static figures stay as they are)."""
+    model cannot be run: the static figures stay as they are). A PyTorch module given as ``model``
+    is timed in this process on ``example_inputs`` (default: random tensors of the profiled shapes)."""
     import dataclasses
 
     current = profile.latency or LatencyReport()
@@ -79,6 +80,12 @@ def measure_profile_latency(profile: Profile, *, threads: int = 1, max_runs: int
             from edgeprof.measure.litert import measure_tflite_latency
 
             measured = measure_tflite_latency(profile.model.path, profile.inputs, options=options, timeout_s=timeout_s)
+        elif profile.model.format == "torch" and model is not None:
+            from edgeprof.api import _random_torch_inputs
+            from edgeprof.measure.torch_latency import measure_module_latency
+
+            inputs = example_inputs if example_inputs is not None else _random_torch_inputs(profile)
+            measured = measure_module_latency(model, inputs, options=options)
         elif profile.model.format == "torch" and CALLABLE_SPEC.match(profile.model.name):
             from edgeprof.measure.torch_latency import measure_callable_latency
 
@@ -87,7 +94,8 @@ def measure_profile_latency(profile: Profile, *, threads: int = 1, max_runs: int
         else:
             raise MeasurementError(
                 f"latency measurement of a {profile.model.format!r} model is not available; ONNX files are timed on "
-                "ONNX Runtime, .tflite files on LiteRT, models built by a 'module:callable' on PyTorch eager"
+                "ONNX Runtime, .tflite files on LiteRT, PyTorch models on PyTorch eager (a 'module:callable', or the module "
+                "passed as model=...)"
             )
         report = dataclasses.replace(current, measured=measured, measurement_error="")
     except MeasurementError as exc:

@@ -13,13 +13,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from edgeprof.errors import MeasurementError
 from edgeprof.measure.runner import ChildError, first_line, run_child, serve
 from edgeprof.measure.timing import DEFAULT_OPTIONS, LatencyOptions, environment_dict, measured_latency, time_runs
 from edgeprof.measure.torch_memory import build_callable, callable_request, random_torch_inputs
 from edgeprof.report.latency import MeasuredLatency
 from edgeprof.report.model import InputSpec
 
-__all__ = ["measure_callable_latency"]
+__all__ = ["measure_callable_latency", "measure_module_latency"]
 
 
 def measure_callable_latency(spec: str, inputs: Sequence[InputSpec], *, options: LatencyOptions = DEFAULT_OPTIONS,
@@ -34,6 +35,48 @@ def measure_callable_latency(spec: str, inputs: Sequence[InputSpec], *, options:
     return measured_latency(result, options, what="PyTorch latency run", runtime="torch {version} eager (CPU)",
                             method=f"fresh subprocess, eager forward under inference_mode, "
                                    f"{options.intra_op_threads} intra-op thread(s)")
+
+
+def measure_module_latency(module: Any, inputs: Any, *, options: LatencyOptions = DEFAULT_OPTIONS) -> MeasuredLatency:
+    """Time eager forwards of ``module`` (a CPU ``torch.nn.Module``) on ``inputs`` (a tensor, a tuple
+    of positional inputs or a dict of keyword inputs) **in this process** (a module object cannot be
+    handed to another one), under ``torch.inference_mode`` with the common protocol; the module is
+    in eval mode while timed (its flags are restored) and torch's intra-op thread count is set to
+    ``options.intra_op_threads`` for the run (restored after). Raises :class:`MeasurementError`."""
+    import numpy as np
+    import torch
+
+    from edgeprof.measure.environment import environment
+
+    options.check()
+    if not isinstance(module, torch.nn.Module):
+        raise MeasurementError(f"expected a torch.nn.Module, got {type(module).__name__}")
+    args, kwargs = ((), dict(inputs)) if isinstance(inputs, dict) else (
+        (inputs if isinstance(inputs, tuple) else (inputs,)), {})
+    flags = {m: m.training for m in module.modules()}
+    threads = torch.get_num_threads()
+
+    def run() -> None:
+        try:
+            with torch.inference_mode():
+                module(*args, **kwargs)
+        except Exception as exc:
+            raise MeasurementError(f"the PyTorch forward failed: {first_line(exc)}") from None
+
+    try:
+        module.eval()
+        torch.set_num_threads(options.intra_op_threads)
+        timed = time_runs(run, options.request())
+        env = environment("torch", torch.__version__, np.__version__, options.intra_op_threads)
+    finally:
+        torch.set_num_threads(threads)
+        for m, flag in flags.items():
+            m.training = flag
+    shapes = [f"{type(t).__name__}[{'x'.join(str(d) for d in getattr(t, 'shape', ()))}]" for t in (*args, *kwargs.values())]
+    result = {**timed, "load_time_s": 0.0, "inputs": shapes, "environment": environment_dict(env)}
+    return measured_latency(result, options, what="PyTorch latency run", runtime="torch {version} eager (CPU)",
+                            method=f"in this process (the module was given as an object; load time not measured), "
+                                   f"eager forward under inference_mode, {options.intra_op_threads} intra-op thread(s)")
 
 
 def _child(request: dict[str, Any]) -> dict[str, Any]:
