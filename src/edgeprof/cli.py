@@ -453,10 +453,7 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
     values = _unique([parse_value(s) for s in args.values], "--value")
     named = [(n, s) for n, s in pairs if n is not None]
     _unique(named, "--input")
-    if args.output is not None:
-        from edgeprof.report.output import check_output_path
-
-        check_output_path(args.output, args.model)
+    _check_output(args, [args.model])
 
     options: dict[str, Any] = {"memory": not args.no_memory}
     if args.seq_len is not None:
@@ -582,15 +579,26 @@ def _shapes(args: argparse.Namespace) -> tuple[list[tuple[str | None, tuple[int,
     return pairs, _unique([parse_dim(s) for s in args.dims], "--dim")
 
 
+def _check_output(args: argparse.Namespace, models: Sequence[str]) -> None:
+    """Refuse, before any work, an ``-o`` that is a folder, in a missing folder, or one of the
+    command's input files: a model, a ``--devices-file`` or the ``--budget`` file."""
+    if getattr(args, "output", None) is None:
+        return
+    from edgeprof.report.output import check_output_path
+
+    for model in models:
+        check_output_path(args.output, model)
+    for path in getattr(args, "devices_files", []):
+        check_output_path(args.output, path, what="a --devices-file")
+    if getattr(args, "budget", None) is not None:
+        check_output_path(args.output, args.budget, what="the --budget file")
+
+
 def _run_compare(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from edgeprof.compare import compare_models, render_compare
 
     pairs, dims = _shapes(args)
-    if args.output is not None:
-        from edgeprof.report.output import check_output_path
-
-        for model in args.models:
-            check_output_path(args.output, model)
+    _check_output(args, args.models)
     progress = stderr if _is_tty(stderr) and len(args.models) > 1 else None
     if args.devices:
         from edgeprof.devices.catalogue import load_catalogue
@@ -631,10 +639,7 @@ def _run_check(args: argparse.Namespace, stdout: TextIO) -> int:
         raise UsageError("a latency or energy budget (max_latency_ms, max_energy_mj) needs --device ID: the figures "
                          "are predicted on a catalogue device ('edgeprof devices' lists them)")
     pairs, dims = _shapes(args)
-    if args.output is not None:
-        from edgeprof.report.output import check_output_path
-
-        check_output_path(args.output, args.model)
+    _check_output(args, [args.model])
     profile = _profile(args.model, pairs, dims, {}, {})
     if args.devices:
         from edgeprof import api

@@ -159,3 +159,18 @@ def test_o_naming_the_model_is_refused_and_the_model_untouched(tmp_path: Path, c
         assert err.count("\n") == 1 and "model file" in err and "refusing to overwrite" in err
         assert model.read_bytes() == before
     assert np.frombuffer(model.read_bytes(), np.uint8).size == len(before)
+
+
+def test_o_naming_a_budget_or_device_file_is_refused_and_the_file_untouched(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    budget = tmp_path / "budget.toml"
+    budget.write_text('[budget]\nmax_flops = "1T"\n', encoding="utf-8")
+    devices = tmp_path / "devices.toml"
+    devices.write_text("", encoding="utf-8")
+    before = (budget.read_bytes(), devices.read_bytes())
+    assert main(["check", "models/demo.onnx", "--budget", str(budget), "-o", str(budget)]) == 2
+    assert "that is the --budget file; refusing to overwrite it" in capsys.readouterr().err
+    assert main(["profile", "models/demo.onnx", "--devices-file", str(devices), "-o", str(devices)]) == 2
+    assert "that is a --devices-file" in capsys.readouterr().err
+    assert main(["compare", "models/demo.onnx", "--devices-file", str(devices), "-o", str(devices)]) == 2
+    assert (budget.read_bytes(), devices.read_bytes()) == before

@@ -91,3 +91,11 @@ def test_counts_at_dim_2_to_the_40_are_exact_ints() -> None:
     assert det_ops(n) == n * n - 1 + n * (n - 1) // 2 + n * (n - 1) * (2 * n - 1) // 3 + n - 1
     assert taps_inside(n, 1, 3, 1, 1, n) == 3 * n - 2  # 3 taps per window, one lost at each border
     assert covered_positions(n, 2, 3, 1, 0, 2 * n + 1) == 2 * n + 1
+
+
+def test_a_slice_of_a_scalar_is_one_typed_outcome() -> None:
+    """Found by the second long run: Slice of a rank-0 input leaked an IndexError."""
+    call = {"index": ft.onnx_schema_ops().index("Slice"), "base": [], "symbolic": False, "dtype": "uint8",
+            "inputs": ["same", "scalar", "scalar"], "consts": [[1], [1], [1], [], [], []], "cut": 0, "outputs": 2,
+            "attrs": [None] * 12, "junk": {}}
+    assert ft.check_graph(call) in ("profile", "error")

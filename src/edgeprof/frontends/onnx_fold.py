@@ -213,6 +213,8 @@ def slice_bounds(dim: int, start: int, end: int, step: int) -> range:
 
 def slice_params(inputs: Arrays, attrs: Attrs, rank: int) -> list[tuple[int, int, int, int]]:
     """(axis, start, end, step) for each sliced axis, from inputs (opset >= 10) or attributes."""
+    if rank == 0:
+        raise NotFoldable("a scalar cannot be sliced")
     if _arg(inputs, 1) is not None or _arg(inputs, 2) is not None:
         starts, ends = _ints(_arg(inputs, 1)), _ints(_arg(inputs, 2))
         axes = _ints(inputs[3]) if _arg(inputs, 3) is not None else list(range(len(starts)))

@@ -23,11 +23,12 @@ from edgeprof.errors import UsageError
 __all__ = ["check_output_path", "write_text_atomic"]
 
 
-def check_output_path(out: str | os.PathLike[str], model: str | os.PathLike[str] | None = None) -> Path:
+def check_output_path(out: str | os.PathLike[str], model: str | os.PathLike[str] | None = None,
+                      *, what: str = "the model file") -> Path:
     """Validate ``-o FILE`` and return the path to write (symlinks resolved).
 
     Raises :class:`UsageError` when ``out`` is a directory, its folder does not exist, or it
-    names the model file ``model``."""
+    names the input file ``model`` (``what`` says which input it is in the message)."""
     raw = os.fspath(out)
     if not raw:
         raise UsageError("-o: empty file name")
@@ -38,7 +39,7 @@ def check_output_path(out: str | os.PathLike[str], model: str | os.PathLike[str]
     if not folder.is_dir():
         raise UsageError(f"-o {raw}: folder {os.path.dirname(raw) or '.'} does not exist")
     if model is not None and _same_file(raw, model):
-        raise UsageError(f"-o {raw}: that is the model file; refusing to overwrite it")
+        raise UsageError(f"-o {raw}: that is {what}; refusing to overwrite it")
     return target
 
 
