@@ -15,6 +15,7 @@ import onnx
 from google.protobuf.message import DecodeError
 
 from edgeprof.errors import GraphError, ModelLoadError
+from edgeprof.frontends.onnx_structure import function_subgraphs, walk_graphs
 from edgeprof.frontends.onnx_tensors import as_text
 
 # Magic numbers of formats people hand to a model profiler by mistake: (offset, bytes, what).
@@ -229,21 +230,8 @@ def _check_model(model: onnx.ModelProto, label: str) -> None:
 
 def _count_nodes(model: onnx.ModelProto) -> int:
     """Nodes in the graph, its subgraphs (If, Loop, Scan bodies) and the model-local functions."""
-    total = 0
-    graphs = [model.graph]
-    for f in model.functions:
-        total += len(f.node)
-        graphs.extend(a.g for n in f.node for a in n.attribute if a.type == onnx.AttributeProto.GRAPH)
-    while graphs:
-        g = graphs.pop()
-        total += len(g.node)
-        for n in g.node:
-            for a in n.attribute:
-                if a.type == onnx.AttributeProto.GRAPH:
-                    graphs.append(a.g)
-                elif a.type == onnx.AttributeProto.GRAPHS:
-                    graphs.extend(a.graphs)
-    return total
+    functions = sum(len(f.node) for f in model.functions)
+    return functions + sum(len(g.node) for g in walk_graphs(model.graph, *function_subgraphs(model)))
 
 
 def _bad_name(names: Iterable[str | bytes]) -> bytes | None:
@@ -256,7 +244,6 @@ def _bad_name(names: Iterable[str | bytes]) -> bytes | None:
 def _check_names(model: onnx.ModelProto, label: str) -> None:
     """Every name the frontend matches on (values, nodes, ops, domains) is text: ONNX strings
     are UTF-8, and a name that is not (a damaged file) is refused here rather than half-read."""
-    graphs = [model.graph]
     for f in model.functions:
         bad = _bad_name((f.name, f.domain, *f.input, *f.output))
         if bad is None:
@@ -264,9 +251,7 @@ def _check_names(model: onnx.ModelProto, label: str) -> None:
         if bad is not None:
             raise ModelLoadError(f"{label}: the ONNX file is corrupt (a name in function {as_text(f.name)!r} is not "
                                  f"valid UTF-8: {bad[:40]!r})")
-        graphs.extend(a.g for n in f.node for a in n.attribute if a.type == onnx.AttributeProto.GRAPH)
-    while graphs:
-        g = graphs.pop()
+    for g in walk_graphs(model.graph, *function_subgraphs(model)):
         bad = _bad_name(t.name for t in g.initializer)
         bad = bad or _bad_name(s.values.name for s in g.sparse_initializer)
         bad = bad or _bad_name(v.name for vs in (g.input, g.output, g.value_info) for v in vs)
@@ -274,9 +259,3 @@ def _check_names(model: onnx.ModelProto, label: str) -> None:
         if bad is not None:
             raise ModelLoadError(f"{label}: the ONNX file is corrupt (a name in graph {as_text(g.name)!r} is not "
                                  f"valid UTF-8: {bad[:40]!r})")
-        for n in g.node:
-            for a in n.attribute:
-                if a.type == onnx.AttributeProto.GRAPH:
-                    graphs.append(a.g)
-                elif a.type == onnx.AttributeProto.GRAPHS:
-                    graphs.extend(a.graphs)

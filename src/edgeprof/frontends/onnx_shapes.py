@@ -46,6 +46,7 @@ from edgeprof.frontends.onnx_fold import (
 )
 from edgeprof.frontends.onnx_graphs import DEFAULT_DOMAINS, GraphSlot, NodeRec, chain, index_graphs, locate
 from edgeprof.frontends.onnx_inputs import ResolvedInputs
+from edgeprof.frontends.onnx_structure import walk_graphs
 from edgeprof.frontends.onnx_tensors import (
     constant_tensor,
     elem_type_of,
@@ -824,9 +825,7 @@ def _copy_vi(vi: onnx.ValueInfoProto) -> onnx.ValueInfoProto:
 def _longest_1d(model: onnx.ModelProto) -> int:
     """The most elements of any 1-D tensor the model declares or ONNX inferred (all graphs)."""
     longest = 0
-    graphs = [model.graph]
-    while graphs:
-        g = graphs.pop()
+    for g in walk_graphs(model.graph):
         for vi in (*g.input, *g.output, *g.value_info):
             tt = vi.type.tensor_type if vi.type.HasField("tensor_type") else None
             if tt is not None and tt.HasField("shape") and len(tt.shape.dim) == 1:
@@ -834,10 +833,4 @@ def _longest_1d(model: onnx.ModelProto) -> int:
         for t in g.initializer:
             if len(t.dims) == 1:
                 longest = max(longest, int(t.dims[0]))
-        for n in g.node:
-            for a in n.attribute:
-                if a.type == onnx.AttributeProto.GRAPH:
-                    graphs.append(a.g)
-                elif a.type == onnx.AttributeProto.GRAPHS:
-                    graphs.extend(a.graphs)
     return longest

@@ -9,6 +9,7 @@ sorted in place (on the frontend's working copy only).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import onnx
@@ -38,6 +39,20 @@ def subgraphs_of(node: NodeProto) -> list[tuple[str, onnx.GraphProto]]:
         elif a.type == AttributeProto.GRAPHS:
             out.extend((f"{a.name}[{k}]", g) for k, g in enumerate(a.graphs))
     return out
+
+
+def walk_graphs(*roots: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
+    """``roots`` and every graph nested in them (If/Loop/Scan bodies, at any depth), each once."""
+    graphs = list(roots)
+    while graphs:
+        g = graphs.pop()
+        yield g
+        graphs.extend(sub for n in g.node for _, sub in subgraphs_of(n))
+
+
+def function_subgraphs(model: onnx.ModelProto) -> list[onnx.GraphProto]:
+    """The graphs held by the nodes of the model-local functions."""
+    return [sub for f in model.functions for n in f.node for _, sub in subgraphs_of(n)]
 
 
 def graph_defined(graph: onnx.GraphProto) -> set[str]:
