@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from edgeprof.devices.catalogue import Device
+from edgeprof.passes.latency import is_float32_class, precision_class
 from edgeprof.report.energy import (
     CategoryEnergy,
     DeviceEnergy,
@@ -76,10 +77,6 @@ DEFAULT_FPS = 30.0
 DEFAULT_BATTERY_WH = 15.0
 BATTERY_SOURCE = "assumed: a typical phone battery, ~4,000 mAh x 3.85 V = 15.4 Wh, rounded; not a measured device"
 
-_FP16 = {"float16", "bfloat16", "half"}
-_FP32 = {"float32", "float64", "float", "double", ""}
-_NARROW_INT = {"int8", "uint8", "int4", "uint4", "int2", "uint2"}
-
 
 @dataclass(frozen=True)
 class Scenario:
@@ -110,14 +107,10 @@ METHOD = (
 
 def energy_class(precision: str) -> str:
     """``fp32``, ``fp16``, ``int8`` or ``int32``: which row of the per-op table a layer uses."""
-    p = precision.lower()
-    if p in _FP16 or p.startswith("float8"):
-        return "fp16"
-    if p in _FP32:
-        return "fp32"
-    if p in _NARROW_INT:
-        return "int8"
-    return "int32"  # int16/int32/int64/bool: index and shape arithmetic, wide accumulators
+    cls = precision_class(precision)  # the latency model's classes, with its fp32 class split:
+    if cls == "fp32" and not is_float32_class(precision):
+        return "int32"  # int16/int32/int64/bool: index and shape arithmetic, wide accumulators
+    return cls
 
 
 def sram_access_pj(size_bytes: float) -> float:

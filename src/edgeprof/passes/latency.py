@@ -33,7 +33,7 @@ from edgeprof.devices.catalogue import Device, Figure
 from edgeprof.report.latency import Bound, LayerLatency, LLMLatency, PredictedLatency
 from edgeprof.report.model import LayerCost, Profile
 
-__all__ = ["FUSABLE_ACTIVATIONS", "METHOD", "precision_class", "predict", "predict_layer", "with_predictions"]
+__all__ = ["FUSABLE_ACTIVATIONS", "METHOD", "is_float32_class", "precision_class", "predict", "predict_layer", "with_predictions"]
 
 # Sigmoid/HardSigmoid are left out: after a Conv they are nearly always half of a SiLU/HardSwish or a
 # squeeze-excitation gate, where the Conv output has a second reader and the runtime cannot fuse.
@@ -49,6 +49,11 @@ METHOD = (
 _FP32 = {"float32", "float64", "float", "double", ""}
 _FP16 = {"float16", "bfloat16", "half"}
 _NARROW_INT = {"int8", "uint8", "int4", "uint4", "int2", "uint2"}
+
+
+def is_float32_class(precision: str) -> bool:
+    """float32/float64 (and an unknown precision, ""): the FP32 rate for what it really is."""
+    return precision.lower() in _FP32
 
 
 def precision_class(precision: str) -> str:
