@@ -141,15 +141,6 @@ class EnergyReport:
     sensor_note: str = ""
     measurement_error: str = ""
 
-    def __post_init__(self) -> None:
-        # Profile.from_dict hands the estimates over as plain dicts: rebuild them.
-        if any(not isinstance(v, DeviceEnergy) for v in self.estimated.values()):
-            from edgeprof.report.model import _build
-
-            rebuilt = {k: v if isinstance(v, DeviceEnergy) else _build(DeviceEnergy, v)
-                       for k, v in self.estimated.items()}
-            object.__setattr__(self, "estimated", rebuilt)
-
 
 def joules(value: float) -> str:
     """An energy with a readable unit: ``2.36 mJ``, ``45.6 uJ``, ``1.20 J``, ``3.1 kJ``."""

@@ -115,15 +115,6 @@ class LatencyReport:
     measured: MeasuredLatency | None = None
     measurement_error: str = ""
 
-    def __post_init__(self) -> None:
-        # Profile.from_dict hands the predictions over as plain dicts: rebuild them.
-        if any(not isinstance(v, PredictedLatency) for v in self.predicted.values()):
-            from edgeprof.report.model import _build
-
-            rebuilt = {k: v if isinstance(v, PredictedLatency) else _build(PredictedLatency, v)
-                       for k, v in self.predicted.items()}
-            object.__setattr__(self, "predicted", rebuilt)
-
 
 def as_dict(obj: Any) -> dict[str, Any]:
     """A JSON-friendly dict of any of the dataclasses above."""

@@ -291,6 +291,8 @@ def _convert(tp: Any, value: Any) -> Any:
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_convert(args[0], v) for v in value)
         return tuple(value)
+    if origin in (Mapping, dict) and len(get_args(tp)) == 2:  # Mapping[str, X]: each value rebuilt
+        return {k: _convert(get_args(tp)[1], v) for k, v in value.items()}
     if origin is not None and type(None) in get_args(tp):  # Optional[X]
         inner = [a for a in get_args(tp) if a is not type(None)]
         return _convert(inner[0], value) if len(inner) == 1 else value
