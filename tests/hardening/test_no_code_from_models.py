@@ -30,6 +30,8 @@ _ALLOWED = {
     ("measure/torch_memory.py", "importlib.import_module"),  # the same user-given spec, in the measuring child
     # tflite's own generated option classes, by names from the tflite package's enum tables
     ("frontends/tflite_read.py", "importlib.import_module"),
+    # a .pt2 tensor saved as a pickle: torch.load(weights_only=True), tensors only (checked below)
+    ("frontends/torch_pt2.py", "torch.load"),
 }
 
 
@@ -54,6 +56,22 @@ def test_no_module_loads_code_or_pickles_except_the_named_sites() -> None:
         rel = path.relative_to(SRC).as_posix()
         found |= {(rel, c) for c in _calls(path) & _DANGEROUS}
     assert found - _ALLOWED == set()
+
+
+def test_every_torch_load_is_tensors_only() -> None:
+    """Each allowed torch.load passes weights_only=True, literally."""
+    sites = 0
+    for rel, call in _ALLOWED:
+        if call != "torch.load":
+            continue
+        for node in ast.walk(ast.parse((SRC / rel).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load" \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "torch":
+                sites += 1
+                flags = {k.arg: k.value for k in node.keywords}
+                assert isinstance(flags.get("weights_only"), ast.Constant) and flags["weights_only"].value is True, \
+                    f"{rel}:{node.lineno}: torch.load without weights_only=True"
+    assert sites >= 2
 
 
 def test_the_scan_finds_a_call() -> None:

@@ -22,7 +22,6 @@ import os
 import re
 import sys
 import traceback
-import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -510,39 +509,11 @@ def _run_program(tracer: Tracer, gm: Any, args: tuple[Any, ...], kwargs: dict[st
 
 
 def _safe_export_load(path: Path) -> Any:
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: no such file")
-    from torch.export.pt2_archive.constants import CUSTOM_OBJ_FILENAME_PREFIX, OPAQUE_OBJ_FILENAME_PREFIX
+    """The exported program in ``path``, read by edgeprof's own archive reader (no pickles, no
+    compiled code, nothing extracted): see :mod:`edgeprof.frontends.torch_pt2`."""
+    from edgeprof.frontends.torch_pt2 import read_exported_program
 
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = z.namelist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ModelLoadError(f"{path}: not a torch.export archive ({exc})") from None
-    pickled = [n for n in names if os.path.basename(n).startswith((CUSTOM_OBJ_FILENAME_PREFIX,
-                                                                  OPAQUE_OBJ_FILENAME_PREFIX))]
-    if pickled:
-        raise ModelLoadError(f"{path}: holds pickled Python objects ({pickled[0]}); refusing to unpickle them")
-    saved = {k: os.environ.get(k) for k in ("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")}
-    os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
-    os.environ.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", None)
-    try:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            program = torch.export.load(str(path))
-    except Exception as exc:
-        raise ModelLoadError(f"{path}: cannot load the exported program: {type(exc).__name__}: {_line(exc)}") from None
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    if not hasattr(program, "module") or not hasattr(program, "graph_signature"):
-        raise ModelLoadError(f"{path}: does not hold an exported program")
-    return program
+    return read_exported_program(path)
 
 
 def _placeholder_inputs(program: Any) -> tuple[list[tuple[int | str, ...]], list[torch.dtype]]:
