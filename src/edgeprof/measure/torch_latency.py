@@ -8,7 +8,6 @@ protocol every latency measurement uses (:mod:`edgeprof.measure.timing`).
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -80,9 +79,6 @@ def measure_module_latency(module: Any, inputs: Any, *, options: LatencyOptions 
 
 
 def _child(request: dict[str, Any]) -> dict[str, Any]:
-    for p in reversed(request.get("sys_path", [])):
-        if p not in sys.path:
-            sys.path.insert(0, p)
     import numpy as np
     import torch
 
@@ -91,7 +87,7 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
     threads = int(request["threads"])
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    model = build_callable(str(request["spec"]))
+    model = build_callable(str(request["spec"]), request.get("sys_path", []))
     load_time = time.perf_counter() - t0
     specs = list(request["inputs"])
     args = random_torch_inputs(specs)

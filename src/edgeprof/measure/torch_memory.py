@@ -100,11 +100,17 @@ def callable_request(spec: str, inputs: Sequence[InputSpec]) -> dict[str, Any]:
 # ---- the child -------------------------------------------------------------------------------
 
 
-def build_callable(spec: str) -> Any:
-    """In the child: import ``"package.module:callable"``, build the model and put it in eval mode."""
+def build_callable(spec: str, paths: Sequence[str] = ()) -> Any:
+    """In the child: import ``"package.module:callable"``, build the model and put it in eval mode.
+
+    ``paths`` (the parent's current folder and import path) are put first on ``sys.path`` only
+    while the user's module is imported, after the child's own imports are done, as the parent
+    does; then they move to the end, so nothing imported later is shadowed by them."""
     import torch
 
     module_name, _, attr_path = spec.partition(":")
+    added = [p for p in paths if isinstance(p, str) and p not in sys.path]
+    sys.path[:0] = added
     try:
         obj: Any = importlib.import_module(module_name)
         for part in attr_path.split("."):
@@ -112,6 +118,11 @@ def build_callable(spec: str) -> Any:
         model = obj if isinstance(obj, torch.nn.Module) else obj()
     except Exception as exc:
         raise _ChildError(f"{spec}: building the model failed: {_first_line(exc)}") from None
+    finally:
+        for p in added:
+            if p in sys.path:
+                sys.path.remove(p)
+        sys.path.extend(added)
     if not isinstance(model, torch.nn.Module):
         raise _ChildError(f"{spec}: returned a {type(model).__name__}, not a torch.nn.Module")
     return model.eval()
@@ -134,9 +145,6 @@ def random_torch_inputs(specs: list[dict[str, Any]]) -> tuple[Any, ...]:
 
 
 def _child(request: dict[str, Any]) -> dict[str, Any]:
-    for p in reversed(request.get("sys_path", [])):
-        if p not in sys.path:
-            sys.path.insert(0, p)
     import torch
 
     torch.set_num_threads(1)
@@ -150,12 +158,12 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
             raise _ChildError(f"the PyTorch forward failed: {_first_line(exc)}") from None
 
     spec, specs, runs = str(request["spec"]), list(request["inputs"]), int(request["runs"])
-    warm = build_callable(spec)
+    warm = build_callable(spec, request.get("sys_path", []))
     forward(warm, random_torch_inputs(specs))
     del warm
     settle()
     base = baseline()
-    model = build_callable(spec)
+    model = build_callable(spec, request.get("sys_path", []))
     load_hwm = _status()["VmHWM"]
     settle()
     model_rss = _status()["VmRSS"]
