@@ -65,7 +65,7 @@ def test_a_measured_callable_imports_the_users_module_but_no_shadow(tmp_path: Pa
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))  # the parent imports it too (as the CLI does)
     for name in _SHADOWS:  # the parent has its real modules already; make sure no shadow sticks
-        assert not (sys.modules.get(name) and getattr(sys.modules[name], "__file__", "") or "").startswith(
+        assert not ((sys.modules.get(name) and getattr(sys.modules[name], "__file__", "")) or "").startswith(
             str(tmp_path))
     code = main(["profile", "usernet:build", "--input", "1x8", "--measure", "--measure-runs", "2", "--format",
                  "json"])
