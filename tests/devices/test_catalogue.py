@@ -106,6 +106,12 @@ def test_user_file_adds_and_overrides(tmp_path: Path) -> None:
         ('[[device]]\nname = "X"\nclass = "sbc"\n', "'id'"),
         ('[[device]]\nid = "x"\nname = "X"\nclass = "toaster"\n', "class"),
         ("[[device]\n", "not valid TOML"),
+        ('[[device]]\nid = "x"\nname = "X"\nclass = "sbc"\nram_bytes = { value = inf, tag = "vendor", source = "s" }\n',
+         "positive finite number, not inf"),
+        ('[[device]]\nid = "x"\nname = "X"\nclass = "sbc"\nram_bytes = { value = nan, tag = "vendor", source = "s" }\n',
+         "positive finite number, not nan"),
+        ('[[device]]\nid = "x"\nname = "X"\nclass = "sbc"\nram_bytes = { value = 1' + "0" * 400 + ', tag = "vendor", '
+         'source = "s" }\n', "too large for a device figure"),
     ],
 )
 def test_bad_user_files_get_one_clear_line(tmp_path: Path, body: str, message: str) -> None:

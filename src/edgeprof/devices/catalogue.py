@@ -17,6 +17,8 @@ source gives the reasoning); ``edgeprof calibrate`` replaces them by measured fi
 
 from __future__ import annotations
 
+import math
+
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -214,10 +216,16 @@ def _figure(raw: Any, where: str) -> Figure:
     if not isinstance(raw, dict) or set(raw) != {"value", "tag", "source"}:
         raise UsageError(f"{where}: a figure is {{value = <number>, tag = <{'|'.join(TAGS)}>, source = <text>}}")
     value, tag, source = raw["value"], raw["tag"], raw["source"]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UsageError(f"{where}: value must be a positive number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise UsageError(f"{where}: value is too large for a device figure (over 1.8e308)") from None
+    if not (math.isfinite(number) and number > 0):
+        raise UsageError(f"{where}: value must be a positive finite number, not {value!r}")
     if tag not in TAGS:
         raise UsageError(f"{where}: tag {tag!r} is not one of {', '.join(TAGS)}")
     if not isinstance(source, str) or not source.strip():
         raise UsageError(f"{where}: source must say where the number comes from")
-    return Figure(float(value), tag, source)
+    return Figure(number, tag, source)
