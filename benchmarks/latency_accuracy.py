@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from edgeprof.devices.calibrate import calibrate, render_toml
     from edgeprof.measure.latency import validate
-    from edgeprof.report.latency import render_validation
+    from edgeprof.render.latency import render_validation
 
     started = time.perf_counter()
     models = build_models(folder)

@@ -190,7 +190,7 @@ def _error(predicted: int, measured: int | None) -> str:
 def run_case(case: Case, models: Path, runs: int) -> Row:
     path = DEMO if not case.file else _export(case.file, models)
     loaded = edgeprof.load(path, input_shapes=case.shapes)
-    report = analyse_memory(loaded.graph, file_bytes=loaded.info.file_bytes)
+    report = analyse_memory(loaded.graph, file_bytes=loaded.info.file_bytes).predicted
     assert report.schedule is not None
     measured = session = defaults = None
     note = ""

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sys.path.insert(0, str(ROOT / "src"))
     from edgeprof import api
-    from edgeprof.report.render_html import render_html
+    from edgeprof.render.html import render_html
 
     out = Path(args.out).resolve()
     os.chdir(ROOT)  # the report shows the model path as given: keep it relative

@@ -1,6 +1,6 @@
 """Project-wide pytest options.
 
-``--update-goldens`` rewrites the golden files of the renderer tests (tests/report/goldens/)
+``--update-goldens`` rewrites the golden files of the renderer tests (tests/render/goldens/)
 from the current output instead of comparing against them; review the diff before committing.
 """
 
@@ -14,5 +14,5 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-goldens",
         action="store_true",
         default=False,
-        help="rewrite tests/report/goldens/* from the current renderer output instead of comparing",
+        help="rewrite tests/render/goldens/* from the current renderer output instead of comparing",
     )

@@ -14,10 +14,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgeprof.budget import Budget, check_budget, load_budget_file, merge_budgets, parse_quantity, render_check
+from edgeprof.budget import Budget, check_budget, load_budget_file, merge_budgets, parse_quantity
 from edgeprof.cli import main
 from edgeprof.errors import UsageError
-from tests.report import tiny_cnn, tiny_cnn_onnx
+from edgeprof.render.budget import render_check
+from tests.render import tiny_cnn, tiny_cnn_onnx
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,7 @@ def test_missing_toml_file(tmp_path: Path) -> None:
 
 
 def test_checks_against_tiny_cnn_figures() -> None:
-    # tiny_cnn (worked out in tests.report): 19,200 FLOPs, 9,472 MACs, 2,682 params, 10,728 weight bytes;
+    # tiny_cnn (worked out in tests.render): 19,200 FLOPs, 9,472 MACs, 2,682 params, 10,728 weight bytes;
     # two nodes are not counted, so FLOPs and MACs are lower bounds.
     counted = dataclasses.replace(tiny_cnn(), not_counted=(),
                                   totals=dataclasses.replace(tiny_cnn().totals, is_lower_bound=False))

@@ -25,7 +25,7 @@ from edgeprof import api
 from edgeprof.cli import MAX_DIM, main, parse_dim, parse_input_spec, parse_value
 from edgeprof.errors import ShapeError, UsageError
 from edgeprof.report.model import Profile
-from tests.report import tiny_cnn, wide_mixed, write_tiny_cnn_onnx
+from tests.render import tiny_cnn, wide_mixed, write_tiny_cnn_onnx
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CONSOLE_SCRIPT = Path(sys.executable).parent / "edgeprof"
@@ -469,7 +469,7 @@ def test_a_crash_while_rendering_leaves_the_output_file_alone(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, stub: StubProfile, model_file: Path,
     tmp_path: Path,
 ) -> None:
-    import edgeprof.report.render_json as render_json
+    import edgeprof.render.json as render_json
 
     def explode(profile: Profile) -> str:
         raise RuntimeError("renderer bug")

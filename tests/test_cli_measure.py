@@ -28,9 +28,9 @@ def test_measure_puts_the_measured_peak_beside_the_prediction(tmp_path: Path, ca
     mem = json.loads(out.read_text())["memory"]
     assert mem["measurement_error"] == ""
     # The run loads 2.2 MB of weights and allocates activations: the increase cannot be below the weights.
-    assert mem["measured_peak_rss_increase_bytes"] >= mem["weight_bytes"]
-    assert mem["measured_minus_predicted_bytes"] == mem["measured_peak_rss_increase_bytes"] - mem["peak_bytes"]
-    assert mem["measured"]["runs"] == 2
+    assert mem["measured"]["rss"]["peak_rss_increase_bytes"] >= mem["predicted"]["weight_bytes"]
+    assert mem["measured"]["measured_minus_predicted_bytes"] == mem["measured"]["rss"]["peak_rss_increase_bytes"] - mem["predicted"]["peak_bytes"]
+    assert mem["measured"]["rss"]["runs"] == 2
 
 
 def test_a_model_the_runtime_cannot_run_still_gets_its_static_report(

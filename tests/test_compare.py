@@ -12,10 +12,12 @@ import onnx
 import pytest
 
 from edgeprof.cli import main
-from edgeprof.compare import CompareEntry, compare_models, render_compare
+from edgeprof.compare import compare_models
 from edgeprof.errors import ModelLoadError
+from edgeprof.render.compare import render_compare
+from edgeprof.report.compare import CompareEntry
 from edgeprof.report.model import Profile
-from tests.report import tiny_cnn, tiny_cnn_onnx
+from tests.render import tiny_cnn, tiny_cnn_onnx
 
 
 def with_prediction(profile: Profile, device: str = "rpi5", total_s: float = 0.004) -> Profile:

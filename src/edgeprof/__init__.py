@@ -8,6 +8,7 @@ bytes, per layer, per op category and in total::
     p.totals.flops, p.totals.macs, p.totals.params
 """
 
+from edgeprof._version import __version__
 from edgeprof.api import load, measured, profile
 from edgeprof.errors import (
     EdgeprofError,
@@ -19,9 +20,8 @@ from edgeprof.errors import (
     UsageError,
 )
 from edgeprof.frontends.base import LoadedModel, ShapeRequest
+from edgeprof.render import html as _html  # noqa: F401  registers Profile._repr_html_ (Jupyter)
 from edgeprof.report.model import LayerCost, NotCounted, Profile, Totals
-
-__version__ = "0.1.0"
 
 __all__ = [
     "EdgeprofError",

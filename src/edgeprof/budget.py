@@ -28,28 +28,24 @@ The TOML file::
 
 from __future__ import annotations
 
-import json
 import re
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
 
 from edgeprof.errors import UsageError
-from edgeprof.report.format import exact, human
+from edgeprof.render.format import exact, human
+from edgeprof.report.budget import BudgetCheck, CheckResult, Status
 from edgeprof.report.model import Profile
 
 __all__ = [
     "BUDGET_KEYS",
     "Budget",
-    "BudgetCheck",
-    "CheckResult",
     "check_budget",
     "load_budget_file",
     "merge_budgets",
     "parse_quantity",
-    "render_check",
 ]
 
 _QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([kKmMgGtT]?)")
@@ -152,40 +148,6 @@ def merge_budgets(base: Budget, override: Budget) -> Budget:
                      for k in BUDGET_KEYS})
 
 
-Status = Literal["pass", "fail", "unproven", "unknown"]
-
-
-@dataclass(frozen=True)
-class BudgetCheck:
-    """One limit checked: the figure, its value (``None`` when the profile lacks it), the limit
-    (exact, as a string of an integer or a fraction), and the outcome."""
-
-    budget: str
-    figure: str
-    unit: str
-    value: int | float | None  # an exact count, or (latency, energy) a float in the budget's unit
-    limit: int | str
-    status: Status
-    detail: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "pass"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    model: str
-    checks: tuple[BudgetCheck, ...]
-
-    @property
-    def ok(self) -> bool:
-        return all(c.ok for c in self.checks)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "ok": self.ok, "checks": [asdict(c) for c in self.checks]}
-
-
 def _figure(profile: Profile, key: str) -> tuple[int | None, bool]:
     """(value, is_lower_bound) of the figure a budget key limits."""
     t = profile.totals
@@ -199,16 +161,12 @@ def _figure(profile: Profile, key: str) -> tuple[int | None, bool]:
         return t.weight_bytes, False
     if profile.memory is None:
         return None, False
-    return profile.memory.peak_bytes, profile.memory.is_lower_bound
+    return profile.memory.predicted.peak_bytes, profile.memory.predicted.is_lower_bound
 
 
 def _limit_value(limit: Fraction) -> int | str:
     """An integral limit as an int, another as an exact ``'p/q'`` string."""
     return limit.numerator if limit.denominator == 1 else f"{limit.numerator}/{limit.denominator}"
-
-
-def _limit_text(limit: int | str) -> str:
-    return exact(limit) if isinstance(limit, int) else limit
 
 
 def _device_checks(profile: Profile, key: str, limit: Fraction) -> list[BudgetCheck]:
@@ -280,40 +238,3 @@ def check_budget(profile: Profile, budget: Budget) -> CheckResult:
             detail = f"{human(value, unit)} <= {shown_limit}"
         checks.append(BudgetCheck(key, figure, unit, value, _limit_value(limit), status, detail))
     return CheckResult(profile.model.name, tuple(checks))
-
-
-_MARK = {"pass": "pass", "fail": "FAIL", "unproven": "UNPROVEN", "unknown": "UNKNOWN"}
-
-
-def _value_text(value: int | float | None) -> str:
-    if value is None:
-        return "-"
-    return exact(value) if isinstance(value, int) else f"{value:.4g}"
-
-
-def render_check(result: CheckResult, fmt: str) -> str:
-    """The result as ``table`` (plain text), ``md`` (a CI job summary) or ``json``."""
-    if fmt == "json":
-        return json.dumps(result.to_dict(), indent=2) + "\n"
-    from edgeprof.report.render_markdown import md_escape
-
-    verdict = "all budgets hold" if result.ok else f"{sum(not c.ok for c in result.checks)} budget(s) not met"
-    if fmt == "md":
-        icon = {"pass": "✅ pass", "fail": "❌ **fail**", "unproven": "⚠️ **unproven**", "unknown": "⚠️ **unknown**"}
-        lines = [f"## edgeprof budget check: {md_escape(result.model or '(unnamed model)')}", "",
-                 f"**{'PASS' if result.ok else 'FAIL'}**: {verdict}.", "",
-                 "| budget | figure | value | limit | result | detail |", "|---|---|---:|---:|---|---|"]
-        for c in result.checks:
-            value = _value_text(c.value)
-            lines.append(f"| `{c.budget}` | {c.figure} | {value} | {_limit_text(c.limit)} | {icon[c.status]} | "
-                         f"{md_escape(c.detail)} |")
-        return "\n".join(lines) + "\n"
-    rows = [("budget", "value", "limit", "result", "detail")]
-    rows += [(c.budget, _value_text(c.value), _limit_text(c.limit), _MARK[c.status], c.detail)
-             for c in result.checks]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = [f"edgeprof budget check: {result.model or '(unnamed model)'}: {'PASS' if result.ok else 'FAIL'} ({verdict})"]
-    for r in rows:
-        lines.append("  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].rjust(widths[2]),
-                                r[3].ljust(widths[3]), r[4]]).rstrip())
-    return "\n".join(lines) + "\n"

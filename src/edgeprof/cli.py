@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
 from edgeprof.errors import EdgeprofError, MeasurementError, StrictModeError, UsageError
-from edgeprof.report.format import ViewOptions
+from edgeprof.render.format import ViewOptions
 from edgeprof.report.model import Profile
 
 __all__ = ["EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_PIPE", "MAX_DIM", "main", "parse_dim", "parse_input_spec",
@@ -439,7 +439,7 @@ def _emit(text: str, output: str | None, stream: TextIO) -> None:
     if output is None:
         _write_stdout(stream, text)
     else:
-        from edgeprof.report.output import write_text_atomic
+        from edgeprof.render.output import write_text_atomic
 
         write_text_atomic(output, text)
 
@@ -523,22 +523,22 @@ def _profile(
 
 def _render(profile: Profile, fmt: str, view: ViewOptions, output: str | None, no_color: bool, stdout: TextIO) -> str:
     if fmt == "json":
-        from edgeprof.report.render_json import render_json
+        from edgeprof.render.json import render_json
 
         return render_json(profile)
     if fmt == "csv":
-        from edgeprof.report.render_csv import render_csv
+        from edgeprof.render.csv import render_csv
 
         return render_csv(profile)
     if fmt == "md":
-        from edgeprof.report.render_markdown import render_markdown
+        from edgeprof.render.markdown import render_markdown
 
         return render_markdown(profile, view)
     if fmt == "html":
-        from edgeprof.report.render_html import render_html
+        from edgeprof.render.html import render_html
 
         return render_html(profile, top=view.top)
-    from edgeprof.report.render_terminal import render_terminal
+    from edgeprof.render.terminal import render_terminal
 
     to_tty = output is None and _is_tty(stdout)
     color = output is None and _use_color(stdout, no_color)
@@ -552,15 +552,15 @@ def _run_ops(args: argparse.Namespace, stdout: TextIO) -> int:
     order = {c.value: i for i, c in enumerate(Category)}
     entries = sorted(registered_ops().values(), key=lambda e: (order.get(e.category.value, len(order)), e.op))
     if args.format == "json":
-        from edgeprof.report.render_json import render_ops_json
+        from edgeprof.render.json import render_ops_json
 
         text = render_ops_json(entries)
     elif args.format == "md":
-        from edgeprof.report.render_markdown import render_ops_markdown
+        from edgeprof.render.markdown import render_ops_markdown
 
         text = render_ops_markdown(entries)
     else:
-        from edgeprof.report.render_terminal import render_ops_terminal
+        from edgeprof.render.terminal import render_ops_terminal
 
         to_tty = _is_tty(stdout)
         text = render_ops_terminal(
@@ -584,7 +584,7 @@ def _check_output(args: argparse.Namespace, models: Sequence[str]) -> None:
     command's input files: a model, a ``--devices-file`` or the ``--budget`` file."""
     if getattr(args, "output", None) is None:
         return
-    from edgeprof.report.output import check_output_path
+    from edgeprof.render.output import check_output_path
 
     for model in models:
         check_output_path(args.output, model)
@@ -595,7 +595,8 @@ def _check_output(args: argparse.Namespace, models: Sequence[str]) -> None:
 
 
 def _run_compare(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from edgeprof.compare import compare_models, render_compare
+    from edgeprof.compare import compare_models
+    from edgeprof.render.compare import render_compare
 
     pairs, dims = _shapes(args)
     _check_output(args, args.models)
@@ -626,7 +627,8 @@ def _run_compare(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
 
 
 def _run_check(args: argparse.Namespace, stdout: TextIO) -> int:
-    from edgeprof.budget import Budget, check_budget, load_budget_file, merge_budgets, render_check
+    from edgeprof.budget import Budget, check_budget, load_budget_file, merge_budgets
+    from edgeprof.render.budget import render_check
 
     flags = Budget.from_values({"max_flops": args.max_flops, "max_macs": args.max_macs, "max_params": args.max_params,
                                 "max_size_mb": args.max_size_mb, "max_peak_mb": args.max_peak_mb,
@@ -657,14 +659,14 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
 
     if args.command == "devices":
         from edgeprof.devices.catalogue import load_catalogue
-        from edgeprof.report.latency import render_devices
+        from edgeprof.render.devices import render_devices
 
         catalogue = load_catalogue(*args.devices_files)
         _write_stdout(stdout, render_devices(list(catalogue.devices.values()), args.format))
         return 0
     if args.command == "calibrate":
         from edgeprof.devices.calibrate import calibrate, render_toml
-        from edgeprof.report.output import write_text_atomic
+        from edgeprof.render.output import write_text_atomic
 
         def say(label: str) -> None:
             if _is_tty(stderr):
@@ -680,7 +682,7 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
     shapes: api.InputShapes = list(pairs) or None
     if args.command == "validate":
         from edgeprof.measure.latency import validate
-        from edgeprof.report.latency import render_validation
+        from edgeprof.render.latency import render_validation
 
         entries = run_with_progress(
             lambda: validate(args.models, args.device, devices_files=args.devices_files, threads=args.threads,

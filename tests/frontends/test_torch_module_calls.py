@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 import edgeprof
-from edgeprof.report.render_markdown import render_markdown
-from edgeprof.report.render_terminal import ViewOptions
+from edgeprof.render.markdown import render_markdown
+from edgeprof.render.terminal import ViewOptions
 
 
 class SharedTwice(nn.Module):

@@ -14,12 +14,12 @@ def test_torch_module_measured_in_process() -> None:
     assert p.memory is not None
     m = edgeprof.measured(p, model=model)
     assert m.memory is not None and m.memory.measurement_error == ""
-    peak = m.memory.measured_tensor_peak
+    peak = m.memory.measured.tensor_peak
     assert peak is not None
     # the input (64x256 float32) is live throughout, and the 64x512 hidden tensor is allocated
     assert peak.input_bytes == 64 * 256 * 4
     assert peak.peak_activation_bytes >= 64 * 256 * 4 + 64 * 512 * 4
-    assert m.memory.tensor_peak_minus_predicted_bytes == peak.peak_activation_bytes - p.memory.peak_activation_bytes
+    assert m.memory.measured.tensor_peak_minus_predicted_bytes == peak.peak_activation_bytes - p.memory.predicted.peak_activation_bytes
     assert m.totals == p.totals  # the static figures are untouched
 
 

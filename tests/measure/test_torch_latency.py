@@ -37,8 +37,8 @@ def test_cli_measure_of_a_callable_gives_memory_and_latency(capsys: pytest.Captu
     code = cli.main(["profile", SPEC, "--input", "8x512", "--measure", "--measure-runs", "2", "--format", "json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert out["memory"]["measured_tensor_peak"]["peak_activation_bytes"] == out["memory"]["peak_activation_bytes"]
-    assert out["memory"]["measured_peak_rss_increase_bytes"] > 0
+    assert out["memory"]["measured"]["tensor_peak"]["peak_activation_bytes"] == out["memory"]["predicted"]["peak_activation_bytes"]
+    assert out["memory"]["measured"]["rss"]["peak_rss_increase_bytes"] > 0
     assert out["latency"]["measured"]["runtime"].startswith("torch")
 
 

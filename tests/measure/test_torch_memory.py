@@ -19,15 +19,15 @@ def test_callable_model_is_measured_beside_the_prediction() -> None:
     assert mem is not None and not mem.measurement_error
     # Linear 512 -> 2048 -> 256 on 64 rows: the live-tensor peak is the input (64x512) and the two
     # outputs alive at the ReLU (64x2048 each), exactly as predicted: no kernel scratch in this model.
-    assert mem.peak_activation_bytes == 4 * 64 * (512 + 2 * 2048)
-    assert mem.measured_tensor_peak is not None
-    assert mem.measured_tensor_peak.peak_activation_bytes == mem.peak_activation_bytes
-    assert mem.tensor_peak_minus_predicted_bytes == 0
+    assert mem.predicted.peak_activation_bytes == 4 * 64 * (512 + 2 * 2048)
+    assert mem.measured.tensor_peak is not None
+    assert mem.measured.tensor_peak.peak_activation_bytes == mem.predicted.peak_activation_bytes
+    assert mem.measured.tensor_peak_minus_predicted_bytes == 0
     # The RSS increase holds the weights built after the baseline plus the activations.
-    assert mem.measured is not None and mem.measured.runtime.startswith("torch")
-    assert mem.measured.session_rss_increase_bytes >= mem.weight_bytes * 0.9
-    assert 0.75 * mem.peak_bytes <= mem.measured_peak_rss_increase_bytes <= 1.25 * mem.peak_bytes
-    assert mem.measured.provenance.kind == "measured"
+    assert mem.measured is not None and mem.measured.rss is not None and mem.measured.rss.runtime.startswith("torch")
+    assert mem.measured.rss.session_rss_increase_bytes >= mem.predicted.weight_bytes * 0.9
+    assert 0.75 * mem.predicted.peak_bytes <= mem.measured.rss.peak_rss_increase_bytes <= 1.25 * mem.predicted.peak_bytes
+    assert mem.measured.rss.provenance.kind == "measured"
 
 
 def test_a_forward_that_fails_is_one_line() -> None:

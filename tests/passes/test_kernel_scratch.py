@@ -25,11 +25,11 @@ def test_hard_swish_holds_one_temporary_of_its_output() -> None:
                [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
                helper.make_tensor_value_info("g", TensorProto.FLOAT, [1, 16, 1, 1]), [w])
     mem = edgeprof.profile(m).memory
-    assert mem is not None and mem.runtime_estimate is not None
-    assert mem.peak_activation_bytes == 9_216
-    est = mem.runtime_estimate
-    assert (est.peak_activation_bytes, est.scratch_at_peak_bytes, est.peak_at) == (13_312, 4_096, mem.peak_at)
-    assert est.peak_bytes == mem.weight_bytes + 13_312 == 256 + 13_312
+    assert mem is not None and mem.predicted.runtime_estimate is not None
+    assert mem.predicted.peak_activation_bytes == 9_216
+    est = mem.predicted.runtime_estimate
+    assert (est.peak_activation_bytes, est.scratch_at_peak_bytes, est.peak_at) == (13_312, 4_096, mem.predicted.peak_at)
+    assert est.peak_bytes == mem.predicted.weight_bytes + 13_312 == 256 + 13_312
     assert est.provenance.kind == "estimated"
 
 
@@ -40,18 +40,18 @@ def test_where_holds_two_temporaries_only_when_it_broadcasts() -> None:
               helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])]
     out = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])
     mem = edgeprof.profile(_model([helper.make_node("Where", ["cond", "x", "zero"], ["y"])], inputs, out, [zero])).memory
-    assert mem is not None and mem.runtime_estimate is not None
-    assert (mem.peak_activation_bytes, mem.runtime_estimate.peak_activation_bytes) == (2_056, 2_056 + 2_048)
+    assert mem is not None and mem.predicted.runtime_estimate is not None
+    assert (mem.predicted.peak_activation_bytes, mem.predicted.runtime_estimate.peak_activation_bytes) == (2_056, 2_056 + 2_048)
     same = [helper.make_tensor_value_info("cond", TensorProto.BOOL, [1, 4, 8, 8]),
             helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8]),
             helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 4, 8, 8])]
     mem = edgeprof.profile(_model([helper.make_node("Where", ["cond", "x", "z"], ["y"])], same, out, [])).memory
-    assert mem is not None and mem.runtime_estimate is not None
-    assert mem.runtime_estimate.scratch_at_peak_bytes == 0
-    assert mem.runtime_estimate.peak_bytes == mem.peak_bytes
+    assert mem is not None and mem.predicted.runtime_estimate is not None
+    assert mem.predicted.runtime_estimate.scratch_at_peak_bytes == 0
+    assert mem.predicted.runtime_estimate.peak_bytes == mem.predicted.peak_bytes
 
 
 def test_only_onnx_files_get_the_onnx_runtime_estimate() -> None:
     torch = pytest.importorskip("torch")
     p = edgeprof.profile(torch.nn.Hardswish(), input_shapes=[(1, 4, 8, 8)])
-    assert p.memory is not None and p.memory.runtime_estimate is None
+    assert p.memory is not None and p.memory.predicted.runtime_estimate is None

@@ -77,11 +77,11 @@ class Net:
 
 
 def during(r: MemoryReport) -> list[int]:
-    return [p.op_peak_bytes for p in r.timeline]
+    return [p.op_peak_bytes for p in r.predicted.timeline]
 
 
 def after(r: MemoryReport) -> list[int]:
-    return [p.live_bytes for p in r.timeline]
+    return [p.live_bytes for p in r.predicted.timeline]
 
 
 # ---- chains ---------------------------------------------------------------------------------
@@ -97,18 +97,18 @@ def test_chain_of_equal_tensors_peaks_at_input_plus_output() -> None:
     # each step holds its 4000-byte input and 4000-byte output; the input dies after it
     assert during(r) == [8000, 8000, 8000]
     assert after(r) == [4000, 4000, 4000]  # the output c lives to the end
-    assert r.peak_activation_bytes == 8000
-    assert r.peak_at == "a"  # the first step at the peak
-    assert r.input_bytes == 4000
-    assert r.weight_bytes == 0 and r.peak_bytes == 8000
-    assert [t.value for t in r.live_at_peak] == ["a", "x"]  # by size, then name
-    assert [p.node for p in r.timeline] == ["a", "b", "c"]
-    assert r.unsized_values == () and not r.is_lower_bound and not r.inputs_held
+    assert r.predicted.peak_activation_bytes == 8000
+    assert r.predicted.peak_at == "a"  # the first step at the peak
+    assert r.predicted.input_bytes == 4000
+    assert r.predicted.weight_bytes == 0 and r.predicted.peak_bytes == 8000
+    assert [t.value for t in r.predicted.live_at_peak] == ["a", "x"]  # by size, then name
+    assert [p.node for p in r.predicted.timeline] == ["a", "b", "c"]
+    assert r.predicted.unsized_values == () and not r.predicted.is_lower_bound and not r.predicted.inputs_held
     # by default the caller holds x (4000) for the whole run
     held = analyse_memory(n.build("c"))
     assert during(held) == [8000, 12000, 12000]
     assert after(held) == [8000, 8000, 8000]
-    assert (held.peak_activation_bytes, held.peak_at, held.inputs_held) == (12000, "b", True)
+    assert (held.predicted.peak_activation_bytes, held.predicted.peak_at, held.predicted.inputs_held) == (12000, "b", True)
 
 
 def test_chain_of_changing_sizes_peaks_at_the_largest_neighbours() -> None:
@@ -121,8 +121,8 @@ def test_chain_of_changing_sizes_peaks_at_the_largest_neighbours() -> None:
     # x+a = 400+800; a+b = 800+1200; b+c = 1200+200
     assert during(r) == [1200, 2000, 1400]
     assert after(r) == [800, 1200, 200]
-    assert (r.peak_activation_bytes, r.peak_at, r.peak_at_op) == (2000, "b", "Conv")
-    assert r.activation_total_bytes == 400 + 800 + 1200 + 200
+    assert (r.predicted.peak_activation_bytes, r.predicted.peak_at, r.predicted.peak_at_op) == (2000, "b", "Conv")
+    assert r.predicted.activation_total_bytes == 400 + 800 + 1200 + 200
 
 
 def test_residual_block_keeps_the_skip_input_alive() -> None:
@@ -140,8 +140,8 @@ def test_residual_block_keeps_the_skip_input_alive() -> None:
     held = analyse_memory(g)  # the caller keeps x to the end: the same peak, x still live after the Add
     assert during(held) == [8000, 12000, 12000, 12000]
     assert after(held) == [8000, 8000, 8000, 8000]
-    assert (r.peak_activation_bytes, r.peak_at) == (12000, "r")
-    assert sorted(t.value for t in r.live_at_peak) == ["c1", "r", "x"]
+    assert (r.predicted.peak_activation_bytes, r.predicted.peak_at) == (12000, "r")
+    assert sorted(t.value for t in r.predicted.live_at_peak) == ["c1", "r", "x"]
 
 
 def test_in_place_op_shares_its_input_buffer() -> None:
@@ -158,13 +158,13 @@ def test_in_place_op_shares_its_input_buffer() -> None:
 
     copy = analyse_memory(build(False), inputs_held=False)
     assert during(copy) == [4040, 8000, 4040]
-    assert (copy.peak_activation_bytes, copy.peak_at) == (8000, "b")
+    assert (copy.predicted.peak_activation_bytes, copy.predicted.peak_at) == (8000, "b")
     shared = analyse_memory(build(True), inputs_held=False)
     # the in-place Relu writes into a: nothing new while it runs, and a lives until c is made
     assert during(shared) == [4040, 4000, 4040]
     assert after(shared) == [4000, 4000, 40]
-    assert (shared.peak_activation_bytes, shared.peak_at) == (4040, "a")
-    assert shared.activation_total_bytes == 40 + 4000 + 40
+    assert (shared.predicted.peak_activation_bytes, shared.predicted.peak_at) == (4040, "a")
+    assert shared.predicted.activation_total_bytes == 40 + 4000 + 40
 
 
 def test_chain_of_views_keeps_the_base_alive_until_the_last_alias_is_read() -> None:
@@ -181,12 +181,12 @@ def test_chain_of_views_keeps_the_base_alive_until_the_last_alias_is_read() -> N
     # e: 4000, t: 8000, y: 8000, x: 40. The views allocate nothing; e stays live through v2.
     assert during(r) == [4040, 4040, 4040, 12040, 20000]
     assert after(r) == [4040, 4040, 4040, 12000, 8000]
-    assert (r.peak_activation_bytes, r.peak_at) == (20000, "y")
-    live = {t.value: t for t in r.live_at_peak}
+    assert (r.predicted.peak_activation_bytes, r.predicted.peak_at) == (20000, "y")
+    live = {t.value: t for t in r.predicted.live_at_peak}
     assert sorted(live) == ["e", "t", "y"]
     assert live["e"].aliases == ("v1", "v2") and live["e"].size_bytes == 4000
-    assert r.activation_total_bytes == 40 + 4000 + 8000 + 8000  # views add nothing
-    assert r.weight_bytes == 16 + 8  # the int64 shape and axes are weights, not activations
+    assert r.predicted.activation_total_bytes == 40 + 4000 + 8000 + 8000  # views add nothing
+    assert r.predicted.weight_bytes == 16 + 8  # the int64 shape and axes are weights, not activations
 
 
 def test_view_of_a_weight_is_not_an_activation() -> None:
@@ -198,8 +198,8 @@ def test_view_of_a_weight_is_not_an_activation() -> None:
     n.op("Add", ["x", "wv"], "y", (10,))
     r = analyse_memory(n.build("y"))
     assert during(r) == [40, 80]
-    assert r.weight_bytes == 40 + 8
-    assert r.peak_bytes == 48 + 80
+    assert r.predicted.weight_bytes == 40 + 8
+    assert r.predicted.peak_bytes == 48 + 80
 
 
 def test_branches_and_concatenation() -> None:
@@ -213,7 +213,7 @@ def test_branches_and_concatenation() -> None:
     # x=400; b1=4000, b2=8000, b3=2000 all live into the Concat, which writes 14000 more
     assert during(r) == [4400, 12400, 14400, 28000]
     assert after(r) == [4400, 12400, 14000, 14000]
-    assert (r.peak_activation_bytes, r.peak_at) == (28000, "cat")
+    assert (r.predicted.peak_activation_bytes, r.predicted.peak_at) == (28000, "cat")
 
 
 def test_graph_output_lives_to_the_end_and_unread_output_only_while_written() -> None:
@@ -249,10 +249,10 @@ def test_unshaped_and_symbolic_values_are_listed_and_make_a_lower_bound() -> Non
     n.op("Cast", ["nz"], "f", ("n",))
     n.op("ReduceSum", ["f"], "s", (1,))
     r = analyse_memory(n.build("s"), inputs_held=False)
-    assert r.unsized_values == ("nz", "f")
-    assert r.is_lower_bound
+    assert r.predicted.unsized_values == ("nz", "f")
+    assert r.predicted.is_lower_bound
     assert during(r) == [40, 0, 4]  # the sized part only: x, then nothing sized, then s
-    unsized = [t for t in r.live_at_peak if not t.sized]
+    unsized = [t for t in r.predicted.live_at_peak if not t.sized]
     assert [t.value for t in unsized] == ["nz"]
 
 
@@ -261,16 +261,16 @@ def test_zero_size_tensor_is_sized_zero() -> None:
     n.input("x", (0, 8))
     n.op("Relu", ["x"], "y", (0, 8))
     r = analyse_memory(n.build("y"))
-    assert r.peak_activation_bytes == 0
-    assert not r.is_lower_bound and r.unsized_values == ()
+    assert r.predicted.peak_activation_bytes == 0
+    assert not r.predicted.is_lower_bound and r.predicted.unsized_values == ()
 
 
 def test_empty_graph_peak_is_its_inputs() -> None:
     n = Net()
     n.input("x", (25,))
     r = analyse_memory(n.build("x"))
-    assert (r.peak_activation_bytes, r.peak_at, r.timeline) == (100, "", ())
-    assert [t.value for t in r.live_at_peak] == ["x"]
+    assert (r.predicted.peak_activation_bytes, r.predicted.peak_at, r.predicted.timeline) == (100, "", ())
+    assert [t.value for t in r.predicted.live_at_peak] == ["x"]
 
 
 # ---- subgraphs --------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ def test_if_adds_the_larger_branch_peak_while_it_runs() -> None:
     # then branch peak: t1 + t2 = 4040 (x is the outer graph's); else: 40
     # If step: x 40 + cond 1 + y 40 + 4040
     assert during(r) == [4121, 80]
-    assert (r.peak_activation_bytes, r.peak_at, r.peak_at_op) == (4121, "y", "If")
+    assert (r.predicted.peak_activation_bytes, r.predicted.peak_at, r.predicted.peak_at_op) == (4121, "y", "If")
 
 
 # ---- weights and precisions -------------------------------------------------------------------
@@ -320,8 +320,8 @@ def _mlp() -> Graph:
 
 def test_without_the_search_there_is_no_best_order() -> None:
     r = analyse_memory(_mlp(), search=False)
-    assert r.schedule is None
-    assert all(p.best_order_peak_activation_bytes is None for p in r.by_precision)
+    assert r.predicted.schedule is None
+    assert all(p.best_order_peak_activation_bytes is None for p in r.predicted.by_precision)
     assert mcu_fit(r, 480, 4108).best_peak_activation_bytes == 480  # the default order's
     assert MemoryReport.from_json(r.to_json()) == r
 
@@ -344,8 +344,8 @@ def test_weights_and_activations_per_precision() -> None:
     # x (400) is read again by the last MatMul, so it stays; the float temporaries are 40 each,
     # i and j are int64[1] (8 each); hr is a view of he
     assert during(r) == [440, 480, 480, 480, 440, 448, 416, 448]
-    assert r.peak_activation_bytes == 480 and r.peak_at == "hb"
-    rows = {p.precision: p for p in r.by_precision}
+    assert r.predicted.peak_activation_bytes == 480 and r.predicted.peak_at == "hb"
+    rows = {p.precision: p for p in r.predicted.by_precision}
     assert rows["stored"].weight_bytes == 4108
     # params (1010) and the float buffer (10) re-typed; int64 buffer 8 and constants 16 + 4 kept
     assert rows["fp32"].weight_bytes == 4040 + 40 + 8 + 20
@@ -358,7 +358,7 @@ def test_weights_and_activations_per_precision() -> None:
     assert rows["int8"].peak_activation_bytes == 120
     assert rows["int4"].activation_dtype == "int8" and rows["int4"].peak_activation_bytes == 120
     assert rows["fp16"].peak_bytes == 2068 + 240
-    assert r.peak_bytes == 4108 + 480
+    assert r.predicted.peak_bytes == 4108 + 480
 
 
 def test_integer_activations_are_not_retyped() -> None:
@@ -367,7 +367,7 @@ def test_integer_activations_are_not_retyped() -> None:
     n.weight("table", (50, 4))
     n.op("Gather", ["table", "ids"], "emb", (1000, 4))
     r = analyse_memory(n.build("emb"))
-    rows = {p.precision: p.peak_activation_bytes for p in r.by_precision}
+    rows = {p.precision: p.peak_activation_bytes for p in r.predicted.by_precision}
     assert rows == {"stored": 8000 + 16000, "fp32": 24000, "fp16": 8000 + 8000, "int8": 8000 + 4000,
                     "int4": 8000 + 4000}
 
@@ -415,17 +415,17 @@ def test_device_fits_use_the_catalogue_sizes_of_devices_that_have_both() -> None
 
     mcu = Device(id="mcu", name="MCU", soc="", device_class="mcu", sram_bytes=size(5000), flash_bytes=size(10))
     no_flash = Device(id="nf", name="NF", soc="", device_class="mcu", sram_bytes=size(5000))
-    fits = with_device_fits(r, [mcu, no_flash]).device_fits
+    fits = with_device_fits(r, [mcu, no_flash]).predicted.device_fits
     assert [(f.device_id, f.precision) for f in fits] == [("mcu", "stored"), ("mcu", "int8")]
     assert fits[0] == mcu_fit(r, 5000, 10, "stored", "mcu")
     assert (fits[0].best_peak_activation_bytes, fits[0].best_fits_sram) == (4080, True)
     assert fits[1].best_peak_activation_bytes == 1020
-    assert MemoryReport.from_json(with_device_fits(r, [mcu]).to_json()).device_fits == fits
+    assert MemoryReport.from_json(with_device_fits(r, [mcu]).to_json()).predicted.device_fits == fits
 
 
 def test_measurement_is_set_beside_the_prediction_and_json_round_trips() -> None:
     r = analyse_memory(_mlp(), file_bytes=999)
-    assert r.measured_peak_rss_increase_bytes is None and r.measured is None
+    assert r.measured is None
     m = MeasuredMemory(
         runtime="onnxruntime 1.0 (CPUExecutionProvider)", peak_rss_increase_bytes=5000,
         load_peak_rss_increase_bytes=9000, session_rss_increase_bytes=4200, runs=3, baseline_rss_bytes=1 << 20,
@@ -433,20 +433,20 @@ def test_measurement_is_set_beside_the_prediction_and_json_round_trips() -> None
         provenance=Provenance("measured", "VmHWM"),
     )
     both = with_measurement(r, m)
-    assert both.measured_peak_rss_increase_bytes == 5000
-    assert both.measured_minus_predicted_bytes == 5000 - (4108 + 480)
-    assert both.measured_runtime_overhead_bytes == 4200 - 4108  # the session's RSS minus the weights
-    assert both.peak_with_runtime_overhead_bytes == 4108 + 480 + 92
+    assert both.measured.rss.peak_rss_increase_bytes == 5000
+    assert both.measured.measured_minus_predicted_bytes == 5000 - (4108 + 480)
+    assert both.measured.runtime_overhead_bytes == 4200 - 4108  # the session's RSS minus the weights
+    assert both.measured.peak_with_runtime_overhead_bytes == 4108 + 480 + 92
     assert MemoryReport.from_json(both.to_json()) == both
     torch_peak = MeasuredTensorPeak(
         runtime="torch 2.x eager (CPU)", peak_activation_bytes=700, peak_allocated_increase_bytes=300, input_bytes=400,
         weight_bytes=4108, runs=2, provenance=Provenance("measured", "torch.profiler"),
     )
     all_three = with_measurement(both, torch_peak)
-    assert all_three.tensor_peak_minus_predicted_bytes == 700 - 480
-    assert all_three.measured_peak_rss_increase_bytes == 5000  # the RSS figures stay
+    assert all_three.measured.tensor_peak_minus_predicted_bytes == 700 - 480
+    assert all_three.measured.rss.peak_rss_increase_bytes == 5000  # the RSS figures stay
     assert MemoryReport.from_json(all_three.to_json()) == all_three
     failed = with_measurement_error(r, "onnxruntime could not load the model")
-    assert failed.measured_peak_rss_increase_bytes is None and failed.peak_bytes == r.peak_bytes
+    assert failed.measured is None and failed.predicted.peak_bytes == r.predicted.peak_bytes
     assert MemoryReport.from_json(failed.to_json()) == failed
-    assert both.provenance.kind == "counted" and m.provenance.kind == "measured"
+    assert both.predicted.provenance.kind == "counted" and m.provenance.kind == "measured"

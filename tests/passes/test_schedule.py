@@ -37,11 +37,11 @@ def test_two_branches_finish_one_branch_before_starting_the_other() -> None:
     assert (found.peak_bytes, found.method) == (4080, "exact")
     assert _names(g, found.order) in (["a1", "a2", "b1", "b2", "y"], ["b1", "b2", "a1", "a2", "y"])
     r = analyse_memory(g, inputs_held=False)
-    assert r.schedule is not None
-    assert (r.schedule.default_peak_activation_bytes, r.schedule.best_peak_activation_bytes) == (8040, 4080)
-    assert r.schedule.saved_bytes == 3960
-    assert r.schedule.method == "exact"
-    assert r.schedule.order == tuple(_names(g, r.schedule.order_indices))
+    assert r.predicted.schedule is not None
+    assert (r.predicted.schedule.default_peak_activation_bytes, r.predicted.schedule.best_peak_activation_bytes) == (8040, 4080)
+    assert r.predicted.schedule.saved_bytes == 3960
+    assert r.predicted.schedule.method == "exact"
+    assert r.predicted.schedule.order == tuple(_names(g, r.predicted.schedule.order_indices))
 
 
 def _three_branches() -> Graph:
@@ -248,7 +248,7 @@ def _check_order(g: Graph, order: Sequence[int]) -> None:
 @given(random_graphs(max_nodes=25, views=True))
 def test_peak_bounds_and_best_order_properties(g: Graph) -> None:
     r = analyse_memory(g, max_states_per_step=50)
-    assert r.schedule is not None
+    assert r.predicted.schedule is not None
     # peak >= the bytes one node touches (its distinct inputs and output, aliases resolved) and
     # <= every activation buffer at once
     root: dict[str, str] = {name: name for name in g.inputs}
@@ -256,12 +256,12 @@ def test_peak_bounds_and_best_order_properties(g: Graph) -> None:
         root[node.outputs[0]] = root[node.inputs[0]] if node.op in ("Reshape", "Flatten") else node.outputs[0]
     largest_step = max(sum(g.values[b].nbytes() for b in {root[x] for x in (*nd.inputs, *nd.outputs)}) for nd in g.nodes)
     all_buffers = sum(g.values[b].nbytes() for b in set(root.values()))
-    assert largest_step <= r.schedule.best_peak_activation_bytes <= r.peak_activation_bytes <= all_buffers
-    assert r.activation_total_bytes == all_buffers
-    _check_order(g, r.schedule.order_indices)
+    assert largest_step <= r.predicted.schedule.best_peak_activation_bytes <= r.predicted.peak_activation_bytes <= all_buffers
+    assert r.predicted.activation_total_bytes == all_buffers
+    _check_order(g, r.predicted.schedule.order_indices)
     model = storage_model(g)
-    assert evaluate(model, r.schedule.order_indices).peak_bytes == r.schedule.best_peak_activation_bytes
-    assert max(p.op_peak_bytes for p in r.timeline) == r.peak_activation_bytes
+    assert evaluate(model, r.predicted.schedule.order_indices).peak_bytes == r.predicted.schedule.best_peak_activation_bytes
+    assert max(p.op_peak_bytes for p in r.predicted.timeline) == r.predicted.peak_activation_bytes
 
 
 def test_in_place_marks_that_cannot_be_ordered_are_a_graph_error() -> None:

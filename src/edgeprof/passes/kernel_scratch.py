@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 
 from edgeprof.ir import Graph, Node
 from edgeprof.passes.schedule import stored_size
-from edgeprof.report.memory import KernelScratchEstimate, MemoryReport
+from edgeprof.report.memory import KernelScratchEstimate, PredictedMemory
 from edgeprof.report.model import Provenance
 
 __all__ = ["ORT_CPU_RULES", "RUNTIME", "kernel_scratch_bytes", "ort_peak_estimate"]
@@ -59,7 +59,7 @@ def kernel_scratch_bytes(node: Node, graph: Graph) -> int:
     return rule[0](node, graph) if rule is not None else 0
 
 
-def ort_peak_estimate(report: MemoryReport, graph: Graph) -> KernelScratchEstimate:
+def ort_peak_estimate(report: PredictedMemory, graph: Graph) -> KernelScratchEstimate:
     """The peak of ``report``'s default order with each step's ONNX Runtime kernel temporaries added."""
     nodes = {n.name: n for n in graph.nodes}
     best_step, best_bytes, best_scratch = -1, report.peak_activation_bytes, 0

@@ -42,9 +42,11 @@ from edgeprof.report.memory import (
     McuFit,
     MeasuredMemory,
     MeasuredTensorPeak,
+    MemoryMeasurements,
     MemoryReport,
     ModelSize,
     PrecisionMemory,
+    PredictedMemory,
     Schedule,
     TimelinePoint,
 )
@@ -172,7 +174,7 @@ def analyse_memory(
         *(_precision_row(model, table, name, order, best_order) for name in PRECISIONS),
     ]
     unsized = model.unsized
-    return MemoryReport(
+    return MemoryReport(PredictedMemory(
         weight_bytes=size.weight_bytes,
         peak_activation_bytes=mem.peak_bytes,
         peak_bytes=size.weight_bytes + mem.peak_bytes,
@@ -196,7 +198,7 @@ def analyse_memory(
             "weights from stored tensor shapes and dtypes; activations from tensor lifetimes over the "
             "execution order, sizes from value shapes and dtypes",
         ),
-    )
+    ))
 
 
 def _schedule(model: StorageModel, default: OrderMemory, max_states_per_step: int | None) -> Schedule:
@@ -265,20 +267,24 @@ def _live(model: StorageModel, sid: int) -> LiveTensor:
 def with_measurement(report: MemoryReport, measured: MeasuredMemory | MeasuredTensorPeak) -> MemoryReport:
     """``report`` with a real run's figures beside the prediction: a peak RSS increase is
     compared with ``peak_bytes``, a PyTorch live-tensor peak with ``peak_activation_bytes``."""
+    p = report.predicted
+    before = report.measured if report.measured is not None else MemoryMeasurements()
     if isinstance(measured, MeasuredTensorPeak):
-        return replace(
-            report,
-            measured_tensor_peak=measured,
-            tensor_peak_minus_predicted_bytes=measured.peak_activation_bytes - report.peak_activation_bytes,
-        )
-    overhead = measured.session_rss_increase_bytes - report.weight_bytes
+        return replace(report, measured=replace(
+            before,
+            tensor_peak=measured,
+            tensor_peak_minus_predicted_bytes=measured.peak_activation_bytes - p.peak_activation_bytes,
+        ))
+    overhead = measured.session_rss_increase_bytes - p.weight_bytes
     return replace(
         report,
-        measured=measured,
-        measured_peak_rss_increase_bytes=measured.peak_rss_increase_bytes,
-        measured_minus_predicted_bytes=measured.peak_rss_increase_bytes - report.peak_bytes,
-        measured_runtime_overhead_bytes=overhead,
-        peak_with_runtime_overhead_bytes=report.peak_bytes + overhead,
+        measured=replace(
+            before,
+            rss=measured,
+            measured_minus_predicted_bytes=measured.peak_rss_increase_bytes - p.peak_bytes,
+            runtime_overhead_bytes=overhead,
+            peak_with_runtime_overhead_bytes=p.peak_bytes + overhead,
+        ),
         measurement_error="",
     )
 
@@ -295,9 +301,9 @@ def mcu_fit(report: MemoryReport, sram_bytes: int, flash_bytes: int, precision: 
     if sram_bytes < 0 or flash_bytes < 0:
         raise UsageError("SRAM and flash sizes must be non-negative byte counts")
     try:
-        row = report.precision(precision)
+        row = report.predicted.precision(precision)
     except KeyError:
-        names = ", ".join(r.precision for r in report.by_precision)
+        names = ", ".join(r.precision for r in report.predicted.by_precision)
         raise UsageError(f"unknown precision {precision!r}; use one of {names}") from None
     best = row.best_order_peak_activation_bytes
     best = row.peak_activation_bytes if best is None else best
@@ -314,7 +320,7 @@ def mcu_fit(report: MemoryReport, sram_bytes: int, flash_bytes: int, precision: 
         best_peak_activation_bytes=best,
         best_fits_sram=best <= sram_bytes,
         best_sram_margin_bytes=sram_bytes - best,
-        is_lower_bound=report.is_lower_bound,
+        is_lower_bound=report.predicted.is_lower_bound,
         device_id=device_id,
     )
 
@@ -326,11 +332,11 @@ FIT_PRECISIONS = ("stored", "int8")
 def with_device_fits(report: MemoryReport, devices: Sequence[Device]) -> MemoryReport:
     """``report`` with :func:`mcu_fit` for each device that has both an SRAM and a flash size
     (microcontrollers, the Coral's parameter SRAM...), at :data:`FIT_PRECISIONS`."""
-    fits = list(report.device_fits)
+    fits = list(report.predicted.device_fits)
     for device in devices:
         if device.sram_bytes is None or device.flash_bytes is None:
             continue
         fits += [mcu_fit(report, int(device.sram_bytes.value), int(device.flash_bytes.value), precision, device.id)
                  for precision in FIT_PRECISIONS]
-    return replace(report, device_fits=tuple(fits))
+    return replace(report, predicted=replace(report.predicted, device_fits=tuple(fits)))
 

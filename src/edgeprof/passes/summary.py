@@ -77,5 +77,6 @@ def _memory(loaded: LoadedModel, search_order: bool) -> MemoryReport:
     """The memory report; for an ONNX file also its peak on ONNX Runtime's CPU kernels."""
     report = analyse_memory(loaded.graph, file_bytes=loaded.info.file_bytes, search=search_order)
     if loaded.info.format == "onnx":
-        report = dataclasses.replace(report, runtime_estimate=ort_peak_estimate(report, loaded.graph))
+        predicted = dataclasses.replace(report.predicted, runtime_estimate=ort_peak_estimate(report.predicted, loaded.graph))
+        report = dataclasses.replace(report, predicted=predicted)
     return report

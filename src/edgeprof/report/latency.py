@@ -6,9 +6,9 @@ Times are in seconds (``*_s``); every result says how it was obtained (``method`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 Bound = Literal["compute", "memory", "overhead", "no-rate", "fused"]
 
@@ -116,67 +116,6 @@ class LatencyReport:
     measurement_error: str = ""
 
 
-def as_dict(obj: Any) -> dict[str, Any]:
-    """A JSON-friendly dict of any of the dataclasses above."""
-    from dataclasses import asdict
-
-    return asdict(obj)
-
-
-def seconds(value: float) -> str:
-    """A time with a readable unit: ``1.23 ms``, ``45.6 us``, ``2.00 s``."""
-    if value >= 1:
-        return f"{value:.3g} s"
-    if value >= 1e-3:
-        return f"{value * 1e3:.3g} ms"
-    return f"{value * 1e6:.3g} us"
-
-
-LATENCY_COLUMNS: tuple[tuple[str, bool], ...] = (
-    ("latency", True), ("FPS", True), ("compute / memory / overhead", True), ("how obtained", False),
-)
-
-
-def latency_rows(report: LatencyReport) -> list[tuple[str, list[str]]]:
-    """One row per figure: the measured run, then each device's prediction (label, cells)."""
-    rows: list[tuple[str, list[str]]] = []
-    m = report.measured
-    if m is not None:
-        rows.append(("measured here (p50)", [
-            seconds(m.p50_s), f"{1 / m.p50_s:.4g}" if m.p50_s > 0 else "-",
-            f"p90 {seconds(m.p90_s)}, p99 {seconds(m.p99_s)}, min {seconds(m.min_s)}",
-            f"{m.runtime}, {m.environment.intra_op_threads} thread(s), {m.runs} runs ({m.stop_reason}); "
-            f"{m.environment.cpu_model}, {m.environment.logical_cores} cores",
-        ]))
-    for device_id, p in report.predicted.items():
-        bound = "lower bound; " if p.is_lower_bound else ""
-        rows.append((f"predicted: {device_id}", [
-            (">= " if p.is_lower_bound else "") + seconds(p.total_s), f"{p.fps:.4g}",
-            f"{seconds(p.compute_s)} / {seconds(p.memory_s)} / {seconds(p.overhead_s)}",
-            f"{bound}roofline on {p.device_name}",
-        ]))
-        if p.llm is not None:
-            rows.append((f"LLM on {device_id}", [
-                seconds(p.llm.prefill_s), f"{p.llm.decode_tokens_per_s:.4g} tok/s",
-                f"prefill {p.llm.context_len} tokens ({p.llm.prefill_bound}); decode {seconds(p.llm.decode_s_per_token)}"
-                f"/token ({p.llm.decode_bound})",
-                "whole-graph roofline",
-            ]))
-    return rows
-
-
-def latency_notes(report: LatencyReport) -> list[str]:
-    """What a reader must know beside the table: lower bounds, dominant layers, a failed measurement."""
-    notes = []
-    for device_id, p in report.predicted.items():
-        if p.dominant:
-            notes.append(f"{device_id}: most time in {', '.join(p.dominant[:3])}")
-        notes += [f"{device_id}: {m}" for m in p.missing]
-    if report.measurement_error:
-        notes.append(f"Measurement not made: {report.measurement_error}")
-    return notes
-
-
 @dataclass(frozen=True)
 class ValidationEntry:
     """Predicted vs measured latency of one model on the calibrated host."""
@@ -188,62 +127,3 @@ class ValidationEntry:
     error: float | None  # (predicted - measured) / measured
     is_lower_bound: bool = False
     problem: str = ""  # why a figure is missing
-
-
-def render_validation(entries: list[ValidationEntry], fmt: str) -> str:
-    """``json`` (a list of objects), ``md`` or ``table`` (plain text)."""
-    import json
-    from dataclasses import asdict
-
-    if fmt == "json":
-        return json.dumps([asdict(e) for e in entries], indent=2) + "\n"
-    head = ("model", "device", "predicted", "measured p50", "error")
-    rows = [(e.model, e.device_id, seconds(e.predicted_s) if e.predicted_s is not None else "-",
-             seconds(e.measured_s) if e.measured_s is not None else "-",
-             f"{e.error:+.1%}" if e.error is not None else e.problem) for e in entries]
-    errors = sorted(abs(e.error) for e in entries if e.error is not None)
-    summary = ""
-    if errors:
-        from edgeprof.measure.stats import percentile
-
-        summary = (f"median |error| {percentile(errors, 0.5):.1%} over {len(errors)} model(s); "
-                   f"within 20 %: {sum(x <= 0.2 for x in errors)}, within 10 %: {sum(x <= 0.1 for x in errors)}")
-    return _text_table(head, rows, fmt) + (f"\n{summary}\n" if summary else "")
-
-
-def _text_table(head: tuple[str, ...], rows: Sequence[Sequence[str]], fmt: str) -> str:
-    if fmt == "md":
-        lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
-        return "\n".join(lines) + "\n"
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]
-    fmt_row = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join([fmt_row.format(*head), "  ".join("-" * w for w in widths),
-                      *(fmt_row.format(*r) for r in rows)]).rstrip() + "\n"
-
-
-def render_devices(devices: list[Any], fmt: str) -> str:
-    """The device catalogue: id, name, class, peak rates, bandwidth, memories, power, each with its tag."""
-    import json
-
-    if fmt == "json":
-        out = []
-        for d in devices:
-            entry: dict[str, Any] = {"id": d.id, "name": d.name, "soc": d.soc, "class": d.device_class,
-                                     "origin": d.origin, "anchors": list(d.anchors)}
-            entry.update({k: {"value": f.value, "tag": f.tag, "source": f.source} for k, f in d.figures().items()})
-            out.append(entry)
-        return json.dumps(out, indent=2) + "\n"
-
-    def show(fig: Any, unit: str, scale: float) -> str:
-        return "-" if fig is None else f"{fig.value / scale:.3g}{unit} [{fig.tag}]"
-
-    head = ("id", "name", "class", "FP32", "FP16", "INT8", "bandwidth", "RAM", "SRAM", "flash", "power")
-    rows = [(d.id, d.name, d.device_class, show(d.peak_fp32_flop_per_s, " GFLOP/s", 1e9),
-             show(d.peak_fp16_flop_per_s, " GFLOP/s", 1e9), show(d.peak_int8_op_per_s, " GOP/s", 1e9),
-             show(d.memory_bandwidth_bytes_per_s, " GB/s", 1e9), show(d.ram_bytes, " GB", 1e9),
-             show(d.sram_bytes, " KiB", 1024), show(d.flash_bytes, " MiB", 1 << 20), show(d.power_w, " W", 1))
-            for d in devices]
-    note = ("\nTags: vendor claim, measured, derived (arithmetic from cited inputs), secondary (unchecked page), "
-            "assumed (a guess, reasoning in its source). Sources: edgeprof devices --format json.\n")
-    return _text_table(head, rows, fmt) + note

@@ -1,8 +1,9 @@
 """The memory part of the report: model size, activation peak, timeline, best order, measured peak.
 
-All figures are in bytes (Python ints). Each block says how it was obtained: the static figures
-are *counted* from tensor shapes and dtypes (:attr:`MemoryReport.provenance`), the measured peak
-is *measured* in a named runtime (:attr:`MeasuredMemory.provenance`). Everything here is plain
+All figures are in bytes (Python ints). A :class:`MemoryReport` has the shape of a
+latency report: the ``predicted`` part (:class:`PredictedMemory`, *counted* from tensor shapes
+and dtypes, see its ``provenance``) and, after a real run, the ``measured`` part
+(:class:`MemoryMeasurements`, each run *measured* in a named runtime). Everything here is plain
 data (ints, strs, bools, tuples) so it round-trips through JSON.
 """
 
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from edgeprof.report.model import Provenance, WeightGroup, _build
+from edgeprof.report.common import Provenance, WeightGroup
+from edgeprof.report.serial import from_dict, to_dict
 
 SearchMethod = Literal["exact", "heuristic"]
 
@@ -36,7 +38,7 @@ class ModelSize:
 @dataclass(frozen=True)
 class PrecisionMemory:
     """The memory at one precision. ``stored`` is the model as it is; the others re-type the
-    weights (see :attr:`MemoryReport.retype_rule`) and the float activations. ``int4`` keeps
+    weights (see :attr:`PredictedMemory.retype_rule`) and the float activations. ``int4`` keeps
     activations at int8 (a W4A8 deployment)."""
 
     precision: Literal["stored", "fp32", "fp16", "int8", "int4"]
@@ -172,19 +174,15 @@ class KernelScratchEstimate:
 
 
 @dataclass(frozen=True)
-class MemoryReport:
-    """How much memory the model takes while it runs.
+class PredictedMemory:
+    """How much memory the model takes while it runs, as predicted.
 
-    ``peak_bytes`` = ``weight_bytes`` + ``peak_activation_bytes`` (the predicted peak runtime
-    memory: no runtime overhead is added to a prediction). ``peak_at`` is the node running at
-    the activation peak and ``live_at_peak`` the buffers live then. When some activations could
-    not be sized, they are listed in ``unsized_values`` and the peak is a lower bound.
-    ``measured_peak_rss_increase_bytes`` is set when the model was run for real (beside it,
-    ``measured_minus_predicted_bytes``), with the runtime's own overhead as measured
-    (``measured_runtime_overhead_bytes``: the session's resident increase minus the weights) and
-    the prediction plus that stated overhead (``peak_with_runtime_overhead_bytes``);
-    ``measured_tensor_peak`` when a PyTorch module's live
-    tensor storage was measured (compared with ``peak_activation_bytes``)."""
+    ``peak_bytes`` = ``weight_bytes`` + ``peak_activation_bytes`` (no runtime overhead is added
+    to a prediction). ``peak_at`` is the node running at the activation peak and
+    ``live_at_peak`` the buffers live then. When some activations could not be sized, they are
+    listed in ``unsized_values`` and the peak is a lower bound. ``device_fits``: per ``--device``
+    with SRAM and flash sizes, at the stored and int8 precisions; ``runtime_estimate``: for an
+    ONNX file, the peak on ONNX Runtime's CPU kernels."""
 
     weight_bytes: int
     peak_activation_bytes: int
@@ -205,16 +203,8 @@ class MemoryReport:
     retype_rule: str
     rules: tuple[str, ...]
     provenance: Provenance
-    measured: MeasuredMemory | None = None
-    measured_peak_rss_increase_bytes: int | None = None
-    measured_minus_predicted_bytes: int | None = None
-    measured_runtime_overhead_bytes: int | None = None
-    peak_with_runtime_overhead_bytes: int | None = None
-    measured_tensor_peak: MeasuredTensorPeak | None = None
-    tensor_peak_minus_predicted_bytes: int | None = None
-    measurement_error: str = ""
-    device_fits: tuple[McuFit, ...] = ()  # per --device with SRAM and flash sizes: stored and int8 precision
-    runtime_estimate: KernelScratchEstimate | None = None  # ONNX files: the peak on ONNX Runtime's CPU kernels
+    device_fits: tuple[McuFit, ...] = ()
+    runtime_estimate: KernelScratchEstimate | None = None
 
     def precision(self, name: str) -> PrecisionMemory:
         """The row for ``name`` (``stored``, ``fp32``, ``fp16``, ``int8``, ``int4``)."""
@@ -223,15 +213,42 @@ class MemoryReport:
                 return row
         raise KeyError(name)
 
+
+@dataclass(frozen=True)
+class MemoryMeasurements:
+    """Real runs beside the prediction. ``rss``: the peak resident-set increase of a run, with
+    ``measured_minus_predicted_bytes`` (against the predicted ``peak_bytes``), the runtime's own
+    overhead as measured (``runtime_overhead_bytes``: the session's resident increase minus the
+    weights) and the prediction plus that stated overhead (``peak_with_runtime_overhead_bytes``).
+    ``tensor_peak``: a PyTorch module's live tensor storage, with
+    ``tensor_peak_minus_predicted_bytes`` (against the predicted ``peak_activation_bytes``)."""
+
+    rss: MeasuredMemory | None = None
+    measured_minus_predicted_bytes: int | None = None
+    runtime_overhead_bytes: int | None = None
+    peak_with_runtime_overhead_bytes: int | None = None
+    tensor_peak: MeasuredTensorPeak | None = None
+    tensor_peak_minus_predicted_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class MemoryReport:
+    """``predicted`` is the static analysis; ``measured`` the real runs, when made
+    (``measurement_error`` says why one could not be made)."""
+
+    predicted: PredictedMemory
+    measured: MemoryMeasurements | None = None
+    measurement_error: str = ""
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return to_dict(self)
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> MemoryReport:
-        return _build(MemoryReport, data)
+        return from_dict(MemoryReport, data)
 
     @staticmethod
     def from_json(text: str) -> MemoryReport:

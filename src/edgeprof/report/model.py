@@ -8,29 +8,41 @@ and how it was obtained (:class:`Provenance`): *counted* by the formulas of the 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from html import escape
+from typing import TYPE_CHECKING, Any, Literal
 
-if TYPE_CHECKING:  # these modules import this one; the names are resolved lazily in _build
+from edgeprof.report.common import Provenance, WeightGroup
+from edgeprof.report.energy import EnergyReport
+from edgeprof.report.latency import LatencyReport
+from edgeprof.report.memory import MemoryReport
+from edgeprof.report.serial import from_dict, to_dict
+
+if TYPE_CHECKING:  # passes.llm imports passes.count, which imports this module: resolved in from_dict
     from edgeprof.passes.llm import LLMFigures
-    from edgeprof.report.energy import EnergyReport
-    from edgeprof.report.latency import LatencyReport
-    from edgeprof.report.memory import MemoryReport
 
-SCHEMA_VERSION = 1
+__all__ = [
+    "SCHEMA_VERSION",
+    "CategoryShare",
+    "Foldable",
+    "InputSpec",
+    "LayerCost",
+    "LayerState",
+    "ModelInfo",
+    "ModuleCalls",
+    "ModuleRow",
+    "NotCounted",
+    "OperatorRow",
+    "Profile",
+    "Provenance",
+    "Totals",
+    "WeightGroup",
+]
+
+SCHEMA_VERSION = 2  # 2: memory split into predicted and measured
 
 LayerState = Literal["counted", "zero", "not_counted"]
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """How a figure was obtained: ``counted`` (exact, from formulas), ``estimated`` (by
-    ``method``, from ``sources``) or ``measured`` (in ``environment``, over ``runs``)."""
-
-    kind: Literal["counted", "estimated", "measured"]
-    method: str
-    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,18 +107,6 @@ class CategoryShare:
     macs: int
     nodes: int
     share: float  # of all counted ops (FLOPs + integer OPs)
-
-
-@dataclass(frozen=True)
-class WeightGroup:
-    """Stored tensors of one dtype: how many, their elements, their bytes, and how many of the
-    elements are learnable parameters."""
-
-    dtype: str
-    tensors: int
-    elements: int
-    params: int
-    bytes: int
 
 
 @dataclass(frozen=True)
@@ -237,10 +237,11 @@ class Profile:
         ]
 
     def _repr_html_(self) -> str:
-        """Jupyter's rich display: a compact, escaped HTML summary (see render_html.summary_html)."""
-        from edgeprof.report.render_html import summary_html
-
-        return summary_html(self)
+        """Jupyter's rich display: the compact, escaped HTML summary the HTML renderer registers
+        (``edgeprof.render.html.summary_html``; a data module never imports a renderer)."""
+        if _html_display is None:  # not expected: edgeprof/__init__.py imports the renderer
+            return f"<pre>{escape(repr(self))}</pre>"
+        return _html_display(self)
 
     def top_layers(self, n: int) -> list[LayerCost]:
         """The ``n`` layers with the most ops (FLOPs + integer OPs), then MACs."""
@@ -248,7 +249,7 @@ class Profile:
 
     # ---- serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = to_dict(self)
         d["not_counted_total"] = sum(n.count for n in self.not_counted)
         return d
 
@@ -257,43 +258,20 @@ class Profile:
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> Profile:
-        return _build(Profile, data)
+        # LLMFigures lives in passes/llm.py, which imports this module through passes/count.py
+        from edgeprof.passes import llm
+
+        return from_dict(Profile, data, {"LLMFigures": llm.LLMFigures})
 
     @staticmethod
     def from_json(text: str) -> Profile:
         return Profile.from_dict(json.loads(text))
 
 
-T = TypeVar("T")
+_html_display: Callable[[Profile], str] | None = None
 
 
-def _build(cls: type[T], data: Any) -> T:
-    """Rebuild a dataclass tree from ``asdict`` output (tuples restored, extra keys ignored)."""
-    from edgeprof.passes import llm
-    from edgeprof.report import energy, latency, memory
-
-    hints = get_type_hints(cls, localns={**vars(memory), **vars(llm), **vars(latency), **vars(energy)})
-    kwargs = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.name in data:
-            kwargs[f.name] = _convert(hints[f.name], data[f.name])
-    return cls(**kwargs)
-
-
-def _convert(tp: Any, value: Any) -> Any:
-    origin = get_origin(tp)
-    if value is None:
-        return None
-    if is_dataclass(tp) and isinstance(tp, type):
-        return _build(tp, value)
-    if origin is tuple:
-        args = get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], v) for v in value)
-        return tuple(value)
-    if origin in (Mapping, dict) and len(get_args(tp)) == 2:  # Mapping[str, X]: each value rebuilt
-        return {k: _convert(get_args(tp)[1], v) for k, v in value.items()}
-    if origin is not None and type(None) in get_args(tp):  # Optional[X]
-        inner = [a for a in get_args(tp) if a is not type(None)]
-        return _convert(inner[0], value) if len(inner) == 1 else value
-    return value
+def set_html_display(render: Callable[[Profile], str]) -> None:
+    """Register the function :meth:`Profile._repr_html_` shows (the HTML renderer does, on import)."""
+    global _html_display
+    _html_display = render

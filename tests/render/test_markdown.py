@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from edgeprof.report.format import ViewOptions
-from edgeprof.report.render_markdown import md_escape, render_markdown, render_ops_markdown
-from tests.report import check_golden, e2e_profile, normalise_tmp, tiny_cnn, wide_mixed
+from edgeprof.render.format import ViewOptions
+from edgeprof.render.markdown import render_markdown, render_ops_markdown
+from edgeprof.render.tables import md_escape
+from tests.render import check_golden, e2e_profile, normalise_tmp, tiny_cnn, wide_mixed
 
 
 def test_golden_tiny_cnn(pytestconfig: pytest.Config) -> None:

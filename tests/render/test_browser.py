@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from edgeprof.render.html import render_html
 from edgeprof.report.model import LayerCost, ModelInfo, NotCounted, Profile
-from edgeprof.report.render_html import render_html
-from tests.report import tiny_cnn
+from tests.render import tiny_cnn
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edgeprof.render.json import render_json, render_ops_json
 from edgeprof.report.model import (
     SCHEMA_VERSION,
     CategoryShare,
@@ -23,8 +24,7 @@ from edgeprof.report.model import (
     Totals,
     WeightGroup,
 )
-from edgeprof.report.render_json import render_json, render_ops_json
-from tests.report import check_golden, e2e_profile, normalise_tmp, tiny_cnn, wide_mixed
+from tests.render import check_golden, e2e_profile, normalise_tmp, tiny_cnn, wide_mixed
 
 SCHEMA_DOC = Path(__file__).resolve().parents[2] / "docs" / "json-schema.md"
 
@@ -210,5 +210,5 @@ def test_the_hand_built_profile_is_what_the_pipeline_produces(tmp_path: Path, mo
     # the Relu output are live too: 768 + 1,024 + 1,024 = 2,816 B. Flatten is a view of Relu's output.
     mem = profile.memory
     assert mem is not None
-    assert (mem.weight_bytes, mem.peak_activation_bytes, mem.peak_at) == (10_728, 2_816, "/features/1/Relu")
-    assert mem.peak_bytes == 10_728 + 2_816
+    assert (mem.predicted.weight_bytes, mem.predicted.peak_activation_bytes, mem.predicted.peak_at) == (10_728, 2_816, "/features/1/Relu")
+    assert mem.predicted.peak_bytes == 10_728 + 2_816

@@ -19,7 +19,18 @@ from rich.table import Table
 from rich.text import Text
 
 from edgeprof.ops.registry import Entry
-from edgeprof.report.format import (
+from edgeprof.render.energy import (
+    ENERGY_CATEGORY_COLUMNS,
+    ENERGY_COLUMNS,
+    ENERGY_LAYER_COLUMNS,
+    device_energy_rows,
+    energy_category_rows,
+    energy_layer_rows,
+    energy_notes,
+    energy_title,
+    measured_energy_rows,
+)
+from edgeprof.render.format import (
     DEVICE_FIT_HEADERS,
     ViewOptions,
     activation_share,
@@ -35,6 +46,7 @@ from edgeprof.report.format import (
     select_layers,
     shape_text,
 )
+from edgeprof.render.latency import LATENCY_COLUMNS, latency_notes, latency_rows
 from edgeprof.report.model import LayerCost, Profile
 
 __all__ = ["render_ops_terminal", "render_terminal"]
@@ -267,12 +279,12 @@ def _memory(profile: Profile, width: int) -> list[RenderableType]:
     prec = [(p, [dts, exact(w), exact(a), exact(t)]) for p, dts, w, a, t in precision_rows(mem)]
     out.append(_named_table(width, "precision", [("weights / activations", False), ("weight B", True),
                                                   ("peak activation B", True), ("peak B", True)], prec))
-    if mem.device_fits:
+    if mem.predicted.device_fits:
         out.append(Text("Does it fit? (weights stay in flash, activations in SRAM)", style=_HEAD))
         fits = [(d, list(rest)) for d, *rest in device_fit_rows(mem)]
         out.append(_named_table(width, DEVICE_FIT_HEADERS[0], [(h, False) for h in DEVICE_FIT_HEADERS[1:]], fits))
-    if mem.unsized_values:
-        out.append(Text(f"{len(mem.unsized_values)} tensor(s) could not be sized (e.g. {mem.unsized_values[0]}): "
+    if mem.predicted.unsized_values:
+        out.append(Text(f"{len(mem.predicted.unsized_values)} tensor(s) could not be sized (e.g. {mem.predicted.unsized_values[0]}): "
                         "the activation peak is a lower bound.", style=_WARN))
     if mem.measurement_error:
         out.append(Text(f"Measurement not made: {mem.measurement_error}", style=_WARN))
@@ -296,8 +308,6 @@ def _llm(profile: Profile, width: int) -> list[RenderableType]:
 
 
 def _latency(profile: Profile, width: int) -> list[RenderableType]:
-    from edgeprof.report.latency import LATENCY_COLUMNS, latency_notes, latency_rows
-
     if profile.latency is None:
         return []
     rows: list[tuple[str, Sequence[str | Text]]] = list(latency_rows(profile.latency))
@@ -310,18 +320,6 @@ def _latency(profile: Profile, width: int) -> list[RenderableType]:
 
 
 def _energy(profile: Profile, width: int) -> list[RenderableType]:
-    from edgeprof.report.energy import (
-        ENERGY_CATEGORY_COLUMNS,
-        ENERGY_COLUMNS,
-        ENERGY_LAYER_COLUMNS,
-        device_energy_rows,
-        energy_category_rows,
-        energy_layer_rows,
-        energy_notes,
-        energy_title,
-        measured_energy_rows,
-    )
-
     if profile.energy is None:
         return []
     out: list[RenderableType] = []

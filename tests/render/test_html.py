@@ -14,11 +14,11 @@ import onnx
 import pytest
 
 from edgeprof.cli import main
-from edgeprof.report.html_assets import CSP, json_for_script
-from edgeprof.report.html_svg import shorten
+from edgeprof.render.html import cards, render_html, summary_html
+from edgeprof.render.html_assets import CSP, json_for_script
+from edgeprof.render.html_svg import shorten
 from edgeprof.report.model import InputSpec, ModelInfo, NotCounted, Profile
-from edgeprof.report.render_html import cards, render_html, summary_html
-from tests.report import e2e_profile, tiny_cnn, tiny_cnn_onnx
+from tests.render import e2e_profile, tiny_cnn, tiny_cnn_onnx
 
 HOSTILE = (
     "<script>alert(1)</script>",
@@ -143,7 +143,7 @@ def test_the_report_is_self_contained() -> None:
 
 def test_sections_and_exact_figures_of_tiny_cnn() -> None:
     html = render_html(tiny_cnn())
-    # totals worked out in tests.report.tiny_cnn: 19,200 FLOPs, 9,472 MACs, 2,682 params, 10,728 B
+    # totals worked out in tests.render.tiny_cnn: 19,200 FLOPs, 9,472 MACs, 2,682 params, 10,728 B
     for figure in ("19,200 FLOPs", "9,472 MACs", "2,682", "10,728 B"):
         assert f'<div class="exact">{figure}</div>' in html
     for section in ("summary", "inputs", "flops-chart", "category-chart", "layers", "not-counted"):
@@ -169,12 +169,12 @@ def test_memory_sections_appear_with_a_memory_report(tmp_path: Path, monkeypatch
     html = render_html(profile)
     assert '<section id="memory-timeline">' in html and '<section id="memory">' in html
     mem = profile.memory
-    peak = max(mem.timeline, key=lambda p: p.op_peak_bytes)
+    peak = max(mem.predicted.timeline, key=lambda p: p.op_peak_bytes)
     assert f"peak {peak.op_peak_bytes:,} B at step {peak.step}" in html
     assert html.count('<g class="peak">') == 1
     labels = [c.label for c in cards(profile)]
     assert labels == ["FLOPs", "MACs", "params", "weight size", "peak memory"]
-    assert f"{mem.peak_bytes:,} B" in html
+    assert f"{mem.predicted.peak_bytes:,} B" in html
 
 
 def test_repr_html_is_a_compact_escaped_summary() -> None:
@@ -203,7 +203,7 @@ def test_cli_writes_an_html_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_latency_appears_with_predictions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from edgeprof.report.latency import seconds
+    from edgeprof.render.format import seconds
     from tests.test_compare import with_prediction
 
     profile = with_prediction(e2e_profile(tmp_path, monkeypatch))
@@ -236,7 +236,7 @@ def test_top_sets_the_layers_of_the_flops_chart() -> None:
 
 
 def test_roofline_places_each_timed_layer_under_the_roofs() -> None:
-    from edgeprof.report.html_svg import RooflinePoint, roofline_chart
+    from edgeprof.render.html_svg import RooflinePoint, roofline_chart
 
     points = [RooflinePoint("<conv>", 10.0, 5e10, "compute"), RooflinePoint("add", 0.1, 1e9, "memory"),
               RooflinePoint("empty", 0.0, 0.0, "memory")]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from edgeprof.report.format import exact, human
+from edgeprof.render.format import exact, human
 
 __all__ = [
     "Bar", "RooflinePoint", "ScatterPoint", "bar_chart", "line_chart", "roofline_chart", "scatter_chart", "shorten",

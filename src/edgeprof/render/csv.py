@@ -8,11 +8,10 @@ example node, so that it is never dropped. ``output_shape`` is a compact JSON li
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import astuple, fields
 
+from edgeprof.render.tables import csv_table
 from edgeprof.report.model import LayerCost, Profile
 
 __all__ = ["CSV_COLUMNS", "render_csv"]
@@ -27,15 +26,11 @@ def _cell(value: object) -> str:
 
 
 def render_csv(profile: Profile) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for layer in profile.layers:
-        writer.writerow([_cell(v) for v in astuple(layer)])
+    rows = [[_cell(v) for v in astuple(layer)] for layer in profile.layers]
     listed = {(layer.op, layer.name) for layer in profile.layers if layer.state == "not_counted"}
     for nc in profile.not_counted:
         if (nc.op, nc.example) in listed:
             continue
         orphan = LayerCost(nc.example, nc.op, "", "not_counted", (), note=f"{nc.reason} ({nc.count} node(s))")
-        writer.writerow([_cell(v) for v in astuple(orphan)])
-    return buf.getvalue()
+        rows.append([_cell(v) for v in astuple(orphan)])
+    return csv_table(CSV_COLUMNS, rows)

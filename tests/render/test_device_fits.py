@@ -1,4 +1,4 @@
-"""The microcontroller view (memory.device_fits) in the terminal, Markdown and HTML reports."""
+"""The microcontroller view (memory.predicted.device_fits) in the terminal, Markdown and HTML reports."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import dataclasses
 import edgeprof
 from edgeprof.devices.catalogue import Device, Figure
 from edgeprof.passes.memory import with_device_fits
-from edgeprof.report.format import device_fit_rows
+from edgeprof.render.format import device_fit_rows
+from edgeprof.render.html import render_html
+from edgeprof.render.markdown import render_markdown
+from edgeprof.render.terminal import render_terminal
 from edgeprof.report.model import Profile
-from edgeprof.report.render_html import render_html
-from edgeprof.report.render_markdown import render_markdown
-from edgeprof.report.render_terminal import render_terminal
-from tests.report import tiny_cnn_onnx
+from tests.render import tiny_cnn_onnx
 
 
 def _size(v: float) -> Figure:

@@ -7,12 +7,13 @@ import dataclasses
 
 from edgeprof.devices.catalogue import load_catalogue
 from edgeprof.passes.energy import with_energy
-from edgeprof.report.energy import EnergyReport, MeasuredEnergy, joules
+from edgeprof.render.format import joules
+from edgeprof.render.html import render_html
+from edgeprof.render.markdown import render_markdown
+from edgeprof.render.terminal import render_terminal
+from edgeprof.report.energy import EnergyReport, MeasuredEnergy
 from edgeprof.report.model import Profile
-from edgeprof.report.render_html import render_html
-from edgeprof.report.render_markdown import render_markdown
-from edgeprof.report.render_terminal import render_terminal
-from tests.report import tiny_cnn
+from tests.render import tiny_cnn
 
 
 def _with_energy(profile: Profile, *devices: str) -> Profile:

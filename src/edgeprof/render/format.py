@@ -24,7 +24,9 @@ __all__ = [
     "human",
     "if_range",
     "input_source_label",
+    "joules",
     "percent",
+    "seconds",
     "select_layers",
     "shape_text",
 ]
@@ -80,6 +82,24 @@ def human(n: int, unit: str = "") -> str:
         text = text.rjust(decimals + 1, "0")
         text = f"{text[:-decimals]}.{text[-decimals:]}"
     return f"{sign}{text} {_PREFIXES[k]}{unit}".rstrip()
+
+
+def seconds(value: float) -> str:
+    """A time with a readable unit: ``1.23 ms``, ``45.6 us``, ``2.00 s``."""
+    if value >= 1:
+        return f"{value:.3g} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.3g} ms"
+    return f"{value * 1e6:.3g} us"
+
+
+def joules(value: float) -> str:
+    """An energy with a readable unit: ``2.36 mJ``, ``45.6 uJ``, ``1.20 J``, ``3.1 kJ``."""
+    magnitude = abs(value)
+    for scale, unit in ((1e3, "kJ"), (1.0, "J"), (1e-3, "mJ"), (1e-6, "uJ"), (1e-9, "nJ")):
+        if magnitude >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return "0 J" if value == 0 else f"{value * 1e12:.3g} pJ"
 
 
 def if_range(totals: Totals) -> str:
@@ -164,36 +184,38 @@ class ViewOptions:
 
 def memory_rows(mem: MemoryReport) -> list[tuple[str, int, str]]:
     """The memory summary as (figure, bytes, how obtained) rows, shared by the renderers."""
-    counted = "counted from shapes" + (" (lower bound: some tensors unsized)" if mem.is_lower_bound else "")
-    rows = [("weights", mem.weight_bytes, "counted from stored tensors")]
-    if mem.size.file_bytes is not None:
-        rows.append(("model file", mem.size.file_bytes, "size on disk"))
+    p = mem.predicted
+    counted = "counted from shapes" + (" (lower bound: some tensors unsized)" if p.is_lower_bound else "")
+    rows = [("weights", p.weight_bytes, "counted from stored tensors")]
+    if p.size.file_bytes is not None:
+        rows.append(("model file", p.size.file_bytes, "size on disk"))
     rows += [
-        ("peak activations", mem.peak_activation_bytes, f"{counted}; at {mem.peak_at or 'the inputs'}"),
-        ("peak memory", mem.peak_bytes, "predicted: weights + peak activations"),
+        ("peak activations", p.peak_activation_bytes, f"{counted}; at {p.peak_at or 'the inputs'}"),
+        ("peak memory", p.peak_bytes, "predicted: weights + peak activations"),
     ]
-    s = mem.schedule
+    s = p.schedule
     if s is not None:
         if s.best_peak_activation_bytes < s.default_peak_activation_bytes:
             how = f"searched ({s.method}): {exact(s.default_peak_activation_bytes)} B in the default order"
         else:
             how = "the default order is the best found" + (" (proven)" if s.method == "exact" else " (heuristic search)")
         rows.append(("best-order peak", s.best_peak_activation_bytes, how))
-    est = mem.runtime_estimate
+    est = p.runtime_estimate
     if est is not None and est.scratch_at_peak_bytes:
         rows.append((f"peak on {est.runtime.split(' ')[0]}", est.peak_bytes,
                      f"estimated: + {human(est.scratch_at_peak_bytes, 'B')} of kernel temporaries at {est.peak_at} "
                      "(rules measured in docs/memory.md)"))
-    if mem.measured is not None and mem.measured_peak_rss_increase_bytes is not None:
-        m = mem.measured
-        rows.append(("measured peak RSS", mem.measured_peak_rss_increase_bytes,
+    measured = mem.measured
+    if measured is not None and measured.rss is not None:
+        m = measured.rss
+        rows.append(("measured peak RSS", m.peak_rss_increase_bytes,
                      f"measured: increase over baseline, {m.runtime}, {m.runs} runs"))
-        if mem.measured_minus_predicted_bytes is not None:
-            diff = mem.measured_minus_predicted_bytes
+        if measured.measured_minus_predicted_bytes is not None:
+            diff = measured.measured_minus_predicted_bytes
             rows.append(("measured - predicted", diff,
-                         f"{'+' if diff >= 0 else '-'}{percent(abs(diff), mem.peak_bytes)} of the predicted peak"))
-    if mem.measured_tensor_peak is not None:
-        t = mem.measured_tensor_peak
+                         f"{'+' if diff >= 0 else '-'}{percent(abs(diff), p.peak_bytes)} of the predicted peak"))
+    if measured is not None and measured.tensor_peak is not None:
+        t = measured.tensor_peak
         rows.append(("measured tensor peak", t.peak_activation_bytes, f"measured: live tensor storage, {t.runtime}"))
     return rows
 
@@ -205,7 +227,7 @@ def device_fit_rows(mem: MemoryReport) -> list[tuple[str, str, str, str, str]]:
     """The microcontroller view, one row per (device, precision): weights vs flash, the best
     order's activation peak vs SRAM (``>=`` when some tensors could not be sized), and a verdict."""
     rows = []
-    for f in mem.device_fits:
+    for f in mem.predicted.device_fits:
         bound = ">= " if f.is_lower_bound else ""
         flash = f"{human(f.weight_bytes, 'B')} of {human(f.flash_bytes, 'B')}"
         sram = f"{bound}{human(f.best_peak_activation_bytes, 'B')} of {human(f.sram_bytes, 'B')}"
@@ -223,7 +245,7 @@ def precision_rows(mem: MemoryReport) -> list[tuple[str, str, int, int, int]]:
     """(precision, weight/activation dtypes, weight bytes, peak activation bytes, peak bytes) rows."""
     return [
         (p.precision, f"{p.weight_dtype} / {p.activation_dtype}", p.weight_bytes, p.peak_activation_bytes, p.peak_bytes)
-        for p in mem.by_precision
+        for p in mem.predicted.by_precision
     ]
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from edgeprof.render.csv import CSV_COLUMNS, render_csv
 from edgeprof.report.model import LayerCost, NotCounted
-from edgeprof.report.render_csv import CSV_COLUMNS, render_csv
-from tests.report import check_golden, e2e_profile, normalise_tmp, tiny_cnn, wide_mixed
+from tests.render import check_golden, e2e_profile, normalise_tmp, tiny_cnn, wide_mixed
 
 INT_FIELDS = ("flops", "int_ops", "macs", "bytes_read", "bytes_written", "params", "calls")
 

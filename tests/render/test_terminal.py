@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeprof.report.format import ViewOptions
+from edgeprof.render.format import ViewOptions
+from edgeprof.render.terminal import render_terminal, wrap_path
 from edgeprof.report.model import LayerCost, NotCounted
-from edgeprof.report.render_terminal import render_terminal, wrap_path
-from tests.report import check_golden, e2e_profile, normalise_tmp, tiny_cnn, wide_mixed
+from tests.render import check_golden, e2e_profile, normalise_tmp, tiny_cnn, wide_mixed
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

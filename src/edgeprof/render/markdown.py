@@ -11,7 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from edgeprof.ops.registry import Entry
-from edgeprof.report.format import (
+from edgeprof.render.energy import (
+    ENERGY_CATEGORY_COLUMNS,
+    ENERGY_COLUMNS,
+    ENERGY_LAYER_COLUMNS,
+    device_energy_rows,
+    energy_category_rows,
+    energy_layer_rows,
+    energy_notes,
+    energy_title,
+    measured_energy_rows,
+)
+from edgeprof.render.format import (
     DEVICE_FIT_HEADERS,
     ViewOptions,
     activation_share,
@@ -27,34 +38,11 @@ from edgeprof.report.format import (
     select_layers,
     shape_text,
 )
+from edgeprof.render.latency import LATENCY_COLUMNS, latency_notes, latency_rows
+from edgeprof.render.tables import Md, md_escape, md_table
 from edgeprof.report.model import Profile
 
-__all__ = ["md_escape", "render_markdown", "render_ops_markdown"]
-
-_BACKSLASHED = set("\\`*_[]|#~")
-_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
-
-
-def md_escape(text: str) -> str:
-    """Escape ``text`` for a Markdown table cell or line: Markdown punctuation gets a backslash,
-    ``< > &`` become entities, line breaks become spaces."""
-    out = []
-    for ch in " ".join(text.splitlines()) if text else "":
-        if ch in _BACKSLASHED:
-            out.append("\\" + ch)
-        elif ch in _ENTITIES:
-            out.append(_ENTITIES[ch])
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], right: Sequence[bool]) -> list[str]:
-    """A GFM table; cells must already be escaped. ``right`` marks right-aligned columns."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if r else "---" for r in right) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
-
+__all__ = ["render_markdown", "render_ops_markdown"]
 
 def _has_int_ops(profile: Profile) -> bool:
     return profile.totals.int_ops > 0 or any(layer.int_ops for layer in profile.layers)
@@ -62,21 +50,20 @@ def _has_int_ops(profile: Profile) -> bool:
 
 def _header(profile: Profile) -> list[str]:
     m = profile.model
-    path = md_escape(m.path) if m.path else "-"
+    path = m.path or "-"
     if m.file_bytes is not None:
         path += f" ({exact(m.file_bytes)} bytes, {human(m.file_bytes, 'B')})"
     lines = [f"## edgeprof report: {md_escape(m.name or '(unnamed model)')}", ""]
-    lines += _table(
+    lines += md_table(
         ("model", ""),
-        [("format", md_escape(m.format) or "-"), ("path", path), ("producer", md_escape(m.producer) or "-"),
-         ("opset", md_escape(m.opset) or "-")],
+        [("format", m.format or "-"), ("path", path), ("producer", m.producer or "-"), ("opset", m.opset or "-")],
         (False, False),
     )
     lines += ["", "**Inputs** (the shapes this report was computed for)", ""]
     if profile.inputs:
-        lines += _table(
+        lines += md_table(
             ("name", "shape", "dtype", "shape from"),
-            [(md_escape(s.name), shape_text(s.shape), md_escape(s.dtype), input_source_label(s)) for s in profile.inputs],
+            [(s.name, shape_text(s.shape), s.dtype, input_source_label(s)) for s in profile.inputs],
             (False, False, False, False),
         )
     else:
@@ -90,7 +77,7 @@ def _header(profile: Profile) -> list[str]:
 def _summary(profile: Profile) -> list[str]:
     t = profile.totals
     kind = profile.provenance.kind
-    bound = f"{kind}, **lower bound**" if t.is_lower_bound else kind
+    bound = Md(f"{kind}, **lower bound**") if t.is_lower_bound else kind
     rows = [("FLOPs (float ops)", exact(t.flops), human(t.flops, "FLOPs"), bound),
             ("MACs", exact(t.macs), human(t.macs, "MACs"), bound)]
     if _has_int_ops(profile):
@@ -102,7 +89,7 @@ def _summary(profile: Profile) -> list[str]:
         ("bytes written (sum over nodes)", exact(t.bytes_written), human(t.bytes_written, "B"), bound),
     ]
     lines = ["### Summary", "", "One forward pass at the inputs above.", ""]
-    lines += _table(("figure", "exact", "approx", "how obtained"), rows, (False, True, True, False))
+    lines += md_table(("figure", "exact", "approx", "how obtained"), rows, (False, True, True, False))
     lines.append("")
     if t.is_lower_bound:
         nodes = sum(n.count for n in profile.not_counted)
@@ -134,9 +121,9 @@ def _weights(profile: Profile) -> list[str]:
     lines = ["### Stored weights by dtype", ""]
     if not profile.weights_by_dtype:
         return [*lines, "none"]
-    rows = [(md_escape(g.dtype), exact(g.tensors), exact(g.elements), exact(g.params), exact(g.bytes),
+    rows = [(g.dtype, exact(g.tensors), exact(g.elements), exact(g.params), exact(g.bytes),
              human(g.bytes, "B")) for g in profile.weights_by_dtype]
-    return lines + _table(("dtype", "tensors", "elements", "params", "bytes", "approx"), rows,
+    return lines + md_table(("dtype", "tensors", "elements", "params", "bytes", "approx"), rows,
                           (False, True, True, True, True, True))
 
 
@@ -146,13 +133,13 @@ def _categories(profile: Profile) -> list[str]:
     headers = ["category", "FLOPs", "MACs"] + (["int OPs"] if ints else []) + ["nodes", "share"]
     rows = []
     for c in profile.categories:
-        row = [md_escape(c.category), exact(c.flops), exact(c.macs)]
+        row = [c.category, exact(c.flops), exact(c.macs)]
         row += [exact(c.int_ops)] if ints else []
-        row += [exact(c.nodes), percent(c.flops + c.int_ops, total)]
+        row += [exact(c.nodes), Md(percent(c.flops + c.int_ops, total))]
         rows.append(row)
     act, whole = activation_share(profile)
     lines = ["### Categories", "", "Share of all counted FLOPs + integer OPs.", ""]
-    lines += _table(headers, rows, [False] + [True] * (len(headers) - 1)) if rows else ["no counted ops"]
+    lines += md_table(headers, rows, [False] + [True] * (len(headers) - 1)) if rows else ["no counted ops"]
     lines += [
         "",
         f"Activation functions: {percent(act, whole)} of the counted ops. They are often left out of headline "
@@ -174,18 +161,16 @@ def _layers(profile: Profile, view: ViewOptions) -> list[str]:
     headers = ["name", "op", "output shape", "FLOPs"] + (["int OPs"] if ints else []) + ["MACs", "params", "share"]
     rows = []
     for layer in sel.layers:
-        name = md_escape(layer.name)
-        if layer.range_group:
-            name += f" (branch of {md_escape(layer.range_group)})"
-        op = md_escape(layer.op) + (f" x{layer.calls}" if layer.calls != 1 else "")
-        row = [name, op, md_escape(shape_text(layer.output_shape))]
+        name = layer.name + (f" (branch of {layer.range_group})" if layer.range_group else "")
+        op = layer.op + (f" x{layer.calls}" if layer.calls != 1 else "")
+        row = [name, op, shape_text(layer.output_shape)]
         if layer.state == "not_counted":
-            row += ["**not counted**"] + (["-"] if ints else []) + ["-", exact(layer.params), "-"]
+            row += [Md("**not counted**")] + (["-"] if ints else []) + ["-", exact(layer.params), "-"]
         else:
             row += [exact(layer.flops)] + ([exact(layer.int_ops)] if ints else [])
-            row += [exact(layer.macs), exact(layer.params), percent(layer.flops + layer.int_ops, total)]
+            row += [exact(layer.macs), exact(layer.params), Md(percent(layer.flops + layer.int_ops, total))]
         rows.append(row)
-    lines += _table(headers, rows, [False, False, False] + [True] * (len(headers) - 3))
+    lines += md_table(headers, rows, [False, False, False] + [True] * (len(headers) - 3))
     if sel.hidden:
         lines += ["", f"... {sel.hidden} more layers (use `--top 0` for all)"]
     return lines
@@ -199,28 +184,27 @@ def _grouped(title: str, key: str, rows: Sequence[tuple[str, int, int, int, int,
     headers += ["MACs", "params", "share"]
     body = []
     for name, n, flops, int_ops, macs, params in rows:
-        row = [md_escape(name), exact(n), exact(flops)] + ([exact(int_ops)] if ints else [])
-        row += [exact(macs), exact(params), percent(flops + int_ops, total)]
+        row = [name, exact(n), exact(flops)] + ([exact(int_ops)] if ints else [])
+        row += [exact(macs), exact(params), Md(percent(flops + int_ops, total))]
         body.append(row)
-    return [f"### {title}", "", *_table(headers, body, [False] + [True] * (len(headers) - 1))]
+    return [f"### {title}", "", *md_table(headers, body, [False] + [True] * (len(headers) - 1))]
 
 
 def _memory(profile: Profile) -> list[str]:
     mem = profile.memory
     if mem is None:
         return []
-    rows = [(md_escape(label), exact(n), human(n, "B"), md_escape(how)) for label, n, how in memory_rows(mem)]
+    rows = [(label, exact(n), human(n, "B"), how) for label, n, how in memory_rows(mem)]
     lines = ["### Memory while running", ""]
-    lines += _table(("figure", "bytes", "approx", "how obtained"), rows, (False, True, True, False))
+    lines += md_table(("figure", "bytes", "approx", "how obtained"), rows, (False, True, True, False))
     prec = [(p, dts, exact(w), exact(a), exact(t)) for p, dts, w, a, t in precision_rows(mem)]
-    lines += ["", *_table(("precision", "weights / activations", "weight B", "peak activation B", "peak B"), prec,
+    lines += ["", *md_table(("precision", "weights / activations", "weight B", "peak activation B", "peak B"), prec,
                           (False, False, True, True, True))]
-    if mem.device_fits:
-        fits = [tuple(md_escape(c) for c in row) for row in device_fit_rows(mem)]
+    if mem.predicted.device_fits:
         lines += ["", "Does it fit? (weights stay in flash, activations in SRAM)", "",
-                  *_table(DEVICE_FIT_HEADERS, fits, (False,) * len(DEVICE_FIT_HEADERS))]
-    if mem.unsized_values:
-        lines += ["", f"{len(mem.unsized_values)} tensor(s) could not be sized: the activation peak is a lower bound."]
+                  *md_table(DEVICE_FIT_HEADERS, device_fit_rows(mem), (False,) * len(DEVICE_FIT_HEADERS))]
+    if mem.predicted.unsized_values:
+        lines += ["", f"{len(mem.predicted.unsized_values)} tensor(s) could not be sized: the activation peak is a lower bound."]
     if mem.measurement_error:
         lines += ["", f"Measurement not made: {md_escape(mem.measurement_error)}"]
     return lines
@@ -230,46 +214,32 @@ def _llm(profile: Profile) -> list[str]:
     llm = profile.llm
     if llm is None:
         return []
-    rows = [(md_escape(label), exact(n), human(n, unit)) for label, n, unit in llm_rows(llm)]
-    lines = ["### Decoder LLM figures (counted)", "", *_table(("figure", "exact", "approx"), rows, (False, True, True))]
+    rows = [(label, exact(n), human(n, unit)) for label, n, unit in llm_rows(llm)]
+    lines = ["### Decoder LLM figures (counted)", "", *md_table(("figure", "exact", "approx"), rows, (False, True, True))]
     if llm.is_lower_bound:
         lines += ["", "Some ops of the prefill or decode graph were not counted: lower bounds."]
     return lines
 
 
 def _latency(profile: Profile) -> list[str]:
-    from edgeprof.report.latency import LATENCY_COLUMNS, latency_notes, latency_rows
-
     if profile.latency is None:
         return []
-    rows = [(md_escape(label), *(md_escape(c) for c in cells)) for label, cells in latency_rows(profile.latency)]
+    rows = [(label, *cells) for label, cells in latency_rows(profile.latency)]
     lines = ["### Latency", ""]
     if rows:
-        lines += _table(("figure", *(h for h, _ in LATENCY_COLUMNS)), rows, (False, *(r for _, r in LATENCY_COLUMNS)))
+        lines += md_table(("figure", *(h for h, _ in LATENCY_COLUMNS)), rows, (False, *(r for _, r in LATENCY_COLUMNS)))
     for note in latency_notes(profile.latency):
         lines += ["", md_escape(note)]
     return lines
 
 
 def _energy(profile: Profile) -> list[str]:
-    from edgeprof.report.energy import (
-        ENERGY_CATEGORY_COLUMNS,
-        ENERGY_COLUMNS,
-        ENERGY_LAYER_COLUMNS,
-        device_energy_rows,
-        energy_category_rows,
-        energy_layer_rows,
-        energy_notes,
-        energy_title,
-        measured_energy_rows,
-    )
-
     if profile.energy is None:
         return []
 
     def table(first: str, columns: Sequence[tuple[str, bool]], rows: list[tuple[str, list[str]]]) -> list[str]:
-        body = [(md_escape(label), *(md_escape(c) for c in cells)) for label, cells in rows]
-        return _table((first, *(h for h, _ in columns)), body, (False, *(r for _, r in columns)))
+        body = [(label, *cells) for label, cells in rows]
+        return md_table((first, *(h for h, _ in columns)), body, (False, *(r for _, r in columns)))
 
     lines = ["### Energy", "", "Estimates are ranges (low .. high) from two models; see docs/energy.md."]
     for device_id, e in profile.energy.estimated.items():
@@ -293,9 +263,9 @@ def _energy(profile: Profile) -> list[str]:
 def _not_counted(profile: Profile) -> list[str]:
     if not profile.not_counted:
         return ["### Not counted", "", "None: all ops counted."]
-    rows = [(md_escape(n.op), exact(n.count), md_escape(n.example), md_escape(n.reason)) for n in profile.not_counted]
+    rows = [(n.op, exact(n.count), n.example, n.reason) for n in profile.not_counted]
     return ["### Not counted", "", "These ops add nothing to the totals above.", "",
-            *_table(("op", "count", "example node", "reason"), rows, (False, True, False, False))]
+            *md_table(("op", "count", "example node", "reason"), rows, (False, True, False, False))]
 
 
 def render_markdown(profile: Profile, view: ViewOptions | None = None) -> str:
@@ -325,7 +295,7 @@ def render_markdown(profile: Profile, view: ViewOptions | None = None) -> str:
 
 def render_ops_markdown(entries: Iterable[Entry]) -> str:
     """The op registry as a Markdown table: op, state, category, formula (or reason)."""
-    rows = [(md_escape(e.op), e.state, e.category.value, md_escape(e.doc)) for e in entries]
-    lines = [f"## Registered ops ({len(rows)})", "", *_table(("op", "state", "category", "formula / reason"), rows,
+    rows = [(e.op, Md(e.state), Md(e.category.value), e.doc) for e in entries]
+    lines = [f"## Registered ops ({len(rows)})", "", *md_table(("op", "state", "category", "formula / reason"), rows,
                                                                 (False, False, False, False))]
     return "\n".join(lines) + "\n"

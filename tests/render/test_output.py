@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edgeprof.errors import UsageError
-from edgeprof.report.output import check_output_path, write_text_atomic
+from edgeprof.render.output import check_output_path, write_text_atomic
 
 
 def test_writes_new_file_and_leaves_no_temporary(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgeprof.report.format import exact, human, percent, select_layers, shape_text
-from tests.report import wide_mixed
+from edgeprof.render.format import exact, human, percent, select_layers, shape_text
+from tests.render import wide_mixed
 
 
 @pytest.mark.parametrize(

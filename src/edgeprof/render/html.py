@@ -17,23 +17,37 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from edgeprof.report.format import (
+from edgeprof._version import __version__
+from edgeprof.render.energy import (
+    ENERGY_CATEGORY_COLUMNS,
+    ENERGY_COLUMNS,
+    device_energy_rows,
+    energy_category_rows,
+    energy_notes,
+    energy_title,
+    measured_energy_rows,
+    top_layers,
+)
+from edgeprof.render.format import (
     DEVICE_FIT_HEADERS,
     device_fit_rows,
     exact,
     human,
     if_range,
     input_source_label,
+    joules,
     llm_rows,
     memory_rows,
     percent,
     precision_rows,
+    seconds,
     shape_text,
 )
-from edgeprof.report.html_assets import esc, json_for_script, page
-from edgeprof.report.html_svg import Bar, RooflinePoint, bar_chart, line_chart, roofline_chart
+from edgeprof.render.html_assets import esc, json_for_script, page
+from edgeprof.render.html_svg import Bar, RooflinePoint, bar_chart, line_chart, roofline_chart
+from edgeprof.render.latency import LATENCY_COLUMNS, latency_notes, latency_rows
 from edgeprof.report.latency import PredictedLatency
-from edgeprof.report.model import Profile
+from edgeprof.report.model import Profile, set_html_display
 
 __all__ = ["DEFAULT_CHART_LAYERS", "SECTIONS", "Card", "cards", "render_html", "summary_html"]
 
@@ -78,12 +92,13 @@ def cards(profile: Profile) -> list[Card]:
     ]
     mem = profile.memory
     if mem is not None:
-        lower = " (lower bound)" if mem.is_lower_bound else ""
-        out.append(Card("peak memory", mem.peak_bytes, "B", mem.provenance.kind,
+        lower = " (lower bound)" if mem.predicted.is_lower_bound else ""
+        out.append(Card("peak memory", mem.predicted.peak_bytes, "B", mem.predicted.provenance.kind,
                         "weights + peak activations" + lower))
-        if mem.measured_peak_rss_increase_bytes is not None and mem.measured is not None:
-            out.append(Card("measured peak RSS", mem.measured_peak_rss_increase_bytes, "B", "measured",
-                            f"{mem.measured.runtime}, {mem.measured.runs} runs"))
+        rss = mem.measured.rss if mem.measured is not None else None
+        if rss is not None:
+            out.append(Card("measured peak RSS", rss.peak_rss_increase_bytes, "B", "measured",
+                            f"{rss.runtime}, {rss.runs} runs"))
     return out + _latency_cards(profile) + _energy_cards(profile)
 
 
@@ -91,8 +106,6 @@ def _energy_cards(profile: Profile) -> list[Card]:
     energy = profile.energy
     if energy is None:
         return []
-    from edgeprof.report.energy import joules
-
     out = []
     for device_id, e in energy.estimated.items():
         bound = ">= " if e.is_lower_bound else ""
@@ -109,8 +122,6 @@ def _latency_cards(profile: Profile) -> list[Card]:
     lat = profile.latency
     if lat is None:
         return []
-    from edgeprof.report.latency import seconds
-
     out = []
     if lat.measured is not None:
         m = lat.measured
@@ -203,12 +214,13 @@ def _category_chart(profile: Profile) -> str:
 
 def _timeline(profile: Profile) -> str:
     mem = profile.memory
-    if mem is None or not mem.timeline:
+    if mem is None or not mem.predicted.timeline:
         return ""
-    live = [p.live_bytes for p in mem.timeline]
-    during = [p.op_peak_bytes for p in mem.timeline]
+    timeline = mem.predicted.timeline
+    live = [p.live_bytes for p in timeline]
+    during = [p.op_peak_bytes for p in timeline]
     peak_index = max(range(len(during)), key=lambda i: (during[i], -i))
-    point = mem.timeline[peak_index]
+    point = timeline[peak_index]
     chart = line_chart(live, "Activation memory timeline", "B", peak_index=peak_index,
                        peak_label=f"{point.node} ({point.op})", upper=during)
     return (
@@ -227,8 +239,6 @@ def _latency(profile: Profile, top: int = DEFAULT_CHART_LAYERS) -> str:
     lat = profile.latency
     if lat is None:
         return ""
-    from edgeprof.report.latency import LATENCY_COLUMNS, latency_notes, latency_rows, seconds
-
     head = "".join(f"<th>{esc(title)}</th>" for title, _ in LATENCY_COLUMNS)
     rows = "".join(f"<tr><td>{esc(label)}</td>{''.join(f'<td>{esc(c)}</td>' for c in cells)}</tr>"
                    for label, cells in latency_rows(lat))
@@ -277,17 +287,6 @@ def _energy(profile: Profile, top: int = 10) -> str:
     energy = profile.energy
     if energy is None:
         return ""
-    from edgeprof.report.energy import (
-        ENERGY_CATEGORY_COLUMNS,
-        ENERGY_COLUMNS,
-        device_energy_rows,
-        energy_category_rows,
-        energy_notes,
-        energy_title,
-        measured_energy_rows,
-        top_layers,
-    )
-
     def table(first: str, columns: Sequence[tuple[str, bool]], rows: list[tuple[str, list[str]]], cls: str = "") -> str:
         head = "".join(f'<th class="num">{esc(h)}</th>' if num else f"<th>{esc(h)}</th>" for h, num in columns)
         body = "".join(
@@ -307,24 +306,18 @@ def _energy(profile: Profile, top: int = 10) -> str:
         if cats:
             out.append(f"<h4>By category on {esc(device_id)} (ops + data movement, mid)</h4>")
             out.append(table("category", ENERGY_CATEGORY_COLUMNS, energy_category_rows(e), ' class="energy-categories"'))
-            bars = [Bar(c.category, round(c.total_j * 1e12), f"{c.share:.1%}", _j(c.total_j)) for c in cats]
+            bars = [Bar(c.category, round(c.total_j * 1e12), f"{c.share:.1%}", joules(c.total_j)) for c in cats]
             out.append(bar_chart(bars, "J", f"Energy by category on {device_id}"))
         layers = [x for x in top_layers(e, top) if x.total_j > 0]
         if layers:
             out.append(f"<h4>Top energy consumers on {esc(device_id)} (ops + data movement, mid)</h4>")
-            bars = [Bar(f"{x.name} ({x.op})", round(x.total_j * 1e12), x.level, _j(x.total_j)) for x in layers]
+            bars = [Bar(f"{x.name} ({x.op})", round(x.total_j * 1e12), x.level, joules(x.total_j)) for x in layers]
             out.append(bar_chart(bars, "J", f"Energy per layer on {device_id}"))
     measured = measured_energy_rows(energy)
     if measured:
         out.append("<h3>Measured on this machine</h3>" + table("figure", ENERGY_COLUMNS, measured))
     out += [f'<div class="notice">{esc(n)}</div>' for n in energy_notes(energy)]
     return "".join(out) + "</section>"
-
-
-def _j(value: float) -> str:
-    from edgeprof.report.energy import joules
-
-    return joules(value)
 
 
 def _layers(profile: Profile) -> str:
@@ -384,7 +377,7 @@ def _memory(profile: Profile) -> str:
         '<th class="num">weight B</th><th class="num">peak activation B</th><th class="num">peak B</th></tr></thead>'
         f"<tbody>{prec}</tbody></table>"
     )
-    if mem.device_fits:
+    if mem.predicted.device_fits:
         head = "".join(f"<th>{esc(h)}</th>" for h in DEVICE_FIT_HEADERS)
         body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in device_fit_rows(mem))
         out += (f'<h3>Does it fit? (weights stay in flash, activations in SRAM)</h3><table id="device-fits">'
@@ -439,8 +432,6 @@ def render_html(
     chart_layers = DEFAULT_CHART_LAYERS if top is None else top or len(profile.layers)
     chosen = [partial(_flops_chart, top=chart_layers) if f is _flops_chart else f for f in sections]
     body = "\n".join(s for s in (f(profile) for f in chosen) if s)
-    from edgeprof import __version__
-
     body += f"\n{_data(profile)}\n<footer>edgeprof {esc(__version__)} &middot; schema {profile.schema_version}</footer>"
     return page(f"edgeprof: {profile.model.name or 'model'}", body)
 
@@ -471,3 +462,6 @@ def summary_html(profile: Profile, top: int = 5) -> str:
         f"<table><thead><tr><th>layer</th><th>op</th><th>FLOPs</th><th>share</th></tr></thead>"
         f"<tbody>{layers}</tbody></table>{nc}</div>"
     )
+
+
+set_html_display(summary_html)

@@ -1,0 +1,78 @@
+"""Latency as table rows shared by the renderers (terminal, Markdown, HTML), and the
+``edgeprof validate`` table (predicted vs measured latency, with the error summary)."""
+
+from __future__ import annotations
+
+import json
+
+from edgeprof.measure.stats import percentile
+from edgeprof.render.format import seconds
+from edgeprof.render.tables import md_table, text_table
+from edgeprof.report.latency import LatencyReport, ValidationEntry
+from edgeprof.report.serial import to_dict
+
+__all__ = ["LATENCY_COLUMNS", "latency_notes", "latency_rows", "render_validation"]
+
+LATENCY_COLUMNS: tuple[tuple[str, bool], ...] = (
+    ("latency", True), ("FPS", True), ("compute / memory / overhead", True), ("how obtained", False),
+)
+
+
+def latency_rows(report: LatencyReport) -> list[tuple[str, list[str]]]:
+    """One row per figure: the measured run, then each device's prediction (label, cells)."""
+    rows: list[tuple[str, list[str]]] = []
+    m = report.measured
+    if m is not None:
+        rows.append(("measured here (p50)", [
+            seconds(m.p50_s), f"{1 / m.p50_s:.4g}" if m.p50_s > 0 else "-",
+            f"p90 {seconds(m.p90_s)}, p99 {seconds(m.p99_s)}, min {seconds(m.min_s)}",
+            f"{m.runtime}, {m.environment.intra_op_threads} thread(s), {m.runs} runs ({m.stop_reason}); "
+            f"{m.environment.cpu_model}, {m.environment.logical_cores} cores",
+        ]))
+    for device_id, p in report.predicted.items():
+        bound = "lower bound; " if p.is_lower_bound else ""
+        rows.append((f"predicted: {device_id}", [
+            (">= " if p.is_lower_bound else "") + seconds(p.total_s), f"{p.fps:.4g}",
+            f"{seconds(p.compute_s)} / {seconds(p.memory_s)} / {seconds(p.overhead_s)}",
+            f"{bound}roofline on {p.device_name}",
+        ]))
+        if p.llm is not None:
+            rows.append((f"LLM on {device_id}", [
+                seconds(p.llm.prefill_s), f"{p.llm.decode_tokens_per_s:.4g} tok/s",
+                f"prefill {p.llm.context_len} tokens ({p.llm.prefill_bound}); decode {seconds(p.llm.decode_s_per_token)}"
+                f"/token ({p.llm.decode_bound})",
+                "whole-graph roofline",
+            ]))
+    return rows
+
+
+def latency_notes(report: LatencyReport) -> list[str]:
+    """What a reader must know beside the table: lower bounds, dominant layers, a failed measurement."""
+    notes = []
+    for device_id, p in report.predicted.items():
+        if p.dominant:
+            notes.append(f"{device_id}: most time in {', '.join(p.dominant[:3])}")
+        notes += [f"{device_id}: {m}" for m in p.missing]
+    if report.measurement_error:
+        notes.append(f"Measurement not made: {report.measurement_error}")
+    return notes
+
+
+def render_validation(entries: list[ValidationEntry], fmt: str) -> str:
+    """``json`` (a list of objects), ``md`` or ``table`` (plain text)."""
+    if fmt == "json":
+        return json.dumps([to_dict(e) for e in entries], indent=2) + "\n"
+    head = ("model", "device", "predicted", "measured p50", "error")
+    rows = [(e.model, e.device_id, seconds(e.predicted_s) if e.predicted_s is not None else "-",
+             seconds(e.measured_s) if e.measured_s is not None else "-",
+             f"{e.error:+.1%}" if e.error is not None else e.problem) for e in entries]
+    errors = sorted(abs(e.error) for e in entries if e.error is not None)
+    summary = ""
+    if errors:
+        summary = (f"median |error| {percentile(errors, 0.5):.1%} over {len(errors)} model(s); "
+                   f"within 20 %: {sum(x <= 0.2 for x in errors)}, within 10 %: {sum(x <= 0.1 for x in errors)}")
+    if fmt == "md":
+        table = md_table(head, rows, (False,) * len(head))
+    else:
+        table = text_table([head, *rows], (False,) * len(head), rule=True)
+    return "\n".join(table) + "\n" + (f"\n{summary}\n" if summary else "")

@@ -1,0 +1,99 @@
+"""The table writers, one per format: plain text (:func:`text_table`), GitHub-flavoured Markdown
+(:func:`md_table`, which escapes every cell itself) and CSV (:func:`csv_table`).
+
+The terminal report draws its tables with rich (``render/terminal.py``); these writers serve
+the plain ``table`` format of ``compare``, ``check``, ``devices`` and ``validate``, every
+Markdown table and the CSV report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+__all__ = ["Md", "csv_table", "md_escape", "md_table", "text_table"]
+
+_BACKSLASHED = set("\\`*_[]|#~")
+_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+
+
+class Md(str):
+    """Text that is Markdown already (``**bold**``, a code span, an icon): a Markdown table
+    writes it as it is. Any other ``str`` cell is plain text and gets escaped."""
+
+    __slots__ = ()
+
+
+def md_escape(text: str) -> str:
+    """Escape ``text`` for a Markdown line: Markdown punctuation (and the backslash) gets a
+    backslash, ``< > &`` become entities, line breaks become spaces."""
+    out = []
+    for ch in " ".join(text.splitlines()) if text else "":
+        if ch in _BACKSLASHED:
+            out.append("\\" + ch)
+        elif ch in _ENTITIES:
+            out.append(_ENTITIES[ch])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _md_cell(cell: str) -> str:
+    """A table cell: :class:`Md` as it is; plain text escaped (pipes, backslashes and markup by
+    :func:`md_escape`, line breaks as spaces), with its leading and trailing spaces kept as
+    ``&#32;`` (a table trims them otherwise)."""
+    if isinstance(cell, Md):
+        return str(cell)
+    text = md_escape(cell)
+    core = text.strip(" ")
+    if core == text:
+        return text
+    lead = len(text) - len(text.lstrip(" "))
+    trail = len(text) - len(text.rstrip(" ")) if core else 0
+    return "&#32;" * lead + core + "&#32;" * trail
+
+
+def md_table(headers: Sequence[str], rows: Iterable[Sequence[str]], right: Sequence[bool]) -> list[str]:
+    """A GFM table as lines. Every cell is escaped here (give :class:`Md` for Markdown kept as
+    it is); ``right`` marks right-aligned columns. A row shorter than ``headers`` leaves its
+    last columns empty (``| |``)."""
+    n = len(headers)
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(_md_cell(c) for c in cells) + " |" + " |" * (n - len(cells))
+
+    lines = [line(headers), "|" + "|".join("---:" if r else "---" for r in right) + "|"]
+    return lines + [line(row) for row in rows]
+
+
+def text_table(rows: Sequence[Sequence[str]], right: Sequence[bool], *, rule: bool = False) -> list[str]:
+    """Plain-text columns two spaces apart, as lines without trailing spaces. ``rows[0]`` is
+    the header (``rule``: a line of dashes under it); ``right`` marks right-aligned columns. A
+    row shorter than ``right`` ends in a cell that runs on past the columns (a message in place
+    of figures); that cell does not widen any column."""
+    n = len(right)
+    widths = [0] * n
+    for row in rows:
+        for i, cell in enumerate(row if len(row) == n else row[:-1]):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(row: Sequence[str]) -> str:
+        full = len(row) == n
+        body = row if full else row[:-1]
+        cells = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(body, widths, right, strict=False)]
+        return "  ".join(cells if full else [*cells, row[-1]]).rstrip()
+
+    lines = [line(rows[0])] if rows else []
+    if rule:
+        lines.append("  ".join("-" * w for w in widths))
+    return lines + [line(row) for row in rows[1:]]
+
+
+def csv_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """CSV with ``\\n`` line ends (the csv module quotes what needs quoting)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
