@@ -153,7 +153,8 @@ def _with_llm_figures(result: Profile, model: Any, options: Mapping[str, Any]) -
     """A decoder LLM's prefill/decode/KV-cache figures at the context length ``seq_len``."""
     import dataclasses
 
-    from edgeprof.frontends.pytorch import build_model, is_decoder_llm, llm_figures_for
+    from edgeprof.frontends.pytorch import build_model, is_decoder_llm
+    from edgeprof.llm import llm_figures_for
 
     built, config = build_model(model)
     if not is_decoder_llm(built, config):

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 if TYPE_CHECKING:  # these modules import this one; the names are resolved lazily in _build
-    from edgeprof.passes.llm import LLMFigures
     from edgeprof.report.energy import EnergyReport
     from edgeprof.report.latency import LatencyReport
+    from edgeprof.report.llm import LLMFigures
     from edgeprof.report.memory import MemoryReport
 
 SCHEMA_VERSION = 1
@@ -269,8 +269,7 @@ T = TypeVar("T")
 
 def _build(cls: type[T], data: Any) -> T:
     """Rebuild a dataclass tree from ``asdict`` output (tuples restored, extra keys ignored)."""
-    from edgeprof.passes import llm
-    from edgeprof.report import energy, latency, memory
+    from edgeprof.report import energy, latency, llm, memory
 
     hints = get_type_hints(cls, localns={**vars(memory), **vars(llm), **vars(latency), **vars(energy)})
     kwargs = {}

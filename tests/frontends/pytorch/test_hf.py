@@ -15,8 +15,9 @@ from edgeprof.errors import ModelLoadError, ShapeError, UsageError
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pytest.importorskip("transformers")
 
-from edgeprof.frontends.pytorch import llm_figures_for
-from edgeprof.passes.llm import DecoderSpec, kv_cache_bytes_per_token, weight_bytes
+from edgeprof.llm import llm_figures_for
+from edgeprof.passes.llm import kv_cache_bytes_per_token, weight_bytes
+from edgeprof.report.llm import DecoderSpec
 
 H, HEADS, KV, D, FF, VOCAB = 64, 4, 2, 16, 128, 100
 TINY_LLAMA = {

@@ -5,20 +5,22 @@ the aten level on meta or fake tensors. Every other module of this package is in
 from __future__ import annotations
 
 from edgeprof.frontends.pytorch._hf import (
+    DecoderTrace,
     build_model,
     is_decoder_llm,
-    llm_figures_for,
     load_hf_config,
+    trace_decoder,
 )
 from edgeprof.frontends.pytorch._load import load_callable, load_pt2, load_torch, trace_module
 
 __all__ = [
+    "DecoderTrace",
     "build_model",
     "is_decoder_llm",
-    "llm_figures_for",
     "load_callable",
     "load_hf_config",
     "load_pt2",
     "load_torch",
+    "trace_decoder",
     "trace_module",
 ]

@@ -4,10 +4,11 @@ The file is read as JSON (never executed); the model class is the one named in
 ``"architectures"`` if transformers ships it, else the auto class for ``"model_type"``.
 Custom code (``auto_map``) is never run and nothing is downloaded: the model is built from the
 config with random initialisation on ``torch.device("meta")``, so no weight is allocated,
-then traced like any ``nn.Module`` (``torch.py``).
+then traced like any ``nn.Module`` (``_load.py``).
 
-For decoder LLMs :func:`llm_figures_for` also traces a decode step (one new token with a KV
-cache of the context length) and returns :class:`edgeprof.passes.llm.LLMFigures`.
+For decoder LLMs :func:`trace_decoder` also traces a prefill and a decode step (one new token
+with a KV cache of the context length) and returns both graphs with the KV-cache geometry of the
+config (:class:`~edgeprof.report.llm.DecoderSpec`); :mod:`edgeprof.passes.llm` counts them.
 """
 
 from __future__ import annotations
@@ -18,17 +19,21 @@ import json
 import logging
 import warnings
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
 from edgeprof.errors import EdgeprofError, ModelLoadError, ShapeError, UsageError
 from edgeprof.frontends.base import LoadedModel, ShapeRequest
 from edgeprof.frontends.pytorch._load import load_torch, trace_module
-from edgeprof.passes.llm import DecoderSpec, LLMFigures, llm_figures
+from edgeprof.frontends.pytorch._trace import ir_dtype
+from edgeprof.ir import Graph
+from edgeprof.report.llm import DecoderSpec
 
-__all__ = ["build_model", "decoder_spec", "is_decoder_llm", "llm_figures_for", "load_hf_config", "read_config"]
+__all__ = ["DecoderTrace", "build_model", "decoder_spec", "is_decoder_llm", "load_hf_config", "read_config",
+           "trace_decoder"]
 
 _OPTIONS = {"seq_len", "batch_size", "attn_implementation", "dtype", "input_dtypes", "example_inputs"}
 
@@ -54,7 +59,7 @@ def read_config(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
 def build_model(source: str | Path | Mapping[str, Any], *, attn_implementation: str = "sdpa",
                 dtype: str | None = None) -> tuple[torch.nn.Module, Any]:
     """Build the model a config describes on the meta device (random init, no download), in
-    eval mode. ``dtype`` defaults to the config's ``dtype``/``torch_dtype`` (float32 if none)."""
+    eval mode. ``dtype`` defaults to the config's ``dtype``/``_dtype`` (float32 if none)."""
     import transformers
 
     data = read_config(source)
@@ -177,8 +182,6 @@ def decoder_spec(config: Any, context_len: int, batch: int, dtype: torch.dtype) 
         raise ModelLoadError("the config lacks num_hidden_layers / num_attention_heads / hidden_size")
     kv_heads = getattr(config, "num_key_value_heads", None) or heads
     head_dim = getattr(config, "head_dim", None) or hidden // heads
-    from edgeprof.frontends.pytorch._trace import ir_dtype
-
     return DecoderSpec(int(layers), int(kv_heads), int(head_dim), ir_dtype(dtype).name, context_len, batch)
 
 
@@ -251,19 +254,31 @@ def _default_inputs(model: torch.nn.Module, config: Any, seq_len: Any,
     raise ShapeError(f"{type(model).__name__} takes {main!r}: give its shape with --input {main}=...")
 
 
-# ---- LLM figures --------------------------------------------------------------------------
+# ---- decoder LLMs: prefill and decode graphs ----------------------------------------------
 
 
-def llm_figures_for(source: str | Path | Mapping[str, Any], context_len: int, *, batch_size: int = 1,
-                    attn_implementation: str = "sdpa", dtype: str | None = None) -> LLMFigures:
-    """Prefill and decode figures of a decoder LLM at ``context_len`` tokens.
+@dataclass(frozen=True)
+class DecoderTrace:
+    """The graphs of a decoder LLM's prefill and decode step and its KV-cache geometry: what
+    :func:`edgeprof.passes.llm.llm_figures` counts. ``prefill_logits``: whether the prefill
+    computed the logits of the last position only (``logits_to_keep=1``) or of every position."""
+
+    prefill: Graph
+    decode: Graph
+    spec: DecoderSpec
+    prefill_logits: Literal["last", "all"]
+
+
+def trace_decoder(source: str | Path | Mapping[str, Any], context_len: int, *, batch_size: int = 1,
+                  attn_implementation: str = "sdpa", dtype: str | None = None) -> DecoderTrace:
+    """The prefill and decode graphs of a decoder LLM at ``context_len`` tokens.
 
     Prefill is one forward over ``context_len`` tokens computing the logits of the last position
     only (as ``generate()`` runs it); decode is one new token attending to a KV cache of
     ``context_len`` tokens (so ``context_len + 1`` keys)."""
     try:
         with _quiet():
-            return _llm_figures_for(source, context_len, batch_size, attn_implementation, dtype)
+            return _trace_decoder(source, context_len, batch_size, attn_implementation, dtype)
     except EdgeprofError:
         raise
     except RecursionError:
@@ -273,8 +288,8 @@ def llm_figures_for(source: str | Path | Mapping[str, Any], context_len: int, *,
                              f"{_first_line(exc)}") from None
 
 
-def _llm_figures_for(source: str | Path | Mapping[str, Any], context_len: int, batch_size: int,
-                     attn_implementation: str, dtype: str | None) -> LLMFigures:
+def _trace_decoder(source: str | Path | Mapping[str, Any], context_len: int, batch_size: int,
+                   attn_implementation: str, dtype: str | None) -> DecoderTrace:
     length = _positive(context_len, "context_len")
     batch = _positive(batch_size, "batch_size")
     model, config = build_model(source, attn_implementation=attn_implementation, dtype=dtype)
@@ -290,8 +305,7 @@ def _llm_figures_for(source: str | Path | Mapping[str, Any], context_len: int, b
         prefill_inputs["use_cache"] = False
     prefill = trace_module(model, ShapeRequest(), example_inputs=prefill_inputs)
     decode = _trace_decode(model, config, spec, torch_dtype, params)
-    return llm_figures(prefill.graph, decode.graph, spec,
-                       prefill_logits="last" if "logits_to_keep" in params else "all")
+    return DecoderTrace(prefill.graph, decode.graph, spec, "last" if "logits_to_keep" in params else "all")
 
 
 def _forward_names(model: torch.nn.Module) -> set[str]:
