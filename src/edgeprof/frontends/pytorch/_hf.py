@@ -59,7 +59,7 @@ def read_config(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
 def build_model(source: str | Path | Mapping[str, Any], *, attn_implementation: str = "sdpa",
                 dtype: str | None = None) -> tuple[torch.nn.Module, Any]:
     """Build the model a config describes on the meta device (random init, no download), in
-    eval mode. ``dtype`` defaults to the config's ``dtype``/``_dtype`` (float32 if none)."""
+    eval mode. ``dtype`` defaults to the config's ``dtype``/``torch_dtype`` (float32 if none)."""
     import transformers
 
     data = read_config(source)
