@@ -5,7 +5,7 @@ files into a temporary folder. Run the script to write them all into a folder:
 
     .venv/bin/python scripts/make_tflite_models.py OUT_DIR
 
-Models (closed-form counts in tests/frontends/test_tflite_models.py):
+Models (closed-form counts in tests/frontends/tflite/test_models.py):
 
 * ``float_cnn``: CONV_2D (+ fused RELU) -> DEPTHWISE_CONV_2D (multiplier 2, stride 2) ->
   AVERAGE_POOL_2D -> RESHAPE -> FULLY_CONNECTED -> SOFTMAX, dynamic batch;

@@ -4,7 +4,7 @@
 Most tests replace ``edgeprof.api.profile`` with a stub returning a hand-built Profile, so
 that they test the CLI alone (argument parsing, exit codes, output, -o safety). The tests
 marked "end to end" run the real pipeline on a small ONNX model built in code and depend on
-the ONNX frontend (src/edgeprof/frontends/onnx.py) and the Conv/Relu/Flatten/Gemm formulas.
+the ONNX frontend (src/edgeprof/frontends/onnx/) and the Conv/Relu/Flatten/Gemm formulas.
 """
 
 from __future__ import annotations

@@ -81,23 +81,23 @@ def load(
     # An nn.Module is recognised without importing torch: ``import edgeprof`` stays torch-free.
     torch_mod = sys.modules.get("torch")
     if torch_mod is not None and isinstance(model, torch_mod.nn.Module):
-        from edgeprof.frontends.torch import load_torch
+        from edgeprof.frontends.pytorch import load_torch
 
         return load_torch(model, request, **options)
     # "package.module:callable" (an existing file of that name wins).
     if isinstance(model, str) and _is_callable_spec(model) and not os.path.exists(model):
-        from edgeprof.frontends.torch import load_callable
+        from edgeprof.frontends.pytorch import load_callable
 
         return load_callable(model, request, **options)
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
         suffix = path.suffix.lower()
         if suffix == ".pt2":
-            from edgeprof.frontends.torch import load_pt2
+            from edgeprof.frontends.pytorch import load_pt2
 
             return load_pt2(path, request, **options)
         if suffix == ".json":
-            from edgeprof.frontends.hf import load_hf_config
+            from edgeprof.frontends.pytorch import load_hf_config
 
             return load_hf_config(path, request, **options)
         if suffix in (".pt", ".pth", ".pkl", ".ckpt", ".bin"):
@@ -153,7 +153,8 @@ def _with_llm_figures(result: Profile, model: Any, options: Mapping[str, Any]) -
     """A decoder LLM's prefill/decode/KV-cache figures at the context length ``seq_len``."""
     import dataclasses
 
-    from edgeprof.frontends.hf import build_model, is_decoder_llm, llm_figures_for
+    from edgeprof.frontends.pytorch import build_model, is_decoder_llm
+    from edgeprof.llm import llm_figures_for
 
     built, config = build_model(model)
     if not is_decoder_llm(built, config):

@@ -26,12 +26,12 @@ _DANGEROUS = {"pickle.load", "pickle.loads", "torch.load", "eval", "exec", "yaml
               "cloudpickle.load", "compile", "runpy.run_path", "runpy.run_module"}
 _ALLOWED = {
     # 'package.module:callable' typed by the user on the command line / passed to the API
-    ("frontends/torch.py", "importlib.import_module"),
+    ("frontends/pytorch/_load.py", "importlib.import_module"),
     ("measure/torch_memory.py", "importlib.import_module"),  # the same user-given spec, in the measuring child
     # tflite's own generated option classes, by names from the tflite package's enum tables
-    ("frontends/tflite_read.py", "importlib.import_module"),
+    ("frontends/tflite/_read.py", "importlib.import_module"),
     # a .pt2 tensor saved as a pickle: torch.load(weights_only=True), tensors only (checked below)
-    ("frontends/torch_pt2.py", "torch.load"),
+    ("frontends/pytorch/_pt2.py", "torch.load"),
 }
 
 

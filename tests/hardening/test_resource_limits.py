@@ -17,7 +17,7 @@ import edgeprof
 from edgeprof.errors import ModelLoadError
 from edgeprof.frontends.base import ShapeRequest
 from edgeprof.frontends.onnx import load_onnx
-from edgeprof.frontends.onnx_read import DEFAULT_MAX_NODES, MAX_FILE_BYTES
+from edgeprof.frontends.onnx._read import DEFAULT_MAX_NODES, MAX_FILE_BYTES
 
 
 def _vi(name: str, shape: list[int] | None, elem: int = TensorProto.FLOAT) -> onnx.ValueInfoProto:

@@ -166,7 +166,7 @@ SPECIFIC_SIGNATURE = frozenset({
     "com.microsoft::SkipSimplifiedLayerNormalization", "com.microsoft::SimplifiedLayerNormalization",
     "com.microsoft::QLinearAdd", "com.microsoft::QLinearMul", "com.microsoft::QGemm",
     "com.microsoft::QLinearGlobalAveragePool", "com.microsoft::QLinearAveragePool",
-    # PyTorch-only ops (edgeprof/ops/aten_only.py), tested in tests/frontends/test_torch_ops.py
+    # PyTorch-only ops (edgeprof/ops/aten_only.py), tested in tests/frontends/pytorch/test_ops.py
     "aten::adaptive_avg_pool1d", "aten::_adaptive_avg_pool2d", "aten::_adaptive_avg_pool3d",
     "aten::adaptive_max_pool1d", "aten::adaptive_max_pool2d", "aten::adaptive_max_pool3d",
     "Gemm", "Einsum", "MatMulInteger", "QLinearMatMul", "Conv", "ConvTranspose", "ConvInteger", "QLinearConv",

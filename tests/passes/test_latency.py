@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from edgeprof.devices.catalogue import Device, Figure
 from edgeprof.passes.latency import precision_class, predict
-from edgeprof.passes.llm import LLMFigures, WeightBytes
+from edgeprof.report.llm import LLMFigures, WeightBytes
 from edgeprof.report.model import Foldable, LayerCost, ModelInfo, Profile, Totals
 
 

@@ -128,7 +128,7 @@ def _with_every_memory_field(profile: Profile) -> Profile:
     from edgeprof.passes.memory import with_device_fits
 
     mem = with_device_fits(mem, [load_catalogue().get("stm32h7")])
-    from edgeprof.passes.llm import LLMFigures, WeightBytes
+    from edgeprof.report.llm import LLMFigures, WeightBytes
 
     llm = LLMFigures(8, 1, 1, 1, "last", 1, 1, 1, 8, "float32", 1, 1, 1, 1, WeightBytes(4, 2, 1, 1), False)
     return _with_every_latency_field(dataclasses.replace(profile, memory=mem, llm=llm))

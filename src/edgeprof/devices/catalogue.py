@@ -18,7 +18,6 @@ source gives the reasoning); ``edgeprof calibrate`` replaces them by measured fi
 from __future__ import annotations
 
 import math
-
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields

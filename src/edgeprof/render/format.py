@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from edgeprof.passes.llm import LLMFigures
+from edgeprof.report.llm import LLMFigures
 from edgeprof.report.memory import MemoryReport
 from edgeprof.report.model import InputSpec, LayerCost, Profile, Totals
 

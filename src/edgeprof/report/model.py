@@ -11,16 +11,14 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from html import escape
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from edgeprof.report.common import Provenance, WeightGroup
 from edgeprof.report.energy import EnergyReport
 from edgeprof.report.latency import LatencyReport
+from edgeprof.report.llm import LLMFigures
 from edgeprof.report.memory import MemoryReport
 from edgeprof.report.serial import from_dict, to_dict
-
-if TYPE_CHECKING:  # passes.llm imports passes.count, which imports this module: resolved in from_dict
-    from edgeprof.passes.llm import LLMFigures
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -258,10 +256,7 @@ class Profile:
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> Profile:
-        # LLMFigures lives in passes/llm.py, which imports this module through passes/count.py
-        from edgeprof.passes import llm
-
-        return from_dict(Profile, data, {"LLMFigures": llm.LLMFigures})
+        return from_dict(Profile, data)
 
     @staticmethod
     def from_json(text: str) -> Profile:
