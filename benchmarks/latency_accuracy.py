@@ -4,12 +4,12 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/latency_accuracy.py [--out DIR] [--host host.toml] [--max-time S]
 
-1. ``edgeprof calibrate`` (in-process: :func:`edgeprof.devices.calibrate.calibrate`) writes
+1. ``edgeprof calibrate`` (in-process: :func:`edgeprof.calibrate`) writes
    ``DIR/host.toml`` unless ``--host`` gives an existing file;
 2. the models are built offline in code (``tests/reference_models.py`` builders, ``models/demo.onnx``,
    an LSTM, and two quantised models made with ONNX Runtime's quantisation tools) and exported to ONNX;
 3. for each model: the roofline prediction on ``host`` and the measured p50 on ONNX Runtime (same
-   thread count as the calibration), via :func:`edgeprof.measure.latency.validate`;
+   thread count as the calibration), via :func:`edgeprof.validate`;
 4. prints the Markdown table for docs/latency.md and writes ``DIR/latency_accuracy.json``.
 """
 
@@ -127,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
 
-    from edgeprof.devices.calibrate import calibrate, render_toml
-    from edgeprof.measure.latency import validate
+    from edgeprof import calibrate, validate
     from edgeprof.render.latency import render_validation
 
     started = time.perf_counter()
@@ -137,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.host:
         cal = calibrate(threads=args.threads, command="benchmarks/latency_accuracy.py (edgeprof calibrate)",
                         progress=lambda s: print(f"calibrate: {s}", file=sys.stderr))
-        host.write_text(render_toml(cal), encoding="utf-8")
+        host.write_text(cal.to_toml(), encoding="utf-8")
     entries = []
     for label, path, shapes in models:
         print(f"validate: {label}", file=sys.stderr)

@@ -35,7 +35,7 @@ SEQ_LEN = 1024
 def child(config: str, out: str) -> None:
     t0 = time.perf_counter()
     import edgeprof
-    from edgeprof.llm import llm_figures_for
+    from edgeprof.api import llm_figures_for
 
     t1 = time.perf_counter()
     p = edgeprof.profile(config, seq_len=SEQ_LEN)

@@ -6,10 +6,28 @@ bytes, per layer, per op category and in total::
     import edgeprof
     p = edgeprof.profile("model.onnx", input_shapes={"images": (1, 3, 320, 320)})
     p.totals.flops, p.totals.macs, p.totals.params
+    p = edgeprof.predict_latency(p, ["rpi5"])      # latency.predicted["rpi5"]
+    p = edgeprof.estimate_energy(p, ["rpi5"])      # energy.estimated["rpi5"]
+    p = edgeprof.measured(p)                       # memory, latency and energy measured for real
+
+The functions are those of :mod:`edgeprof.api` (see there for each one).
 """
 
 from edgeprof._version import __version__
-from edgeprof.api import load, measured, profile
+from edgeprof.api import (
+    calibrate,
+    estimate_energy,
+    llm_figures_for,
+    load,
+    load_devices,
+    measure_energy,
+    measure_latency,
+    measure_memory,
+    measured,
+    predict_latency,
+    profile,
+    validate,
+)
 from edgeprof.errors import (
     EdgeprofError,
     GraphError,
@@ -38,7 +56,16 @@ __all__ = [
     "Totals",
     "UsageError",
     "__version__",
+    "calibrate",
+    "estimate_energy",
+    "llm_figures_for",
     "load",
+    "load_devices",
+    "measure_energy",
+    "measure_latency",
+    "measure_memory",
     "measured",
+    "predict_latency",
     "profile",
+    "validate",
 ]

@@ -1,16 +1,51 @@
-"""The public entry points: :func:`load` a model into the IR, :func:`profile` it."""
+"""The public entry points, and the one module that orchestrates.
+
+:func:`load` a model into the IR and :func:`profile` it; :func:`predict_latency` and
+:func:`estimate_energy` on catalogue devices; run it for real with :func:`measure_memory`,
+:func:`measure_latency` and :func:`measure_energy`, or all three with :func:`measured`;
+:func:`validate` predictions against measurements, :func:`calibrate` this machine as a device.
+
+Every one of them dispatches on the model's format through one table (:data:`_FORMATS`): how a
+format loads and how (if at all) each measurement runs it. The measurement modules below
+(:mod:`edgeprof.measure`) run one runtime each and never call back up here; the command line
+(:mod:`edgeprof.cli`) parses arguments, calls these functions and renders their results.
+
+Long steps take an optional ``progress`` callback, called with the label of each step as it
+starts (the command line shows it on a terminal).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edgeprof.errors import ModelLoadError, UsageError
-from edgeprof.frontends.base import LoadedModel, ShapeRequest
+from edgeprof.errors import MeasurementError, ModelLoadError, UsageError
+from edgeprof.frontends.base import CALLABLE_SPEC, LoadedModel, ShapeRequest
+from edgeprof.measure.timing import LatencyOptions
+from edgeprof.report.energy import EnergyReport, MeasuredEnergy
+from edgeprof.report.latency import LatencyReport, MeasuredLatency, ValidationEntry
+from edgeprof.report.llm import LLMFigures
 from edgeprof.report.model import Profile
+
+if TYPE_CHECKING:
+    from edgeprof.devices.catalogue import Device
+    from edgeprof.measure.calibrate import Calibration
+    from edgeprof.measure.power import EnergyMeter
+    from edgeprof.passes.llm import LLMFigures
+
+__all__ = [
+    "InputShapes", "Progress", "calibrate", "estimate_energy", "llm_figures_for", "load", "load_devices",
+    "measure_energy", "measure_latency", "measure_memory", "measured", "predict_latency", "profile", "shape_request",
+    "validate",
+]
+
+Progress = Callable[[str], None]
+"""A progress callback: called with the label of each long step as it starts."""
 
 InputShapes = (
     Mapping[str, Sequence[int]] | Sequence[Sequence[int]] | Sequence[tuple[str | None, Sequence[int]]] | None
@@ -66,6 +101,238 @@ def shape_request(
     return ShapeRequest(tuple(pairs), dims_map, vals)
 
 
+# ---- the one dispatch on the model's format ------------------------------------------------------
+
+_PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".ckpt", ".bin")
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What a measurement runs: the profiled model (its file or 'module:callable', its inputs), the
+    PyTorch module when one was passed, its example inputs, and the time allowed."""
+
+    profile: Profile
+    model: Any
+    example_inputs: Any
+    timeout_s: float
+
+    @property
+    def path(self) -> str:
+        return self.profile.model.path
+
+    def torch_inputs(self) -> Any:
+        """The example inputs, or random tensors of the profiled shapes and dtypes."""
+        if self.example_inputs is not None:
+            return self.example_inputs
+        from edgeprof.measure.inputs import TORCH_DTYPES, input_request, random_inputs
+
+        for spec in self.profile.inputs:
+            if spec.dtype not in TORCH_DTYPES:
+                raise UsageError(f"input {spec.name!r} has dtype {spec.dtype}; pass example_inputs=... to measure")
+        return tuple(random_inputs(input_request(self.profile.inputs), tensors=True))
+
+
+_Loaded = tuple[LoadedModel, "LLMFigures | None"]  # the IR, and a decoder LLM's figures
+_Loader = Callable[[Any, ShapeRequest, dict[str, Any], bool], _Loaded]
+
+
+@dataclass(frozen=True)
+class _Format:
+    """One model format: how it loads (with the LLM figures a Hugging Face decoder config adds) and
+    how each measurement runs it (None: that measurement is not available for it)."""
+
+    load: _Loader
+    memory: Callable[[_Run, int], tuple[Any, ...]] | None = None  # the measurements, applied in order
+    latency: Callable[[_Run, LatencyOptions], MeasuredLatency] | None = None
+    energy: Callable[[_Run, EnergyMeter, float, float, int], MeasuredEnergy] | None = None
+
+
+def _load_onnx(source: Any, request: ShapeRequest, options: dict[str, Any], llm: bool) -> _Loaded:
+    from edgeprof.frontends.onnx import load_onnx
+
+    return load_onnx(source, request, **options), None
+
+
+def _load_tflite(source: Any, request: ShapeRequest, options: dict[str, Any], llm: bool) -> _Loaded:
+    from edgeprof.frontends.tflite import load_tflite
+
+    return load_tflite(Path(source), request, **options), None
+
+
+def _load_module(source: Any, request: ShapeRequest, options: dict[str, Any], llm: bool) -> _Loaded:
+    from edgeprof.frontends.pytorch import load_torch
+
+    return load_torch(source, request, **options), None
+
+
+def _load_callable(source: Any, request: ShapeRequest, options: dict[str, Any], llm: bool) -> _Loaded:
+    from edgeprof.frontends.pytorch import load_callable
+
+    return load_callable(source, request, **options), None
+
+
+def _load_pt2(source: Any, request: ShapeRequest, options: dict[str, Any], llm: bool) -> _Loaded:
+    from edgeprof.frontends.pytorch import load_pt2
+
+    return load_pt2(Path(source), request, **options), None
+
+
+def _load_hf(source: Any, request: ShapeRequest, options: dict[str, Any], llm: bool) -> _Loaded:
+    """The config's model is built once: traced for the profile and (``llm``: for a decoder LLM with
+    ``seq_len``) for its prefill and decode figures."""
+    from edgeprof.frontends.pytorch import load_hf_config_and_decoder
+    from edgeprof.passes.llm import llm_figures
+
+    loaded, trace = load_hf_config_and_decoder(Path(source), request, llm=llm, **options)
+    if trace is None:
+        return loaded, None
+    return loaded, llm_figures(trace.prefill, trace.decode, trace.spec, prefill_logits=trace.prefill_logits)
+
+
+def llm_figures_for(source: str | os.PathLike[str] | Mapping[str, Any], context_len: int, *, batch_size: int = 1,
+                    attn_implementation: str = "sdpa", dtype: str | None = None) -> LLMFigures:
+    """Prefill and decode figures of a decoder LLM (a Hugging Face config file or dict) at
+    ``context_len`` tokens: the PyTorch frontend traces the prefill and the decode step, the LLM
+    pass counts them. Prefill is one forward over ``context_len`` tokens computing the logits of
+    the last position only (as ``generate()`` runs it); decode is one new token attending to a KV
+    cache of ``context_len`` tokens (so ``context_len + 1`` keys)."""
+    from edgeprof.frontends.pytorch import trace_decoder
+    from edgeprof.passes.llm import llm_figures
+
+    src: Any = source if isinstance(source, Mapping) else Path(source)
+    trace = trace_decoder(src, context_len, batch_size=batch_size, attn_implementation=attn_implementation,
+                          dtype=dtype)
+    return llm_figures(trace.prefill, trace.decode, trace.spec, prefill_logits=trace.prefill_logits)
+
+
+def _refuse_checkpoint(source: Any, request: ShapeRequest, options: dict[str, Any], llm: bool) -> _Loaded:
+    path = Path(source)
+    raise ModelLoadError(
+        f"{path}: refusing to unpickle a {path.suffix.lower()} checkpoint (unpickling runs code from the file); "
+        "pass an .onnx or a torch.export .pt2 file, or a 'module:callable' that builds the model"
+    )
+
+
+def _refuse_object(source: Any, request: ShapeRequest, options: dict[str, Any], llm: bool) -> _Loaded:
+    raise UsageError(
+        f"cannot profile an object of type {type(source).__name__}; pass a model file path, an onnx.ModelProto, "
+        "a torch.nn.Module or a 'package.module:callable' that builds one"
+    )
+
+
+def _onnx_memory(run: _Run, runs: int) -> tuple[Any, ...]:
+    from edgeprof.measure.memory import measure_onnx_memory
+
+    return (measure_onnx_memory(run.path, run.profile.inputs, runs=runs, timeout_s=run.timeout_s),)
+
+
+def _onnx_latency(run: _Run, options: LatencyOptions) -> MeasuredLatency:
+    from edgeprof.measure.latency import measure_onnx_latency
+
+    return measure_onnx_latency(run.path, run.profile.inputs, options=options, timeout_s=run.timeout_s)
+
+
+def _onnx_energy(run: _Run, meter: EnergyMeter, runs_time_s: float, idle_s: float, threads: int) -> MeasuredEnergy:
+    from edgeprof.measure.energy import measure_onnx_energy
+
+    return measure_onnx_energy(run.path, run.profile.inputs, meter, runs_time_s=runs_time_s, idle_s=idle_s,
+                               threads=threads, timeout_s=run.timeout_s)
+
+
+def _tflite_memory(run: _Run, runs: int) -> tuple[Any, ...]:
+    from edgeprof.measure.litert import measure_tflite_memory
+
+    return (measure_tflite_memory(run.path, run.profile.inputs, runs=runs, timeout_s=run.timeout_s),)
+
+
+def _tflite_latency(run: _Run, options: LatencyOptions) -> MeasuredLatency:
+    from edgeprof.measure.litert import measure_tflite_latency
+
+    return measure_tflite_latency(run.path, run.profile.inputs, options=options, timeout_s=run.timeout_s)
+
+
+def _module_memory(run: _Run, runs: int) -> tuple[Any, ...]:
+    from edgeprof.measure.memory import measure_torch_tensor_peak
+
+    return (measure_torch_tensor_peak(run.model, run.torch_inputs(), runs=max(2, min(runs, 5))),)
+
+
+def _module_latency(run: _Run, options: LatencyOptions) -> MeasuredLatency:
+    from edgeprof.measure.torch_latency import measure_module_latency
+
+    return measure_module_latency(run.model, run.torch_inputs(), options=options)
+
+
+def _callable_memory(run: _Run, runs: int) -> tuple[Any, ...]:
+    from edgeprof.measure.torch_memory import measure_callable_memory
+
+    rss, tensor_peak = measure_callable_memory(run.profile.model.name, run.profile.inputs, runs=runs,
+                                               timeout_s=run.timeout_s)
+    return tensor_peak, rss
+
+
+def _callable_latency(run: _Run, options: LatencyOptions) -> MeasuredLatency:
+    from edgeprof.measure.torch_latency import measure_callable_latency
+
+    return measure_callable_latency(run.profile.model.name, run.profile.inputs, options=options,
+                                    timeout_s=run.timeout_s)
+
+
+_FORMATS: dict[str, _Format] = {
+    "onnx": _Format(_load_onnx, _onnx_memory, _onnx_latency, _onnx_energy),
+    "tflite": _Format(_load_tflite, _tflite_memory, _tflite_latency),
+    "torch-module": _Format(_load_module, _module_memory, _module_latency),
+    "torch-callable": _Format(_load_callable, _callable_memory, _callable_latency),
+    "pt2": _Format(_load_pt2),
+    "hf-config": _Format(_load_hf),
+    "checkpoint": _Format(_refuse_checkpoint),
+    "unknown": _Format(_refuse_object),
+}
+
+
+def _format_of(model: Any) -> str:
+    """What ``model`` is: a key of :data:`_FORMATS`."""
+    # An nn.Module is recognised without importing torch: ``import edgeprof`` stays torch-free.
+    torch_mod = sys.modules.get("torch")
+    if torch_mod is not None and isinstance(model, torch_mod.nn.Module):
+        return "torch-module"
+    # "package.module:callable" (an existing file of that name wins).
+    if isinstance(model, str) and CALLABLE_SPEC.match(model) and not os.path.exists(model):
+        return "torch-callable"
+    if isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        suffix = path.suffix.lower()
+        if suffix in (".pt2", ".json") or suffix in _PICKLE_SUFFIXES:
+            return {".pt2": "pt2", ".json": "hf-config"}.get(suffix, "checkpoint")
+        from edgeprof.frontends.tflite import is_tflite_file
+
+        # by name, or by the TFL3 identifier at bytes 4..8
+        return "tflite" if suffix == ".tflite" or is_tflite_file(path) else "onnx"
+    if type(model).__name__ == "ModelProto" and type(model).__module__.startswith("onnx"):
+        return "onnx"
+    return "unknown"
+
+
+def _format_run(profile: Profile, model: Any) -> _Format | None:
+    """The format a profiled model runs as: its file's (ONNX, TFLite), the PyTorch module passed as
+    ``model``, or the 'module:callable' it was built by; None when it cannot be run."""
+    info = profile.model
+    if info.format in ("onnx", "tflite"):
+        return _FORMATS[info.format] if info.path else None
+    if info.format == "torch" and model is not None:
+        return _FORMATS["torch-module"]
+    if info.format == "torch" and CALLABLE_SPEC.match(info.name):
+        return _FORMATS["torch-callable"]
+    return None
+
+
+def _load(model: Any, request: ShapeRequest, options: dict[str, Any], *, llm: bool) -> _Loaded:
+    return _FORMATS[_format_of(model)].load(model, request, options, llm)
+
+
+# ---- loading and counting ------------------------------------------------------------------------
+
+
 def load(
     model: Any,
     *,
@@ -75,51 +342,7 @@ def load(
     **options: Any,
 ) -> LoadedModel:
     """Turn ``model`` (a path, an ``onnx.ModelProto``, a ``torch.nn.Module``, ...) into the IR."""
-    import sys
-
-    request = shape_request(input_shapes, dims, values)
-    # An nn.Module is recognised without importing torch: ``import edgeprof`` stays torch-free.
-    torch_mod = sys.modules.get("torch")
-    if torch_mod is not None and isinstance(model, torch_mod.nn.Module):
-        from edgeprof.frontends.pytorch import load_torch
-
-        return load_torch(model, request, **options)
-    # "package.module:callable" (an existing file of that name wins).
-    if isinstance(model, str) and _is_callable_spec(model) and not os.path.exists(model):
-        from edgeprof.frontends.pytorch import load_callable
-
-        return load_callable(model, request, **options)
-    if isinstance(model, (str, os.PathLike)):
-        path = Path(model)
-        suffix = path.suffix.lower()
-        if suffix == ".pt2":
-            from edgeprof.frontends.pytorch import load_pt2
-
-            return load_pt2(path, request, **options)
-        if suffix == ".json":
-            from edgeprof.frontends.pytorch import load_hf_config
-
-            return load_hf_config(path, request, **options)
-        if suffix in (".pt", ".pth", ".pkl", ".ckpt", ".bin"):
-            raise ModelLoadError(
-                f"{path}: refusing to unpickle a {suffix} checkpoint (unpickling runs code from the file); "
-                "pass an .onnx or a torch.export .pt2 file, or a 'module:callable' that builds the model"
-            )
-        from edgeprof.frontends.tflite import is_tflite_file, load_tflite
-
-        if suffix == ".tflite" or is_tflite_file(path):  # by name, or by the TFL3 identifier at bytes 4..8
-            return load_tflite(path, request, **options)
-        from edgeprof.frontends.onnx import load_onnx
-
-        return load_onnx(path, request, **options)
-    if type(model).__name__ == "ModelProto" and type(model).__module__.startswith("onnx"):
-        from edgeprof.frontends.onnx import load_onnx
-
-        return load_onnx(model, request, **options)
-    raise UsageError(
-        f"cannot profile an object of type {type(model).__name__}; pass a model file path, an onnx.ModelProto, "
-        "a torch.nn.Module or a 'package.module:callable' that builds one"
-    )
+    return _load(model, shape_request(input_shapes, dims, values), options, llm=False)[0]
 
 
 def profile(
@@ -138,108 +361,29 @@ def profile(
     sets named symbolic dims; ``values`` gives small inputs' values (a sample rate, an ``If``
     flag). ``memory`` adds the memory report (weights, activation peak, timeline) and
     ``search_order`` its search for a lower-peak execution order. Other keyword options go to
-    the frontend (e.g. ``example_inputs``, ``seq_len`` for PyTorch / Hugging Face models).
+    the frontend (e.g. ``example_inputs``, ``seq_len`` for PyTorch / Hugging Face models; a
+    decoder LLM's config with ``seq_len`` also gets its prefill, decode and KV-cache figures).
     Returns a :class:`Profile`."""
     from edgeprof.passes.summary import build_profile
 
-    loaded = load(model, input_shapes=input_shapes, dims=dims, values=values, **options)
+    loaded, llm = _load(model, shape_request(input_shapes, dims, values), options, llm=True)
     result = build_profile(loaded, memory=memory, search_order=search_order)
-    if loaded.info.format == "hf-config" and options.get("seq_len") is not None:
-        result = _with_llm_figures(result, model, options)
-    return result
+    return dataclasses.replace(result, llm=llm) if llm is not None else result
 
 
-def _with_llm_figures(result: Profile, model: Any, options: Mapping[str, Any]) -> Profile:
-    """A decoder LLM's prefill/decode/KV-cache figures at the context length ``seq_len``."""
-    import dataclasses
-
-    from edgeprof.frontends.pytorch import build_model, is_decoder_llm
-    from edgeprof.llm import llm_figures_for
-
-    built, config = build_model(model)
-    if not is_decoder_llm(built, config):
-        return result
-    kwargs = {k: options[k] for k in ("attn_implementation", "dtype") if options.get(k) is not None}
-    figures = llm_figures_for(model, int(options["seq_len"]), batch_size=int(options.get("batch_size") or 1), **kwargs)
-    return dataclasses.replace(result, llm=figures)
+# ---- devices: predictions and estimates ------------------------------------------------------------
 
 
-def measured(
-    profile: Profile, *, runs: int = 5, timeout_s: float = 300.0, model: Any = None, example_inputs: Any = None
-) -> Profile:
-    """Run the profiled model for real and return ``profile`` with the measured peak memory
-    beside the prediction.
+def load_devices(ids: Sequence[str] | None = None, *,
+                 devices_files: Sequence[str | os.PathLike[str]] = ()) -> list[Device]:
+    """The catalogue's devices (plus those of the TOML ``devices_files``), or the ones named by
+    ``ids`` in that order (:class:`UsageError` for an unknown id)."""
+    from edgeprof.devices.catalogue import load_catalogue
 
-    * ONNX files: ONNX Runtime on CPU in a fresh subprocess: the peak resident-set increase,
-      compared with ``memory.peak_bytes``.
-    * PyTorch modules (pass the module as ``model``; ``example_inputs`` defaults to random tensors
-      of the profiled input shapes): a CPU eager forward in this process, the peak of live tensor
-      storage, compared with ``memory.peak_activation_bytes``.
-    * PyTorch models built by a ``"package.module:callable"`` (also from the command line): the
-      model is built again and run in a fresh subprocess: its peak RSS increase (compared with
-      ``memory.peak_bytes``) and its peak of live tensor storage.
-
-    A run that cannot be made (a model ONNX Runtime rejects, a crash, a timeout, a forward that
-    raises) never raises: ``memory.measurement_error`` says why and the static figures stay."""
-    import dataclasses
-
-    from edgeprof.errors import MeasurementError
-    from edgeprof.passes.memory import with_measurement, with_measurement_error
-
-    report = profile.memory
-    if report is None:
-        raise UsageError("measuring needs the memory analysis: profile the model with memory=True")
-    try:
-        if profile.model.format == "onnx" and profile.model.path:
-            from edgeprof.measure.memory import measure_onnx_memory
-
-            measured: Any = measure_onnx_memory(profile.model.path, profile.inputs, runs=runs, timeout_s=timeout_s)
-        elif profile.model.format == "tflite" and profile.model.path:
-            from edgeprof.measure.litert import measure_tflite_memory
-
-            measured = measure_tflite_memory(profile.model.path, profile.inputs, runs=runs, timeout_s=timeout_s)
-        elif profile.model.format == "torch" and model is not None:
-            from edgeprof.measure.memory import measure_torch_tensor_peak
-
-            inputs = example_inputs if example_inputs is not None else _random_torch_inputs(profile)
-            measured = measure_torch_tensor_peak(model, inputs, runs=max(2, min(runs, 5)))
-        elif profile.model.format == "torch" and _is_callable_spec(profile.model.name):
-            from edgeprof.measure.torch_memory import measure_callable_memory
-
-            rss, tensor_peak = measure_callable_memory(profile.model.name, profile.inputs, runs=runs,
-                                                       timeout_s=timeout_s)
-            measured = rss
-            report = with_measurement(report, tensor_peak)
-        else:
-            raise MeasurementError(
-                f"measuring a {profile.model.format!r} model needs an ONNX file, a 'module:callable' that builds a "
-                "PyTorch model, or (Python API) the module passed as model=..."
-            )
-        memory = with_measurement(report, measured)
-    except MeasurementError as exc:
-        memory = with_measurement_error(report, str(exc))
-    return dataclasses.replace(profile, memory=memory)
-
-
-def _is_callable_spec(name: str) -> bool:
-    from edgeprof.frontends.base import CALLABLE_SPEC
-
-    return bool(CALLABLE_SPEC.match(name))
-
-
-def _random_torch_inputs(profile: Profile) -> tuple[Any, ...]:
-    import torch
-
-    out = []
-    for spec in profile.inputs:
-        dtype = getattr(torch, spec.dtype, None)
-        if not isinstance(dtype, torch.dtype):
-            raise UsageError(f"input {spec.name!r} has dtype {spec.dtype}; pass example_inputs=... to measure")
-        if dtype.is_floating_point:
-            out.append(torch.randn(spec.shape, dtype=dtype))
-        else:
-            out.append(torch.zeros(spec.shape, dtype=dtype))
-    return tuple(out)
+    catalogue = load_catalogue(*(Path(f) for f in devices_files))
+    if ids is None:
+        return list(catalogue.devices.values())
+    return [catalogue.get(d) for d in ids]
 
 
 def predict_latency(
@@ -248,30 +392,15 @@ def predict_latency(
     """``profile`` with ``latency.predicted`` for each device id of the catalogue (plus the TOML
     ``devices_files``; ``host`` comes from ``edgeprof calibrate``'s file), and for each device with
     SRAM and flash sizes whether the model fits (``memory.device_fits``). See docs/latency.md."""
-    from edgeprof.devices.catalogue import load_catalogue
     from edgeprof.passes.latency import with_predictions
 
-    catalogue = load_catalogue(*(Path(f) for f in devices_files))
-    targets = [catalogue.get(d) for d in devices]
+    targets = load_devices(devices, devices_files=devices_files)
     result = with_predictions(profile, targets)
     if result.memory is not None:
         from edgeprof.passes.memory import with_device_fits
 
         result = dataclasses.replace(result, memory=with_device_fits(result.memory, targets))
     return result
-
-
-def measure_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000, max_time_s: float = 10.0,
-                    timeout_s: float = 300.0, model: Any = None, example_inputs: Any = None) -> Profile:
-    """Time the profiled model for real: ``latency.measured``. ONNX files on ONNX Runtime, ``.tflite``
-    files on LiteRT and ``module:callable`` PyTorch models on PyTorch eager run in a fresh subprocess;
-    a PyTorch module passed as ``model`` is timed in this process (on ``example_inputs``, default
-    random tensors of the profiled shapes). Never raises for a model that cannot run:
-    ``latency.measurement_error`` says why."""
-    from edgeprof.measure.latency import measure_profile_latency
-
-    return measure_profile_latency(profile, threads=threads, max_runs=max_runs, max_time_s=max_time_s,
-                                   timeout_s=timeout_s, model=model, example_inputs=example_inputs)
 
 
 def estimate_energy(
@@ -282,25 +411,166 @@ def estimate_energy(
     per-op and data-movement energies (Horowitz 45 nm, node-scaled) and device power x predicted
     latency (predicted here unless ``profile.latency`` has it). ``fps`` (default 30) and
     ``battery_wh`` (default 15 Wh, an assumed phone battery) drive the user figures. See docs/energy.md."""
-    from edgeprof.devices.catalogue import load_catalogue
     from edgeprof.passes.energy import BATTERY_SOURCE, DEFAULT_BATTERY_WH, DEFAULT_FPS, with_energy
 
     for name, value in (("fps", fps), ("battery_wh", battery_wh)):
         if value is not None and not (value > 0 and value < float("inf")):
             raise UsageError(f"{name} must be a positive number, got {value!r}")
-    catalogue = load_catalogue(*(Path(f) for f in devices_files))
     source = BATTERY_SOURCE if battery_wh is None else "given by the user"
-    return with_energy(profile, [catalogue.get(d) for d in devices], fps=fps or DEFAULT_FPS,
+    return with_energy(profile, load_devices(devices, devices_files=devices_files), fps=fps or DEFAULT_FPS,
                        battery_wh=battery_wh or DEFAULT_BATTERY_WH, battery_source=source)
 
 
+# ---- measurements ------------------------------------------------------------------------------------
+
+
+def measure_memory(
+    profile: Profile, *, runs: int = 5, timeout_s: float = 300.0, model: Any = None, example_inputs: Any = None
+) -> Profile:
+    """Run the profiled model for real and return ``profile`` with the measured peak memory
+    beside the prediction.
+
+    * ONNX files: ONNX Runtime on CPU in a fresh subprocess: the peak resident-set increase,
+      compared with ``memory.peak_bytes``; ``.tflite`` files likewise on LiteRT.
+    * PyTorch modules (pass the module as ``model``; ``example_inputs`` defaults to random tensors
+      of the profiled input shapes): a CPU eager forward in this process, the peak of live tensor
+      storage, compared with ``memory.peak_activation_bytes``.
+    * PyTorch models built by a ``"package.module:callable"`` (also from the command line): the
+      model is built again and run in a fresh subprocess: its peak RSS increase (compared with
+      ``memory.peak_bytes``) and its peak of live tensor storage.
+
+    A run that cannot be made (a model the runtime rejects, a crash, a timeout, a forward that
+    raises) never raises: ``memory.measurement_error`` says why and the static figures stay."""
+    from edgeprof.passes.memory import with_measurement, with_measurement_error
+
+    report = profile.memory
+    if report is None:
+        raise UsageError("measuring needs the memory analysis: profile the model with memory=True")
+    try:
+        fmt = _format_run(profile, model)
+        if fmt is None or fmt.memory is None:
+            raise MeasurementError(
+                f"measuring a {profile.model.format!r} model needs an ONNX file, a 'module:callable' that builds a "
+                "PyTorch model, or (Python API) the module passed as model=..."
+            )
+        for measurement in fmt.memory(_Run(profile, model, example_inputs, timeout_s), runs):
+            report = with_measurement(report, measurement)
+    except MeasurementError as exc:
+        report = with_measurement_error(report, str(exc))
+    return dataclasses.replace(profile, memory=report)
+
+
+def measure_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000, max_time_s: float = 10.0,
+                    timeout_s: float = 300.0, model: Any = None, example_inputs: Any = None,
+                    progress: Progress | None = None) -> Profile:
+    """Time the profiled model for real: ``latency.measured``. ONNX files on ONNX Runtime, ``.tflite``
+    files on LiteRT and ``module:callable`` PyTorch models on PyTorch eager run in a fresh subprocess;
+    a PyTorch module passed as ``model`` is timed in this process (on ``example_inputs``, default
+    random tensors of the profiled shapes). Never raises for a model that cannot run:
+    ``latency.measurement_error`` says why (the static figures stay as they are)."""
+    if progress is not None:
+        progress("timing the model")
+    current = profile.latency or LatencyReport()
+    try:
+        options = LatencyOptions(intra_op_threads=threads, max_runs=max_runs, max_time_s=max_time_s,
+                                 min_time_s=min(1.0, max_time_s))
+        fmt = _format_run(profile, model)
+        if fmt is None or fmt.latency is None:
+            raise MeasurementError(
+                f"latency measurement of a {profile.model.format!r} model is not available; ONNX files are timed on "
+                "ONNX Runtime, .tflite files on LiteRT, PyTorch models on PyTorch eager (a 'module:callable', or the module "
+                "passed as model=...)"
+            )
+        measured = fmt.latency(_Run(profile, model, example_inputs, timeout_s), options)
+        report = dataclasses.replace(current, measured=measured, measurement_error="")
+    except MeasurementError as exc:
+        report = dataclasses.replace(current, measured=None, measurement_error=str(exc))
+    return dataclasses.replace(profile, latency=report)
+
+
 def measure_energy(profile: Profile, *, sysfs_root: str | os.PathLike[str] = "/sys", nvml: Any = None,
-                   runs_time_s: float = 3.0, idle_s: float = 2.0, timeout_s: float = 300.0) -> Profile:
+                   runs_time_s: float = 3.0, idle_s: float = 2.0, threads: int = 1, timeout_s: float = 300.0,
+                   progress: Progress | None = None) -> Profile:
     """Measure the energy per inference of the profiled ONNX model with a power sensor of this
     machine (Linux powercap RAPL, NVIDIA NVML, Jetson INA3221 under ``sysfs_root``), idle baseline
     subtracted: ``energy.measured``. Without a sensor ``energy.sensor_note`` says what was checked
     and no measured figure is made up; a run that fails sets ``energy.measurement_error``."""
-    from edgeprof.measure.energy import measure_profile_energy
+    from edgeprof.measure.energy import no_sensor_note
+    from edgeprof.measure.power import detect_meters
 
-    return measure_profile_energy(profile, sysfs_root=Path(sysfs_root), nvml=nvml, runs_time_s=runs_time_s,
-                                  idle_s=idle_s, timeout_s=timeout_s)
+    if progress is not None:
+        progress("measuring energy")
+    current = profile.energy or EnergyReport()
+    meters, checked = detect_meters(Path(sysfs_root), nvml=nvml)
+    if not meters:
+        report = dataclasses.replace(current, measured=None, sensor_note=no_sensor_note(checked),
+                                     measurement_error="")
+        return dataclasses.replace(profile, energy=report)
+    meter = meters[0]
+    note = f"sensor used: {meter.name} (checked: {'; '.join(checked)})"
+    try:
+        fmt = _format_run(profile, None)
+        if fmt is None or fmt.energy is None:
+            raise MeasurementError(f"energy measurement of a {profile.model.format!r} model is not available; "
+                                   "ONNX files are measured on ONNX Runtime")
+        measured = fmt.energy(_Run(profile, None, None, timeout_s), meter, runs_time_s, idle_s, threads)
+        report = dataclasses.replace(current, measured=measured, sensor_note=note, measurement_error="")
+    except MeasurementError as exc:
+        report = dataclasses.replace(current, measured=None, sensor_note=note, measurement_error=str(exc))
+    return dataclasses.replace(profile, energy=report)
+
+
+def measured(
+    profile: Profile, *, runs: int = 5, timeout_s: float = 300.0, model: Any = None, example_inputs: Any = None,
+    threads: int = 1, max_runs: int = 1000, max_time_s: float = 10.0, sysfs_root: str | os.PathLike[str] = "/sys",
+    nvml: Any = None, progress: Progress | None = None,
+) -> Profile:
+    """Run the profiled model for real, in one call, as ``edgeprof profile --measure`` does:
+    :func:`measure_memory` (``runs``), then :func:`measure_latency` (``threads``, ``max_runs``,
+    ``max_time_s``) and :func:`measure_energy` (the sensors under ``sysfs_root``, and ``nvml``),
+    each allowed ``timeout_s``. ``model`` and ``example_inputs`` are those of a PyTorch module.
+
+    Never raises for a model that cannot run: each report's ``measurement_error`` says why and the
+    static figures stay; :class:`UsageError` when ``profile`` has no memory analysis."""
+    result = measure_memory(profile, runs=runs, timeout_s=timeout_s, model=model, example_inputs=example_inputs)
+    result = measure_latency(result, threads=threads, max_runs=max_runs, max_time_s=max_time_s, timeout_s=timeout_s,
+                             model=model, example_inputs=example_inputs, progress=progress)
+    return measure_energy(result, sysfs_root=sysfs_root, nvml=nvml, threads=threads, timeout_s=timeout_s,
+                          progress=progress)
+
+
+# ---- validation and calibration ----------------------------------------------------------------------
+
+
+def validate(models: Sequence[Any], device_id: str, *, devices_files: Sequence[str | os.PathLike[str]] = (),
+             threads: int = 1, max_time_s: float = 10.0, timeout_s: float = 300.0, input_shapes: InputShapes = None,
+             progress: Progress | None = None) -> list[ValidationEntry]:
+    """Predicted vs measured latency of each model on ``device_id`` (normally the calibrated
+    ``host``): :func:`profile`, :func:`predict_latency`, :func:`measure_latency` and the relative
+    error (predicted - measured) / measured."""
+    if progress is not None:
+        progress(f"validating {len(models)} model(s)")
+    entries = []
+    for model in models:
+        prof = profile(model, input_shapes=input_shapes, memory=False)
+        prof = predict_latency(prof, [device_id], devices_files=devices_files)
+        prof = measure_latency(prof, threads=threads, max_time_s=max_time_s, timeout_s=timeout_s)
+        assert prof.latency is not None
+        pred = prof.latency.predicted[device_id]
+        meas = prof.latency.measured
+        measured_s = meas.p50_s if meas is not None else None
+        error = (pred.total_s - measured_s) / measured_s if measured_s else None
+        entries.append(ValidationEntry(str(model), device_id, pred.total_s, measured_s, error, pred.is_lower_bound,
+                                       prof.latency.measurement_error))
+    return entries
+
+
+def calibrate(*, threads: int = 1, seconds_per_model: float = 3.0, command: str = "edgeprof calibrate",
+              progress: Progress | None = None) -> Calibration:
+    """Measure this machine as device ``host`` with micro-benchmarks of single-op ONNX models on ONNX
+    Runtime (about a minute at the default ``seconds_per_model``; ``progress`` gets each one's
+    label). :meth:`Calibration.to_toml` is the device file ``devices_files=`` loads."""
+    from edgeprof.measure.calibrate import calibrate as run_calibration
+
+    return run_calibration(lambda path: profile(str(path), memory=False), threads=threads,
+                           seconds_per_model=seconds_per_model, command=command, progress=progress)

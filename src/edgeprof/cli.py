@@ -463,31 +463,19 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
         options["seq_len"] = args.seq_len
     profile = _profile(args.model, pairs, dims, values, options)
     if args.devices:
-        from edgeprof import api
-
-        profile = api.predict_latency(profile, args.devices, devices_files=args.devices_files)
-        profile = api.estimate_energy(profile, args.devices, devices_files=args.devices_files, fps=args.fps,
-                                      battery_wh=args.battery_wh)
+        profile = _on_devices(profile, args, fps=args.fps, battery_wh=args.battery_wh)
     elif args.fps is not None or args.battery_wh is not None:
         raise UsageError("--fps and --battery-wh need --device ID: the energy estimate is per device")
     measure_error = ""
     if args.measure:
         from edgeprof import api
+        from edgeprof.cli_progress import TerminalProgress
 
-        profile = api.measured(profile, runs=args.measure_runs, timeout_s=float(args.measure_timeout))
-        measure_error = profile.memory.measurement_error if profile.memory is not None else ""
-        from edgeprof.measure.latency import run_with_progress
-
-        timed = profile
-        profile = run_with_progress(lambda: api.measure_latency(timed, timeout_s=float(args.measure_timeout)),
-                                    "timing the model", sys.stderr)
-        latency_error = profile.latency.measurement_error if profile.latency is not None else ""
-        measured = profile
-        profile = run_with_progress(lambda: api.measure_energy(measured, sysfs_root=args.sysfs_root,
-                                                               timeout_s=float(args.measure_timeout)),
-                                    "measuring energy", sys.stderr)
-        energy_error = profile.energy.measurement_error if profile.energy is not None else ""
-        measure_error = "; ".join(e for e in (measure_error, latency_error, energy_error) if e)
+        with TerminalProgress(sys.stderr) as progress:
+            profile = api.measured(profile, runs=args.measure_runs, timeout_s=float(args.measure_timeout),
+                                   sysfs_root=args.sysfs_root, progress=progress)
+        reports = (profile.memory, profile.latency, profile.energy)
+        measure_error = "; ".join(r.measurement_error for r in reports if r is not None and r.measurement_error)
 
     view = ViewOptions(top=args.top, by_module=args.by_module, by_operator=args.by_operator)
     text = _render(profile, args.format, view, args.output, args.no_color, stdout)
@@ -519,6 +507,15 @@ def _profile(
     else:  # named and positional together: ordered (name or None, shape) pairs
         shapes = list(pairs)
     return api.profile(model, input_shapes=shapes, dims=dims, values=value_arg, **options)
+
+
+def _on_devices(profile: Profile, args: argparse.Namespace, *, fps: float | None = None,
+                battery_wh: float | None = None) -> Profile:
+    """``profile`` with the latency predicted and the energy estimated on every ``--device``."""
+    from edgeprof import api
+
+    profile = api.predict_latency(profile, args.devices, devices_files=args.devices_files)
+    return api.estimate_energy(profile, args.devices, devices_files=args.devices_files, fps=fps, battery_wh=battery_wh)
 
 
 def _render(profile: Profile, fmt: str, view: ViewOptions, output: str | None, no_color: bool, stdout: TextIO) -> str:
@@ -602,20 +599,13 @@ def _run_compare(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
     _check_output(args, args.models)
     progress = stderr if _is_tty(stderr) and len(args.models) > 1 else None
     if args.devices:
-        from edgeprof.devices.catalogue import load_catalogue
+        from edgeprof import api
 
-        catalogue = load_catalogue(*args.devices_files)
-        for device in args.devices:
-            catalogue.get(device)  # an unknown device is bad input before any model is profiled
+        api.load_devices(args.devices, devices_files=args.devices_files)  # an unknown device: bad input, before any work
 
     def one(model: str) -> Profile:
         profile = _profile(model, pairs, dims, {}, {})
-        if args.devices:
-            from edgeprof import api
-
-            profile = api.predict_latency(profile, args.devices, devices_files=args.devices_files)
-            profile = api.estimate_energy(profile, args.devices, devices_files=args.devices_files)
-        return profile
+        return _on_devices(profile, args) if args.devices else profile
 
     entries = compare_models(args.models, one, progress=progress)
     _emit(render_compare(entries, args.format), args.output, stdout)
@@ -644,10 +634,7 @@ def _run_check(args: argparse.Namespace, stdout: TextIO) -> int:
     _check_output(args, [args.model])
     profile = _profile(args.model, pairs, dims, {}, {})
     if args.devices:
-        from edgeprof import api
-
-        profile = api.predict_latency(profile, args.devices, devices_files=args.devices_files)
-        profile = api.estimate_energy(profile, args.devices, devices_files=args.devices_files)
+        profile = _on_devices(profile, args)
     result = check_budget(profile, budget)
     _emit(render_check(result, args.format), args.output, stdout)
     return 0 if result.ok else 1
@@ -655,39 +642,34 @@ def _run_check(args: argparse.Namespace, stdout: TextIO) -> int:
 
 def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from edgeprof import api
-    from edgeprof.measure.latency import run_with_progress
+    from edgeprof.cli_progress import TerminalProgress
 
     if args.command == "devices":
-        from edgeprof.devices.catalogue import load_catalogue
         from edgeprof.render.devices import render_devices
 
-        catalogue = load_catalogue(*args.devices_files)
-        _write_stdout(stdout, render_devices(list(catalogue.devices.values()), args.format))
+        _write_stdout(stdout, render_devices(api.load_devices(devices_files=args.devices_files), args.format))
         return 0
     if args.command == "calibrate":
-        from edgeprof.devices.calibrate import calibrate, render_toml
         from edgeprof.render.output import write_text_atomic
 
         def say(label: str) -> None:
             if _is_tty(stderr):
                 _say(stderr, f"calibrate: {label}")
 
-        cal = calibrate(threads=args.threads, seconds_per_model=float(args.seconds), progress=say,
-                        command=f"edgeprof calibrate --threads {args.threads} --seconds {args.seconds}")
-        write_text_atomic(args.output, render_toml(cal))
+        cal = api.calibrate(threads=args.threads, seconds_per_model=float(args.seconds), progress=say,
+                            command=f"edgeprof calibrate --threads {args.threads} --seconds {args.seconds}")
+        write_text_atomic(args.output, cal.to_toml())
         _write_stdout(stdout, f"wrote {args.output}: device 'host' ({cal.cpu_model}); use --devices-file "
                       f"{args.output} --device host\n")
         return 0
     pairs, dims = _shapes(args)
     shapes: api.InputShapes = list(pairs) or None
     if args.command == "validate":
-        from edgeprof.measure.latency import validate
         from edgeprof.render.latency import render_validation
 
-        entries = run_with_progress(
-            lambda: validate(args.models, args.device, devices_files=args.devices_files, threads=args.threads,
-                             max_time_s=float(args.max_time), input_shapes=shapes),
-            f"validating {len(args.models)} model(s)", stderr)
+        with TerminalProgress(stderr) as progress:
+            entries = api.validate(args.models, args.device, devices_files=args.devices_files, threads=args.threads,
+                                   max_time_s=float(args.max_time), input_shapes=shapes, progress=progress)
         _emit(render_validation(entries, args.format), args.output, stdout)
         failed = [e for e in entries if e.error is None]
         if failed:
@@ -696,9 +678,9 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
     profile = api.profile(args.model, input_shapes=shapes, dims=dims, memory=False)
     if args.devices:
         profile = api.predict_latency(profile, args.devices, devices_files=args.devices_files)
-    timed = profile
-    profile = run_with_progress(lambda: api.measure_latency(timed, threads=args.threads, max_runs=args.runs,
-                                                            max_time_s=float(args.max_time)), "timing the model", stderr)
+    with TerminalProgress(stderr) as progress:
+        profile = api.measure_latency(profile, threads=args.threads, max_runs=args.runs,
+                                      max_time_s=float(args.max_time), progress=progress)
     text = _render(profile, args.format, ViewOptions(), args.output, args.no_color, stdout)
     _emit(text, args.output, stdout)
     error = profile.latency.measurement_error if profile.latency is not None else ""

@@ -13,13 +13,14 @@ from onnx import TensorProto, helper
 
 from edgeprof import api
 from edgeprof.cli import main
-from edgeprof.devices.calibrate import Calibration, render_toml
 from edgeprof.devices.catalogue import load_catalogue
 from edgeprof.errors import MeasurementError
+from edgeprof.measure.calibrate import Calibration, render_toml
 from edgeprof.measure.environment import cpu_model
 from edgeprof.measure.latency import LatencyOptions, measure_onnx_latency
 from edgeprof.report.latency import LatencyReport
 from edgeprof.report.model import InputSpec, Profile
+from tests.measure.test_power import FailingNvml
 
 FAST = LatencyOptions(min_runs=5, max_runs=20, max_time_s=0.2, min_time_s=0.0)
 
@@ -162,19 +163,64 @@ def test_cli_bench_and_validate(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert entry["error"] == pytest.approx((entry["predicted_s"] - entry["measured_s"]) / entry["measured_s"])
 
 
-def test_empty_latency_report_rebuilds() -> None:
-    assert LatencyReport(predicted={}) == LatencyReport()
+def test_empty_latency_report_has_no_figures_and_rebuilds() -> None:
+    empty = LatencyReport()
+    assert dict(empty.predicted) == {} and empty.measured is None and empty.measurement_error == ""
+    assert LatencyReport(predicted={}) == empty
+    prof = Profile.from_json(api.profile(str(Path(__file__).resolve().parents[2] / "models" / "demo.onnx"),
+                                         memory=False).to_json())
+    assert prof.latency is None  # nothing predicted or measured: no latency section at all
+    with_empty = Profile.from_json(api.measure_latency(prof, threads=0).to_json())
+    assert with_empty.latency is not None and with_empty.latency.predicted == {}
+    assert with_empty.latency.measured is None and "at least one thread" in with_empty.latency.measurement_error
 
 
-def test_progress_wrapper_off_a_terminal_just_runs() -> None:
+def test_progress_off_a_terminal_shows_nothing_and_passes_errors_on() -> None:
     import io
 
-    from edgeprof.measure.latency import run_with_progress
+    from edgeprof.cli_progress import TerminalProgress
 
-    assert run_with_progress(lambda: 42, "x", io.StringIO()) == 42
-
-    def boom() -> int:
+    stream = io.StringIO()
+    with TerminalProgress(stream, after_s=0.0) as progress:
+        progress("x")
+        progress("y")
+    assert stream.getvalue() == ""
+    with pytest.raises(MeasurementError, match="no"), TerminalProgress(stream, after_s=0.0) as progress:
+        progress("x")
         raise MeasurementError("no")
 
-    with pytest.raises(MeasurementError, match="no"):
-        run_with_progress(boom, "x", io.StringIO())
+
+def test_progress_on_a_terminal_draws_a_step_that_runs_long_and_clears_it() -> None:
+    import io
+    import time
+
+    from edgeprof.cli_progress import TerminalProgress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Tty()
+    with TerminalProgress(stream, after_s=0.0) as progress:
+        progress("timing the model")
+        time.sleep(0.3)
+    shown = stream.getvalue()
+    assert "timing the model" in shown and "0:00:00" in shown  # the label and the elapsed time
+    assert shown.endswith("\x1b[2K")  # transient: the line is erased when the step ends
+    quick = Tty()
+    with TerminalProgress(quick, after_s=5.0) as progress:
+        progress("timing the model")
+    assert quick.getvalue() == ""
+
+
+def test_library_steps_are_announced_to_the_progress_callback(tmp_path: Path) -> None:
+    path = _relu_model(tmp_path / "relu.onnx", [1, 64])
+    seen: list[str] = []
+    prof = api.profile(str(path))
+    out = api.measured(prof, runs=1, max_runs=5, max_time_s=0.2, sysfs_root=tmp_path, nvml=FailingNvml(),
+                       progress=seen.append)
+    assert seen == ["timing the model", "measuring energy"]
+    assert out.latency is not None and out.latency.measured is not None
+    seen.clear()
+    api.validate([str(path)], "rpi5", max_time_s=0.2, progress=seen.append)
+    assert seen == ["validating 1 model(s)"]

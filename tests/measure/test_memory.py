@@ -4,6 +4,7 @@ No timed assertions: the timeout test only checks that a hang is cut off and rep
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +12,11 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+import edgeprof
 from edgeprof.errors import MeasurementError
-from edgeprof.frontends.base import LoadedModel
-from edgeprof.ir import Graph
-from edgeprof.measure.memory import OrtMemoryOptions, measure_memory, measure_onnx_memory
+from edgeprof.measure.memory import OrtMemoryOptions, measure_onnx_memory
 from edgeprof.measure.runner import RESULT_MARK, parse_result, run_child
-from edgeprof.report.model import InputSpec, ModelInfo
+from edgeprof.report.model import InputSpec
 
 # ---- the runner ------------------------------------------------------------------------------
 
@@ -146,14 +146,16 @@ def test_symbolic_input_without_a_shape_is_reported(tmp_path: Path) -> None:
 
 
 def test_measure_memory_dispatches_on_the_format(tmp_path: Path) -> None:
-    empty = Graph("g", (), (), (), {})
-    with pytest.raises(MeasurementError, match="'tflite' model is not available"):
-        measure_memory(LoadedModel(empty, ModelInfo("m", "tflite"), ()))
-    with pytest.raises(MeasurementError, match="needs the model as a file"):
-        measure_memory(LoadedModel(empty, ModelInfo("m", "onnx", path=""), ()))
     path = _mlp(tmp_path / "mlp.onnx")
-    loaded = LoadedModel(empty, ModelInfo("m", "onnx", path=str(path)), (InputSpec("x", (1, 512), "float32"),))
-    assert measure_memory(loaded, runs=1).inputs == ("x: float32[1x512]",)
+    prof = edgeprof.profile(str(path))
+    no_file = dataclasses.replace(prof, model=dataclasses.replace(prof.model, path=""))  # an onnx.ModelProto's
+    for cannot in (no_file, dataclasses.replace(no_file, model=dataclasses.replace(prof.model, format="tflite", path=""))):
+        out = edgeprof.measure_memory(cannot)
+        assert out.memory is not None and out.memory.measured is None
+        assert out.memory.measurement_error.startswith(f"measuring a {cannot.model.format!r} model needs an ONNX file")
+    out = edgeprof.measure_memory(prof, runs=1)
+    assert out.memory is not None and out.memory.measured is not None
+    assert out.memory.measured.inputs == ("x: float32[1x512]",)
 
 
 # ---- PyTorch: live tensor storage ------------------------------------------------------------------

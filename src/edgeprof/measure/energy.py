@@ -2,8 +2,9 @@
 
 Protocol (docs/energy.md):
 
-1. the parent finds a sensor (:func:`edgeprof.measure.power.detect_meters`); with none, the
-   report says "no power sensor found (checked: ...)" and no subprocess runs;
+1. the parent (:func:`edgeprof.api.measure_energy`) finds a sensor
+   (:func:`edgeprof.measure.power.detect_meters`); with none, the report says
+   :func:`no_sensor_note` ("no power sensor found (checked: ...)") and no subprocess runs;
 2. the child (``python -m edgeprof.measure.energy``, via :mod:`edgeprof.measure.runner`) reads the
    sensor for ``idle_s`` seconds before loading the model: the idle baseline power;
 3. it then runs the ONNX Runtime child of :mod:`edgeprof.measure.latency` with a timer that reads
@@ -17,20 +18,21 @@ process of the machine: the idle baseline removes what ran before, not what chan
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from edgeprof.errors import MeasurementError
-from edgeprof.measure.power import EnergyMeter, SensorError, SensorUnavailable, detect_meters, meter_from_spec
+from edgeprof.measure.inputs import input_request
+from edgeprof.measure.latency import onnx_child
+from edgeprof.measure.power import EnergyMeter, SensorError, SensorUnavailable, meter_from_spec
 from edgeprof.measure.runner import ChildError, run_child, serve
-from edgeprof.measure.timing import time_runs
-from edgeprof.report.energy import EnergyReport, MeasuredEnergy
-from edgeprof.report.model import InputSpec, Profile
+from edgeprof.measure.timing import LatencyOptions, time_runs
+from edgeprof.report.energy import MeasuredEnergy
+from edgeprof.report.model import InputSpec
 
-__all__ = ["measure_onnx_energy", "measure_profile_energy", "no_sensor_note", "per_inference"]
+__all__ = ["measure_onnx_energy", "no_sensor_note", "per_inference"]
 
 
 def no_sensor_note(checked: list[str]) -> str:
@@ -49,8 +51,6 @@ def measure_onnx_energy(path: str | Path, inputs: tuple[InputSpec, ...], meter: 
                         runs_time_s: float = 3.0, idle_s: float = 2.0, threads: int = 1,
                         timeout_s: float = 300.0) -> MeasuredEnergy:
     """Measure the energy per inference of the ONNX file at ``path`` with ``meter`` (see the module docstring)."""
-    from edgeprof.measure.timing import LatencyOptions
-
     file = Path(path)
     if not file.is_file():
         raise MeasurementError(f"energy measurement: {file} is not a file")
@@ -60,7 +60,7 @@ def measure_onnx_energy(path: str | Path, inputs: tuple[InputSpec, ...], meter: 
                              min_time_s=runs_time_s)
     request = {
         "path": str(file.resolve()),
-        "inputs": [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in inputs],
+        "inputs": input_request(inputs),
         **options.request(),
         "graph_optimization_level": options.graph_optimization_level,
         "sensor": meter.spec(),
@@ -94,37 +94,10 @@ def measure_onnx_energy(path: str | Path, inputs: tuple[InputSpec, ...], meter: 
     )
 
 
-def measure_profile_energy(profile: Profile, *, sysfs_root: Path = Path("/sys"), nvml: Any = None,
-                           runs_time_s: float = 3.0, idle_s: float = 2.0, threads: int = 1,
-                           timeout_s: float = 300.0) -> Profile:
-    """``profile`` with ``energy.measured`` when this machine has a power sensor; otherwise
-    ``energy.sensor_note`` says what was checked. A run that fails sets ``energy.measurement_error``."""
-    current = profile.energy or EnergyReport()
-    meters, checked = detect_meters(sysfs_root, nvml=nvml)
-    if not meters:
-        report = dataclasses.replace(current, measured=None, sensor_note=no_sensor_note(checked),
-                                     measurement_error="")
-        return dataclasses.replace(profile, energy=report)
-    meter = meters[0]
-    note = f"sensor used: {meter.name} (checked: {'; '.join(checked)})"
-    try:
-        if profile.model.format != "onnx" or not profile.model.path:
-            raise MeasurementError(f"energy measurement of a {profile.model.format!r} model is not available; "
-                                   "ONNX files are measured on ONNX Runtime")
-        measured = measure_onnx_energy(profile.model.path, profile.inputs, meter, runs_time_s=runs_time_s,
-                                       idle_s=idle_s, threads=threads, timeout_s=timeout_s)
-        report = dataclasses.replace(current, measured=measured, sensor_note=note, measurement_error="")
-    except MeasurementError as exc:
-        report = dataclasses.replace(current, measured=None, sensor_note=note, measurement_error=str(exc))
-    return dataclasses.replace(profile, energy=report)
-
-
 # ---- the child -------------------------------------------------------------------------------
 
 
 def _child(request: dict[str, Any]) -> Mapping[str, Any]:
-    from edgeprof.measure import latency
-
     try:
         meter = meter_from_spec(request["sensor"])
         idle_s = float(request["idle_s"])
@@ -148,7 +121,7 @@ def _child(request: dict[str, Any]) -> Mapping[str, Any]:
                    by_domain_j=by_domain)
         return out
 
-    result = dict(latency.onnx_child(request, timer=timed))
+    result = dict(onnx_child(request, timer=timed))
     if not box:
         raise ChildError("the run loop of the ONNX Runtime child was not reached")
     result["energy"] = {**box, "idle_j": meter.total(idle), "idle_s": idle_s}

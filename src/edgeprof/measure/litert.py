@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from edgeprof.errors import MeasurementError
-from edgeprof.measure.memory import CHILD_ENV, _random, _reset_hwm, _status, baseline, settler
+from edgeprof.measure.inputs import describe, input_request, random_inputs
+from edgeprof.measure.memory import CHILD_ENV, _reset_hwm, _status, baseline, settler
 from edgeprof.measure.runner import ChildError, first_line, run_child, serve
 from edgeprof.measure.timing import DEFAULT_OPTIONS, LatencyOptions, environment_dict, measured_latency, time_runs
 from edgeprof.report.latency import MeasuredLatency
@@ -47,7 +48,7 @@ def _request(path: str | Path, inputs: Sequence[InputSpec], mode: str, what: str
     return {
         "mode": mode,
         "path": str(file.resolve()),
-        "inputs": [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in inputs],
+        "inputs": input_request(inputs),
     }
 
 
@@ -124,16 +125,15 @@ class _Model:
             raise
         except Exception as exc:  # the runtime's own errors (an unresolved custom op, ...): one line
             raise ChildError(f"LiteRT cannot load {self.name}: {first_line(exc)}") from None
-        rng = np.random.default_rng(0)
+        details = self.interp.get_input_details()
+        specs = [{"shape": [int(x) for x in d["shape"]], "dtype": np.dtype(d["dtype"]).name} for d in details]
         self.described: list[str] = []
-        for d in self.interp.get_input_details():
-            shape = [int(x) for x in d["shape"]]
-            dtype_name = np.dtype(d["dtype"]).name
+        for d, spec, value in zip(details, specs, random_inputs(specs), strict=True):
             try:
-                self.interp.set_tensor(d["index"], _random(np, rng, shape, dtype_name))
+                self.interp.set_tensor(d["index"], value)
             except Exception as exc:
                 raise ChildError(f"LiteRT cannot take input {d['name']!r}: {first_line(exc)}") from None
-            self.described.append(f"{d['name']}: {dtype_name}[{'x'.join(str(x) for x in shape)}]")
+            self.described.append(describe(d["name"], spec["dtype"], spec["shape"]))
 
     def run(self) -> None:
         try:

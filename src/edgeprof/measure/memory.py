@@ -34,16 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from edgeprof.errors import MeasurementError
-from edgeprof.frontends.base import LoadedModel
+from edgeprof.measure.inputs import input_request
+from edgeprof.measure.ort_session import OrtModel, import_runtime
 from edgeprof.measure.runner import ChildError as _ChildError
 from edgeprof.measure.runner import first_line as _first_line
 from edgeprof.measure.runner import run_child, serve
 from edgeprof.report.memory import MeasuredMemory, MeasuredTensorPeak
 from edgeprof.report.model import InputSpec, Provenance
 
-__all__ = [
-    "CHILD_ENV", "ORT_OPTIONS", "OrtMemoryOptions", "measure_memory", "measure_onnx_memory", "measure_torch_tensor_peak",
-]
+__all__ = ["CHILD_ENV", "ORT_OPTIONS", "OrtMemoryOptions", "measure_onnx_memory", "measure_torch_tensor_peak"]
 
 
 @dataclass(frozen=True)
@@ -83,21 +82,6 @@ CHILD_ENV = {
 _GRAPH_LEVELS = ("ORT_DISABLE_ALL", "ORT_ENABLE_BASIC", "ORT_ENABLE_EXTENDED", "ORT_ENABLE_ALL")
 
 
-def measure_memory(loaded: LoadedModel, *, runs: int = 5, timeout_s: float = 300.0) -> MeasuredMemory:
-    """Measure ``loaded`` for real: ONNX files on ONNX Runtime (see the module docstring).
-
-    Raises :class:`MeasurementError` (one line) when the model cannot be run; the caller keeps
-    the static figures."""
-    if loaded.info.format == "onnx":
-        if not loaded.info.path:
-            raise MeasurementError("memory measurement needs the model as a file; save the ModelProto and pass its path")
-        return measure_onnx_memory(loaded.info.path, loaded.inputs, runs=runs, timeout_s=timeout_s)
-    raise MeasurementError(
-        f"memory measurement of a {loaded.info.format!r} model is not available; "
-        "ONNX files are measured on ONNX Runtime"
-    )
-
-
 def measure_onnx_memory(
     path: str | Path,
     inputs: Sequence[InputSpec] = (),
@@ -120,7 +104,7 @@ def measure_onnx_memory(
         raise MeasurementError(f"memory measurement: {file} is not a file")
     request = {
         "path": str(file.resolve()),
-        "inputs": [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in inputs],
+        "inputs": input_request(inputs),
         "runs": runs,
         "options": {
             "enable_cpu_mem_arena": options.enable_cpu_mem_arena,
@@ -292,72 +276,36 @@ def settler() -> Callable[[], None]:
 
 
 def _child(request: dict[str, Any]) -> dict[str, Any]:
-    try:
-        import numpy as np
-        import onnxruntime as ort
-    except ImportError as exc:
-        raise _ChildError(f"{exc.name or 'onnxruntime'} is not installed (pip install 'edgeprof[runtime]')") from None
+    _, ort = import_runtime()
     settle = settler()
     opts = request["options"]
-    path = request["path"]
+    path, given = request["path"], request["inputs"]
 
-    def session() -> Any:
-        so = ort.SessionOptions()
+    def configure(so: Any) -> None:
         so.enable_cpu_mem_arena = bool(opts["enable_cpu_mem_arena"])
         so.enable_mem_pattern = bool(opts["enable_mem_pattern"])
-        so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, opts["graph_optimization_level"])
-        so.intra_op_num_threads = int(opts["intra_op_num_threads"])
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.log_severity_level = 3
         if opts["disable_prepacking"]:
             so.add_session_config_entry("session.disable_prepacking", "1")
-        try:
-            return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # the runtime's own error types; reported as one line
-            raise _ChildError(f"onnxruntime cannot load {Path(path).name}: {_first_line(exc)}") from None
 
-    given = {spec["name"]: spec for spec in request["inputs"]}
-
-    def feeds(sess: Any) -> tuple[dict[str, Any], list[str]]:
-        rng = np.random.default_rng(0)
-        out: dict[str, Any] = {}
-        described: list[str] = []
-        for arg in sess.get_inputs():
-            spec = given.get(arg.name)
-            if spec is not None:
-                shape = [int(d) for d in spec["shape"]]
-                dtype_name = str(spec["dtype"])
-            else:
-                if not all(isinstance(d, int) for d in arg.shape):
-                    raise _ChildError(f"input {arg.name!r} has symbolic dims {arg.shape}; give its shape")
-                shape = [int(d) for d in arg.shape]
-                dtype_name = _ORT_TYPES.get(arg.type, arg.type)
-            out[arg.name] = _random(np, rng, shape, dtype_name)
-            described.append(f"{arg.name}: {dtype_name}[{'x'.join(str(d) for d in shape)}]")
-        return out, described
-
-    def run(sess: Any, data: dict[str, Any]) -> None:
-        try:
-            sess.run(None, data)  # the outputs are dropped at once
-        except Exception as exc:
-            raise _ChildError(f"onnxruntime failed to run {Path(path).name}: {_first_line(exc)}") from None
+    def session() -> OrtModel:
+        return OrtModel(path, threads=int(opts["intra_op_num_threads"]),
+                        graph_optimization_level=opts["graph_optimization_level"], configure=configure)
 
     warm = session()
-    data, _ = feeds(warm)
-    run(warm, data)
-    del warm, data
+    warm.feed(given)
+    warm.run()
+    del warm
     settle()
     base = baseline()
-    sess = session()
+    model = session()
     load_hwm = _status()["VmHWM"]
     settle()
     after_session = _status()["VmRSS"]
-    data, described = feeds(sess)
+    described = model.feed(given)
     settle()
     _reset_hwm()
     for _ in range(int(request["runs"])):
-        run(sess, data)
+        model.run()
     end = _status()
     return {
         "onnxruntime": ort.__version__,
@@ -368,29 +316,6 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
         "file_rss_growth_bytes": end.get("RssFile", 0) - base.get("RssFile", 0),
         "inputs": described,
     }
-
-
-_ORT_TYPES = {
-    "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
-    "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(int16)": "int16", "tensor(int8)": "int8",
-    "tensor(uint8)": "uint8", "tensor(uint16)": "uint16", "tensor(uint32)": "uint32", "tensor(uint64)": "uint64",
-    "tensor(bool)": "bool",
-}
-
-
-def _random(np: Any, rng: Any, shape: list[int], dtype_name: str) -> Any:
-    """Random values: floats in [0, 1), integers in {0, 1} (valid token ids, masks and indices)."""
-    if dtype_name in ("float32", "float64"):
-        return rng.random(shape, dtype=np.dtype(dtype_name))
-    if dtype_name == "float16":
-        return rng.random(shape, dtype=np.float32).astype(np.float16)
-    if dtype_name == "bool":
-        return rng.integers(0, 2, shape, dtype=np.uint8).astype(np.bool_)
-    if dtype_name in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):
-        return rng.integers(0, 2, shape, dtype=np.dtype(dtype_name))
-    raise _ChildError(f"cannot make random inputs of dtype {dtype_name}")
-
-
 
 
 if __name__ == "__main__":

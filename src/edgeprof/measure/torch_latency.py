@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from edgeprof.errors import MeasurementError
+from edgeprof.measure.environment import environment
+from edgeprof.measure.inputs import describe, random_inputs
 from edgeprof.measure.runner import ChildError, first_line, run_child, serve
 from edgeprof.measure.timing import DEFAULT_OPTIONS, LatencyOptions, environment_dict, measured_latency, time_runs
-from edgeprof.measure.torch_memory import build_callable, callable_request, random_torch_inputs
+from edgeprof.measure.torch_memory import build_callable, callable_request
 from edgeprof.report.latency import MeasuredLatency
 from edgeprof.report.model import InputSpec
 
@@ -44,8 +46,6 @@ def measure_module_latency(module: Any, inputs: Any, *, options: LatencyOptions 
     ``options.intra_op_threads`` for the run (restored after). Raises :class:`MeasurementError`."""
     import numpy as np
     import torch
-
-    from edgeprof.measure.environment import environment
 
     options.check()
     if not isinstance(module, torch.nn.Module):
@@ -82,15 +82,13 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import torch
 
-    from edgeprof.measure.environment import environment
-
     threads = int(request["threads"])
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
     model = build_callable(str(request["spec"]), request.get("sys_path", []))
     load_time = time.perf_counter() - t0
     specs = list(request["inputs"])
-    args = random_torch_inputs(specs)
+    args = tuple(random_inputs(specs, tensors=True))
 
     def run() -> None:
         try:
@@ -100,7 +98,7 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
             raise ChildError(f"the PyTorch forward failed: {first_line(exc)}") from None
 
     env = environment("torch", torch.__version__, np.__version__, threads)
-    described = [f"{s['name']}: {s['dtype']}[{'x'.join(str(d) for d in s['shape'])}]" for s in specs]
+    described = [describe(s["name"], s["dtype"], s["shape"]) for s in specs]
     return {**time_runs(run, request), "load_time_s": load_time, "inputs": described,
             "environment": environment_dict(env)}
 

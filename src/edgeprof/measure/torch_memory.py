@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from edgeprof.errors import MeasurementError
+from edgeprof.measure.inputs import TORCH_DTYPES, describe, input_request, random_inputs
 from edgeprof.measure.memory import CHILD_ENV, _reset_hwm, _status, baseline, measure_torch_tensor_peak, settler
 from edgeprof.measure.runner import ChildError as _ChildError
 from edgeprof.measure.runner import first_line as _first_line
@@ -37,9 +38,7 @@ from edgeprof.measure.runner import run_child, serve
 from edgeprof.report.memory import MeasuredMemory, MeasuredTensorPeak
 from edgeprof.report.model import InputSpec, Provenance
 
-__all__ = ["TORCH_DTYPES", "build_callable", "callable_request", "measure_callable_memory", "random_torch_inputs"]
-
-TORCH_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
+__all__ = ["build_callable", "callable_request", "measure_callable_memory"]
 
 
 def measure_callable_memory(
@@ -93,7 +92,7 @@ def callable_request(spec: str, inputs: Sequence[InputSpec]) -> dict[str, Any]:
     return {
         "spec": spec,
         "sys_path": [os.getcwd(), *(p for p in sys.path if p)],
-        "inputs": [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in inputs],
+        "inputs": input_request(inputs),
     }
 
 
@@ -128,22 +127,6 @@ def build_callable(spec: str, paths: Sequence[str] = ()) -> Any:
     return model.eval()
 
 
-def random_torch_inputs(specs: list[dict[str, Any]]) -> tuple[Any, ...]:
-    """In the child: seeded random inputs (floats in [0, 1), integers 0) of the requested shapes and dtypes."""
-    import torch
-
-    gen = torch.Generator().manual_seed(0)
-    out = []
-    for s in specs:
-        dtype = getattr(torch, str(s["dtype"]))
-        shape = [int(d) for d in s["shape"]]
-        if dtype.is_floating_point:
-            out.append(torch.rand(shape, generator=gen, dtype=dtype))
-        else:
-            out.append(torch.zeros(shape, dtype=dtype))  # valid token ids, masks and indices
-    return tuple(out)
-
-
 def _child(request: dict[str, Any]) -> dict[str, Any]:
     import torch
 
@@ -159,7 +142,7 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
 
     spec, specs, runs = str(request["spec"]), list(request["inputs"]), int(request["runs"])
     warm = build_callable(spec, request.get("sys_path", []))
-    forward(warm, random_torch_inputs(specs))
+    forward(warm, tuple(random_inputs(specs, tensors=True)))
     del warm
     settle()
     base = baseline()
@@ -167,7 +150,7 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
     load_hwm = _status()["VmHWM"]
     settle()
     model_rss = _status()["VmRSS"]
-    args = random_torch_inputs(specs)
+    args = tuple(random_inputs(specs, tensors=True))
     settle()
     _reset_hwm()
     for _ in range(runs):
@@ -177,7 +160,7 @@ def _child(request: dict[str, Any]) -> dict[str, Any]:
         peak = measure_torch_tensor_peak(model, args, runs=2)
     except MeasurementError as exc:
         raise _ChildError(str(exc)) from None
-    described = [f"{s['name']}: {s['dtype']}[{'x'.join(str(d) for d in s['shape'])}]" for s in specs]
+    described = [describe(s["name"], s["dtype"], s["shape"]) for s in specs]
     return {
         "torch": torch.__version__,
         "baseline_rss_bytes": base["VmRSS"],

@@ -9,6 +9,7 @@ from edgeprof.frontends.pytorch._hf import (
     build_model,
     is_decoder_llm,
     load_hf_config,
+    load_hf_config_and_decoder,
     trace_decoder,
 )
 from edgeprof.frontends.pytorch._load import load_callable, load_pt2, load_torch, trace_module
@@ -19,6 +20,7 @@ __all__ = [
     "is_decoder_llm",
     "load_callable",
     "load_hf_config",
+    "load_hf_config_and_decoder",
     "load_pt2",
     "load_torch",
     "trace_decoder",

@@ -32,8 +32,8 @@ from edgeprof.frontends.pytorch._trace import ir_dtype
 from edgeprof.ir import Graph
 from edgeprof.report.llm import DecoderSpec
 
-__all__ = ["DecoderTrace", "build_model", "decoder_spec", "is_decoder_llm", "load_hf_config", "read_config",
-           "trace_decoder"]
+__all__ = ["DecoderTrace", "build_model", "decoder_spec", "is_decoder_llm", "load_hf_config", "load_hf_config_and_decoder",
+           "read_config", "trace_decoder"]
 
 _OPTIONS = {"seq_len", "batch_size", "attn_implementation", "dtype", "input_dtypes", "example_inputs"}
 
@@ -191,24 +191,39 @@ def decoder_spec(config: Any, context_len: int, batch: int, dtype: torch.dtype) 
 def load_hf_config(path: str | Path, request: ShapeRequest | None = None, **options: Any) -> LoadedModel:
     """Profile the model a ``config.json`` describes. Options: ``seq_len`` (text models),
     ``batch_size`` (default 1), ``attn_implementation`` ("sdpa" or "eager"), ``dtype``."""
+    return load_hf_config_and_decoder(path, request, llm=False, **options)[0]
+
+
+def load_hf_config_and_decoder(path: str | Path, request: ShapeRequest | None = None, *, llm: bool = True,
+                               **options: Any) -> tuple[LoadedModel, DecoderTrace | None]:
+    """:func:`load_hf_config`, and (``llm``, with ``seq_len``, for a decoder LLM) the prefill
+    and decode graphs (:func:`trace_decoder`) at ``seq_len`` tokens, both from one build of the
+    model; the LLM pass counts them (a frontend never computes a cost)."""
     unknown = sorted(set(options) - _OPTIONS)
     if unknown:
         raise UsageError(f"unknown option(s) for a Hugging Face config: {', '.join(unknown)}")
+    attn = options.get("attn_implementation", "sdpa")
     try:
         with _quiet():
-            return _load_hf_config(path, request, **options)
+            built = build_model(path, attn_implementation=attn, dtype=options.get("dtype"))
+            loaded = _load_hf_config(path, request, built, **options)
     except EdgeprofError:
         raise
     except RecursionError:
         raise ModelLoadError(f"{path}: the config nests too deeply to load") from None
     except Exception as exc:  # transformers' own code on a config it does not expect
         raise ModelLoadError(f"{path}: cannot profile this config: {type(exc).__name__}: {_first_line(exc)}") from None
+    if not llm or options.get("seq_len") is None or not is_decoder_llm(*built):
+        return loaded, None
+    trace = trace_decoder(path, int(options["seq_len"]), batch_size=int(options.get("batch_size") or 1),
+                          attn_implementation=attn, dtype=options.get("dtype"), built=built)
+    return loaded, trace
 
 
-def _load_hf_config(path: str | Path, request: ShapeRequest | None, **options: Any) -> LoadedModel:
+def _load_hf_config(path: str | Path, request: ShapeRequest | None, built: tuple[torch.nn.Module, Any],
+                    **options: Any) -> LoadedModel:
     request = request or ShapeRequest()
-    model, config = build_model(path, attn_implementation=options.get("attn_implementation", "sdpa"),
-                                dtype=options.get("dtype"))
+    model, config = built
     batch = _positive(options.get("batch_size", 1), "batch_size")
     example = options.get("example_inputs")
     if example is None and not request.inputs:
@@ -270,15 +285,17 @@ class DecoderTrace:
 
 
 def trace_decoder(source: str | Path | Mapping[str, Any], context_len: int, *, batch_size: int = 1,
-                  attn_implementation: str = "sdpa", dtype: str | None = None) -> DecoderTrace:
+                  attn_implementation: str = "sdpa", dtype: str | None = None,
+                  built: tuple[torch.nn.Module, Any] | None = None) -> DecoderTrace:
     """The prefill and decode graphs of a decoder LLM at ``context_len`` tokens.
 
     Prefill is one forward over ``context_len`` tokens computing the logits of the last position
     only (as ``generate()`` runs it); decode is one new token attending to a KV cache of
-    ``context_len`` tokens (so ``context_len + 1`` keys)."""
+    ``context_len`` tokens (so ``context_len + 1`` keys). ``built`` is the model and config
+    :func:`build_model` made of ``source`` with these options (built here when not given)."""
     try:
         with _quiet():
-            return _trace_decoder(source, context_len, batch_size, attn_implementation, dtype)
+            return _trace_decoder(source, context_len, batch_size, attn_implementation, dtype, built)
     except EdgeprofError:
         raise
     except RecursionError:
@@ -289,10 +306,11 @@ def trace_decoder(source: str | Path | Mapping[str, Any], context_len: int, *, b
 
 
 def _trace_decoder(source: str | Path | Mapping[str, Any], context_len: int, batch_size: int,
-                   attn_implementation: str, dtype: str | None) -> DecoderTrace:
+                   attn_implementation: str, dtype: str | None,
+                   built: tuple[torch.nn.Module, Any] | None) -> DecoderTrace:
     length = _positive(context_len, "context_len")
     batch = _positive(batch_size, "batch_size")
-    model, config = build_model(source, attn_implementation=attn_implementation, dtype=dtype)
+    model, config = built or build_model(source, attn_implementation=attn_implementation, dtype=dtype)
     if not is_decoder_llm(model, config):
         raise UsageError(f"{type(model).__name__} is not a decoder-only LM: no LLM figures")
     torch_dtype = next(model.parameters()).dtype

@@ -30,6 +30,7 @@ from typing import Any
 
 from edgeprof.errors import MeasurementError
 from edgeprof.measure.latency import LatencyOptions, measure_onnx_latency
+from edgeprof.report.model import Profile
 
 __all__ = ["CHAIN", "Calibration", "calibrate", "render_toml"]
 
@@ -53,6 +54,10 @@ class Calibration:
     int8_rates_op_per_s: dict[str, float]  # category -> attainable int8 rate (empty: not run)
     notes: tuple[str, ...]
     logical_cores: int
+
+    def to_toml(self) -> str:
+        """This calibration as the device file ``--devices-file`` loads (:func:`render_toml`)."""
+        return render_toml(self)
 
 
 def _model(build: Callable[[Any, Any], tuple[list[Any], list[Any], list[Any], list[Any]]], name: str) -> Any:
@@ -145,12 +150,14 @@ def _qlinear_conv(c: int, hw: int) -> Any:
     return _model(build, "qlinear_conv")
 
 
-def calibrate(*, threads: int = 1, seconds_per_model: float = 3.0, command: str = "edgeprof calibrate",
-              progress: Callable[[str], None] | None = None) -> Calibration:
-    """Run the micro-benchmarks (about a minute at the default ``seconds_per_model``)."""
-    import onnx
+def calibrate(count: Callable[[Path], Profile], *, threads: int = 1, seconds_per_model: float = 3.0,
+              command: str = "edgeprof calibrate", progress: Callable[[str], None] | None = None) -> Calibration:
+    """Run the micro-benchmarks (about a minute at the default ``seconds_per_model``).
 
-    from edgeprof import api
+    ``count`` profiles a micro-model's ONNX file (``edgeprof.api.calibrate`` passes
+    ``edgeprof.profile`` without the memory analysis): its inputs, counted ops, bytes and layers.
+    ``progress`` is called with the label of each micro-benchmark as it starts."""
+    import onnx
 
     options = LatencyOptions(intra_op_threads=threads, min_time_s=seconds_per_model, max_time_s=seconds_per_model,
                              max_runs=100_000, min_runs=20)
@@ -167,7 +174,7 @@ def calibrate(*, threads: int = 1, seconds_per_model: float = 3.0, command: str 
                 progress(label)
             path = Path(tmp) / f"{label}.onnx"
             onnx.save(model, str(path))
-            prof = api.profile(str(path), memory=False)
+            prof = count(path)
             measured = measure_onnx_latency(path, prof.inputs, options=options, timeout_s=60 + 4 * seconds_per_model)
             runtime = measured.runtime
             cpu, cores = measured.environment.cpu_model, measured.environment.logical_cores
