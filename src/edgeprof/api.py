@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from edgeprof.devices.catalogue import Device
     from edgeprof.measure.calibrate import Calibration
     from edgeprof.measure.power import EnergyMeter
-    from edgeprof.passes.llm import LLMFigures
 
 __all__ = [
     "InputShapes", "Progress", "calibrate", "estimate_energy", "llm_figures_for", "load", "load_devices",

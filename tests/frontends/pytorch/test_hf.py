@@ -15,7 +15,7 @@ from edgeprof.errors import ModelLoadError, ShapeError, UsageError
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pytest.importorskip("transformers")
 
-from edgeprof.llm import llm_figures_for
+from edgeprof.api import llm_figures_for
 from edgeprof.passes.llm import kv_cache_bytes_per_token, weight_bytes
 from edgeprof.report.llm import DecoderSpec
 
