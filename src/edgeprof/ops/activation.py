@@ -6,8 +6,9 @@ as a multiply and an exp, then (e - 1)/(e + 1): subtract, add, divide). Every co
 activation is the sum of the ops of its formula as ONNX writes it, each one stated in its
 docstring; a select (the branch of a piecewise function) is not arithmetic, its comparison is.
 Multiplications by an attribute that equals 1 (Swish's alpha) are not counted, as for Gemm.
+The per-element costs are defined once, in :mod:`edgeprof.ops.primitives`.
 
-Softmax follows the project's convention (:func:`edgeprof.ops.attention.softmax_ops`): a row
+Softmax follows the project's convention (:func:`edgeprof.ops.primitives.softmax_ops`): a row
 of n costs max n-1 comparisons, subtract n, exp n, sum n-1, divide n = 5n-2. The axis is the
 opset-13 one (a single axis, default -1).
 """
@@ -16,53 +17,27 @@ from __future__ import annotations
 
 from math import prod
 
-from edgeprof.ops.attention import softmax_ops
+from edgeprof.ops.primitives import (
+    CELU_OPS,
+    ELU_OPS,
+    GELU_OPS,
+    GELU_TANH_OPS,
+    HARD_SIGMOID_OPS,
+    HARD_SWISH_OPS,
+    LEAKY_RELU_OPS,
+    MISH_OPS,
+    RELU_OPS,
+    SELU_OPS,
+    SHRINK_OPS,
+    SIGMOID_OPS,
+    SOFTPLUS_OPS,
+    SOFTSIGN_OPS,
+    TANH_OPS,
+    THRESHOLDED_RELU_OPS,
+    softmax_ops,
+    swish_ops,
+)
 from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
-
-__all__ = [
-    "CELU_OPS", "ELU_OPS", "GELU_OPS", "GELU_TANH_OPS", "HARD_SIGMOID_OPS", "HARD_SWISH_OPS",
-    "LEAKY_RELU_OPS", "MISH_OPS", "RELU_OPS", "SELU_OPS", "SHRINK_OPS", "SIGMOID_OPS", "SOFTPLUS_OPS",
-    "SOFTSIGN_OPS", "TANH_OPS", "THRESHOLDED_RELU_OPS", "swish_ops",
-]
-
-RELU_OPS = 1
-"""max(0, x): one comparison (the seed's n)."""
-SIGMOID_OPS = 4
-"""1 / (1 + exp(-x)): negate, exp, add, divide (the seed's 4n)."""
-TANH_OPS = 5
-"""(e - 1) / (e + 1) with e = exp(2x): multiply, exp, subtract, add, divide."""
-LEAKY_RELU_OPS = 2
-"""max(x, alpha·x): multiply, comparison."""
-THRESHOLDED_RELU_OPS = 1
-"""x > alpha ? x : 0: one comparison."""
-HARD_SIGMOID_OPS = 4
-"""max(0, min(1, alpha·x + beta)): multiply, add, min, max."""
-HARD_SWISH_OPS = HARD_SIGMOID_OPS + 1
-"""x · HardSigmoid(x) with alpha = 1/6, beta = 0.5 (= x·relu6(x + 3)/6): 4 + multiply."""
-ELU_OPS = 4
-"""x < 0 ? alpha·(exp(x) - 1) : x: comparison, exp, subtract, multiply."""
-SELU_OPS = 5
-"""gamma·(x > 0 ? x : alpha·(exp(x) - 1)): comparison, exp, subtract, multiply by alpha, multiply by gamma."""
-CELU_OPS = 7
-"""max(0, x) + min(0, alpha·(exp(x/alpha) - 1)): max, divide, exp, subtract, multiply, min, add."""
-SOFTPLUS_OPS = 3
-"""log(exp(x) + 1): exp, add, log."""
-SOFTSIGN_OPS = 3
-"""x / (1 + |x|): abs, add, divide."""
-MISH_OPS = SOFTPLUS_OPS + TANH_OPS + 1
-"""x · tanh(softplus(x)): 3 + 5 + multiply."""
-GELU_OPS = 5
-"""0.5·x·(1 + erf(x/√2)): divide, erf, add, multiply by x, multiply by 0.5."""
-GELU_TANH_OPS = 8 + TANH_OPS
-"""0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))): x² and x³ (2 multiplies), ·0.044715, + x,
-·√(2/π), tanh (5), + 1, ·x, ·0.5."""
-SHRINK_OPS = 3
-"""x < -lambd ? x + bias : (x > lambd ? x - bias : 0): two comparisons, one add or subtract."""
-
-
-def swish_ops(alpha: float) -> int:
-    """x · sigmoid(alpha·x): the multiply by alpha (when alpha ≠ 1), sigmoid 4, multiply by x."""
-    return (0 if alpha == 1.0 else 1) + SIGMOID_OPS + 1
 
 
 def _per_element(call: OpCall, ops: int) -> Arith:

@@ -1,5 +1,5 @@
-"""Op family: attention (Attention, LinearAttention, RotaryEmbedding) and the project's softmax
-convention, :func:`softmax_ops`, which the Softmax op's formula shares.
+"""Op family: attention (Attention, LinearAttention, RotaryEmbedding), costed with the project's
+softmax convention, :func:`edgeprof.ops.primitives.softmax_ops`, which the Softmax op's formula shares.
 
 Softmax of a row of n: max n-1 comparisons, subtract n, exp n, sum n-1 adds, divide n = 5n-2.
 
@@ -17,19 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgeprof.ops.linear import dot_products
+from edgeprof.ops.primitives import SCALED_TANH_OPS, dot_products, softmax_ops
 from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
-from edgeprof.ops.rnn import TANH_OPS
 
-SOFTCAP_OPS = TANH_OPS + 2  # softcap·tanh(x / softcap): divide, tanh, multiply
-
-
-def softmax_ops(rows: int, length: int) -> int:
-    """Ops of ``rows`` softmaxes over rows of ``length``: rows·(5·length-2)
-    (max: length-1 comparisons, subtract length, exp length, sum length-1, divide length)."""
-    if length <= 0:
-        return 0
-    return rows * (5 * length - 2)
+SOFTCAP_OPS = SCALED_TANH_OPS  # softcap·tanh(x / softcap): divide, tanh, multiply
 
 
 @dataclass(frozen=True)

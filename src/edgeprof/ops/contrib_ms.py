@@ -14,12 +14,11 @@ from dataclasses import replace
 from math import prod
 
 from edgeprof.ir import Value
-from edgeprof.ops.activation import GELU_OPS, GELU_TANH_OPS, SIGMOID_OPS
 from edgeprof.ops.conv import conv
-from edgeprof.ops.linear import dot_products
 from edgeprof.ops.norm import layer_normalization, rms_normalization
+from edgeprof.ops.primitives import CLIP_OPS, GELU_OPS, GELU_TANH_OPS, SIGMOID_OPS, dot_products
 from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
-from edgeprof.ops.rnn import ACTIVATION_OPS, CLIP_OPS
+from edgeprof.ops.rnn import ACTIVATION_OPS
 
 MS = "com.microsoft::"
 _FUSED_ACTIVATIONS = {**ACTIVATION_OPS, "clip": CLIP_OPS}

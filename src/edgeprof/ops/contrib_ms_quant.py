@@ -3,7 +3,7 @@ into QOperator-format models). Integer arithmetic, reported as integer OPs, with
 of the standard quantised ops (QLinearConv, QLinearMatMul in conv.py / linear.py):
 
 * a zero-point subtract per element of each operand whose zero point is given;
-* :data:`~edgeprof.ops.linear.REQUANT_OPS` (multiply by the combined scale, round, add the
+* :data:`~edgeprof.ops.primitives.REQUANT_OPS` (multiply by the combined scale, round, add the
   output zero point, saturate) per output element written as an integer;
 * ``QLinearAdd``: the two operands are on different scales, so each is rescaled to the output's
   (one multiply per output element each) before the add: 3 + 4 per output element;
@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from math import prod
 
-from edgeprof.ops.linear import REQUANT_OPS, dot_products, zero_point_ops
+from edgeprof.ops.linear import zero_point_ops
 from edgeprof.ops.pool import average_pool
+from edgeprof.ops.primitives import REQUANT_OPS, dot_products
 from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
 
 MS = "com.microsoft::"

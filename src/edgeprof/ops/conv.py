@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from math import isqrt, prod
 
-from edgeprof.ops.linear import REQUANT_OPS, dot_products, zero_point_ops
+from edgeprof.ops.linear import zero_point_ops
+from edgeprof.ops.primitives import REQUANT_OPS, dot_products, swish_ops
 from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
-from edgeprof.ops.rnn import SIGMOID_OPS
 
 # --- shared window arithmetic (also used by pool.py) --------------------------------------
 
@@ -365,7 +365,7 @@ def col2im(call: OpCall) -> Arith:
 
 # --- CausalConvWithState ------------------------------------------------------------------
 
-_FUSED_ACTIVATION_OPS = {"none": 0, "silu": SIGMOID_OPS + 1, "swish": SIGMOID_OPS + 1}
+_FUSED_ACTIVATION_OPS = {"none": 0, "silu": swish_ops(), "swish": swish_ops()}
 
 
 @formula("CausalConvWithState", category=Category.CONV)

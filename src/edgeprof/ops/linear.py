@@ -9,7 +9,7 @@ to input 0), so their arithmetic is reported as integer OPs, never as FLOPs:
 * zero points: one subtract per element of each operand whose zero-point input is present
   (hoisted out of the dot products; the zero point's value is not visible to a shape count);
 * the core: the same dot products (and MACs) as the float op;
-* requantisation (QLinear* only): :data:`REQUANT_OPS` per output element.
+* requantisation (QLinear* only): :data:`~edgeprof.ops.primitives.REQUANT_OPS` per output element.
 """
 
 from __future__ import annotations
@@ -18,19 +18,8 @@ import re
 from dataclasses import dataclass
 from math import prod
 
+from edgeprof.ops.primitives import REQUANT_OPS, dot_products
 from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
-
-REQUANT_OPS = 4
-"""Integer ops per output element to requantise an int32 accumulator to the output type:
-multiply by the combined scale (x_scale·w_scale/y_scale), round, add the output zero point,
-saturate to the output range."""
-
-
-def dot_products(count: int, length: int) -> Arith:
-    """``count`` dot products of length ``length``: (2·length-1)·count FLOPs, length·count MACs."""
-    if length == 0:
-        return Arith(ops=0, macs=0)
-    return Arith(ops=(2 * length - 1) * count, macs=length * count)
 
 
 def matmul_dot_products(call: OpCall, a_index: int = 0, b_index: int = 1) -> Arith:

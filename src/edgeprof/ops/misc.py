@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from math import prod
 
-from edgeprof.ops.attention import softmax_ops
+from edgeprof.ops.primitives import softmax_ops
 from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula, not_countable, subgraph_op
 
 FFT_BUTTERFLY_OPS = 10

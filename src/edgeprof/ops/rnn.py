@@ -19,31 +19,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgeprof.ops.linear import dot_products
+from edgeprof.ops.primitives import (
+    AFFINE_OPS,
+    CLIP_OPS,
+    ELU_OPS,
+    HARD_SIGMOID_OPS,
+    LEAKY_RELU_OPS,
+    RELU_OPS,
+    SCALED_TANH_OPS,
+    SIGMOID_OPS,
+    SOFTPLUS_OPS,
+    SOFTSIGN_OPS,
+    TANH_OPS,
+    THRESHOLDED_RELU_OPS,
+    dot_products,
+)
 from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
-
-# Per-element activation costs. The activation family (ops/activation.py, another module)
-# registers these ops with the same values; they are the project's shared convention.
-RELU_OPS = 1  # max(0, x)
-SIGMOID_OPS = 4  # negate, exp, add, divide (the seed's 4n)
-TANH_OPS = 5  # exp(2x) as multiply + exp, then (e - 1) / (e + 1): subtract, add, divide
 
 ACTIVATION_OPS: dict[str, int] = {
     "relu": RELU_OPS,
     "tanh": TANH_OPS,
     "sigmoid": SIGMOID_OPS,
-    "affine": 2,  # alpha·x + beta
-    "leakyrelu": 2,  # compare, multiply
-    "thresholdedrelu": 1,  # compare
-    "scaledtanh": TANH_OPS + 2,  # alpha·tanh(beta·x)
-    "hardsigmoid": 4,  # multiply, add, max, min
-    "elu": 4,  # compare, exp, subtract, multiply
-    "softsign": 3,  # abs, add, divide
-    "softplus": 3,  # exp, add, log
+    "affine": AFFINE_OPS,
+    "leakyrelu": LEAKY_RELU_OPS,
+    "thresholdedrelu": THRESHOLDED_RELU_OPS,
+    "scaledtanh": SCALED_TANH_OPS,
+    "hardsigmoid": HARD_SIGMOID_OPS,
+    "elu": ELU_OPS,
+    "softsign": SOFTSIGN_OPS,
+    "softplus": SOFTPLUS_OPS,
 }
-"""Per-element cost of each activation the ONNX recurrent ops accept (case-insensitive names)."""
-
-CLIP_OPS = 2  # a min and a max per clipped element
+"""Per-element cost of each activation the ONNX recurrent ops accept (case-insensitive names),
+from :mod:`edgeprof.ops.primitives` like the activation family's ops."""
 
 
 @dataclass(frozen=True)
