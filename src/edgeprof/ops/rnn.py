@@ -34,7 +34,7 @@ from edgeprof.ops.primitives import (
     THRESHOLDED_RELU_OPS,
     dot_products,
 )
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, formula
 
 ACTIVATION_OPS: dict[str, int] = {
     "relu": RELU_OPS,
@@ -117,7 +117,10 @@ def _total(rec: _Recurrence, gates: int, elementwise: list[int]) -> Arith:
     return Arith(ops=ops, macs=len(elementwise) * steps * mm.macs)
 
 
-@formula("LSTM", category=Category.RECURRENT, meta_inputs=(4,))
+@formula(
+    "LSTM", category=Category.RECURRENT, meta_inputs=(4,),
+    example=Example(((3, 2, 4), (1, 20, 4), (1, 20, 5)), ((3, 1, 2, 5),), {"hidden_size": 5}, ops=2820, macs=1080),
+)
 def lstm(call: OpCall) -> Arith:
     """Per step·batch·direction: (2(I+H)-1)·4H + 3H·f + H·g + H·h + 4H (cell, Ht) [+8H bias, +6H peepholes, +10H clip]; MACs 4H(I+H)."""
     rec = _recurrence(call, 4, ("Sigmoid", "Tanh", "Tanh"))
@@ -139,7 +142,12 @@ def lstm(call: OpCall) -> Arith:
     return _total(rec, 4, per_dir)
 
 
-@formula("GRU", category=Category.RECURRENT, meta_inputs=(4,))
+@formula(
+    "GRU", category=Category.RECURRENT, meta_inputs=(4,),
+    example=Example(
+        ((4, 1, 3), (2, 6, 3), (2, 6, 2), (2, 12)), ((4, 2, 1, 2),), {"hidden_size": 2, "direction": "bidirectional"}, ops=816, macs=240,
+    ),
+)
 def gru(call: OpCall) -> Arith:
     """Per step·batch·direction: (2(I+H)-1)·3H + H (reset ⊙) + 2H·f + H·g + 4H (Ht) [+6H bias, +6H clip]; MACs 3H(I+H)."""
     rec = _recurrence(call, 3, ("Sigmoid", "Tanh"))
@@ -155,7 +163,12 @@ def gru(call: OpCall) -> Arith:
     return _total(rec, 3, per_dir)
 
 
-@formula("RNN", category=Category.RECURRENT, meta_inputs=(4,))
+@formula(
+    "RNN", category=Category.RECURRENT, meta_inputs=(4,),
+    example=Example(
+        ((5, 3, 4), (2, 6, 4), (2, 6, 6), (2, 12)), ((5, 2, 3, 6),), {"hidden_size": 6, "direction": "bidirectional"}, ops=4680, macs=1800,
+    ),
+)
 def rnn(call: OpCall) -> Arith:
     """Per step·batch·direction: (2(I+H)-1)·H + H·f (default Tanh 5) [+2H bias, +2H clip]; MACs H(I+H)."""
     rec = _recurrence(call, 1, ("Tanh",))
