@@ -18,6 +18,9 @@ from edgeprof.report.model import Profile
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 transformers = pytest.importorskip("transformers")
 
+# Each test builds real architectures (seconds each): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 def on_meta(model_cls: Any, config: Any) -> nn.Module:
     with torch.device("meta"):
@@ -186,7 +189,6 @@ def onnx_params_of_more_than_one_element(path: Path) -> int:
     return sum(w.numel for w in table.weights if table.role(w) == "parameter" and w.numel > 1)
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("edgeprof.frontends.onnx") is None, reason="no ONNX frontend yet")
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning", "ignore::FutureWarning")
 def test_agrees_with_the_onnx_export(tmp_path: Path) -> None:
