@@ -1,11 +1,11 @@
-# The two commands of the README. Each creates .venv/ if missing and installs what it needs.
+# The commands of the README. Each creates .venv/ if missing and installs what it needs.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-fast lint bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,17 @@ test: $(VENV)/.test-installed
 		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# The suite minus its slow parts, under two minutes on 2 cores: the real-architecture exports and
+# builds (marker slow), the fuzzers of tests/hardening and the browser tests. `make test` runs all.
+FAST_SKIP := -m "not slow" --ignore=tests/hardening --ignore=tests/render/test_browser.py
+
+test-fast: $(VENV)/.test-installed
+	$(PY) -m pytest -q -p no:cacheprovider $(FAST_SKIP)
+
 lint: $(VENV)/.test-installed
 	$(PY) -m ruff check src tests benchmarks scripts
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.test-installed
 	$(PY) -m pip install -q -e .[bench]

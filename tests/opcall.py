@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from edgeprof.ir import DType, Shape, Value, dtype_by_name
-from edgeprof.ops.registry import OpCall, OpCost, cost_of, lookup
+from edgeprof.ops.registry import Example, OpCall, OpCost, cost_of, lookup
 
 F32 = dtype_by_name("float32")
 
@@ -18,17 +18,7 @@ def val(shape: Sequence[int | str] | None, dtype: str | DType = "float32", name:
 
 def make_call(op: str, ins: Sequence[Any], outs: Sequence[Any], **attrs: Any) -> OpCall:
     """``ins``/``outs`` hold shapes (tuples), ``(shape, dtype)`` pairs, Values or ``None``."""
-
-    def conv(x: Any, i: int, kind: str) -> Value | None:
-        if x is None or isinstance(x, Value):
-            return x
-        if isinstance(x, tuple) and len(x) == 2 and isinstance(x[1], str) and isinstance(x[0], (tuple, list)):
-            return val(x[0], x[1], f"{kind}{i}")
-        return val(x, "float32", f"{kind}{i}")
-
-    inputs = tuple(conv(x, i, "in") for i, x in enumerate(ins))
-    outputs = tuple(v for v in (conv(x, i, "out") for i, x in enumerate(outs)) if v is not None)
-    return OpCall(op, inputs, outputs, attrs)
+    return Example(tuple(ins), tuple(outs), attrs).call(op)
 
 
 def cost(op: str, ins: Sequence[Any], outs: Sequence[Any], **attrs: Any) -> OpCost:

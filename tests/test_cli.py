@@ -82,7 +82,7 @@ def test_parse_input_spec_accepts_plain_and_named_shapes() -> None:
     assert parse_input_spec("1x3x224x224") == (None, (1, 3, 224, 224))
     assert parse_input_spec("images=1x3x320x320") == ("images", (1, 3, 320, 320))
     assert parse_input_spec("7") == (None, (7,))
-    assert parse_input_spec(f"x=1x{MAX_DIM}") == ("x", (1, 2**62))
+    assert parse_input_spec(f"x=1x{MAX_DIM}") == ("x", (1, 2**62 - 1))
     assert parse_input_spec("input_ids:0=2x16") == ("input_ids:0", (2, 16))
 
 
@@ -104,7 +104,8 @@ BAD_SPECS = [
     ("1x+3", "dim 2 ('+3') is not an integer"),
     ("1x 3", "dim 2 (' 3') is not an integer"),
     ("1x３", "dim 2 ('３') is not an integer"),  # a full-width digit is not an ASCII integer
-    (f"1x{2**62 + 1}", "dim 2 (4611686018427387905) is larger than 2**62"),
+    (f"1x{2**62}", "dim 2 (4611686018427387904) is larger than 2**62-1"),
+    (f"1x{2**62 + 1}", "dim 2 (4611686018427387905) is larger than 2**62-1"),
     ("a=b=1x2", "dim 1 ('b=1') is not an integer"),
     (" x=1", "the input name has leading or trailing spaces"),
     ("garbage", "dim 1 ('garbage') is not an integer"),
@@ -145,7 +146,8 @@ def test_parse_dim_and_value() -> None:
         ("--dim", "batch=-1", "the size is negative"),
         ("--dim", "batch=x", "the size is not an integer"),
         ("--dim", "batch=1.5", "the size is not an integer"),
-        ("--dim", f"batch={2**62 + 1}", "larger than 2**62"),
+        ("--dim", f"batch={2**62}", "larger than 2**62-1"),
+        ("--dim", f"batch={2**62 + 1}", "larger than 2**62-1"),
         ("--value", "flag", "expected NAME=V"),
         ("--value", "=1", "the input name before '=' is empty"),
         ("--value", "flag=", "no value after '='"),

@@ -98,10 +98,33 @@ def test_compare_models_keeps_going_after_a_failure() -> None:
         ("bug", False, "internal error: RuntimeError: boom second line"), ("ok2", True, "")]
 
 
+class _Terminal(io.StringIO):
+    """A stream that says it is a terminal, so rich draws its live bar on it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def test_progress_bar_is_drawn_on_the_given_stream() -> None:
-    stream = io.StringIO()
-    entries = compare_models(["a", "b"], lambda p: tiny_cnn(), progress=stream)
-    assert len(entries) == 2 and stream.getvalue() != ""
+    stream = _Terminal()
+    seen: list[str] = []
+
+    def profile(path: str) -> Profile:
+        seen.append(path)
+        return tiny_cnn() if path == "a.onnx" else _small()
+
+    entries = compare_models(["a.onnx", "b.onnx"], profile, progress=stream)
+    assert seen == ["a.onnx", "b.onnx"]  # each model profiled once, in order
+    assert [(e.path, e.error) for e in entries] == [("a.onnx", ""), ("b.onnx", "")]
+    figures = [(e.profile.totals.flops, e.profile.totals.macs, e.profile.totals.params) for e in entries if e.profile]
+    assert figures == [(19_200, 9_472, 2_682), (100, 40, 9_999)]
+    drawn = stream.getvalue()
+    assert "profiling" in drawn and "0/2" in drawn  # the bar before the first model ...
+    assert "profiling b.onnx" in drawn and "2/2" in drawn  # ... and after the last
+    assert drawn.endswith("\x1b[2K")  # transient: the bar erases itself, the table follows on a clean line
+    # the comparison of these entries marks tiny_cnn's params and _small's FLOPs, MACs and weight as best
+    data = json.loads(render_compare(entries, "json"))
+    assert [m["best"] for m in data["models"]] == [["params"], ["flops", "macs", "weight_bytes"]]
 
 
 def test_cli_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -112,11 +135,21 @@ def test_cli_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["compare", str(a), str(a), "--format", "json"]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""  # not a terminal: no progress bar
-    assert [m["ok"] for m in json.loads(captured.out)["models"]] == [True, True]
+    data = json.loads(captured.out)
+    assert [m["ok"] for m in data["models"]] == [True, True]
+    # tiny_cnn's figures (see test_json_marks_the_best_of_each_column) plus its peak memory;
+    # two identical models: both are the best of every column
+    tiny = {"flops": 19_200, "macs": 9_472, "params": 2_682, "weight_bytes": 10_728, "peak_bytes": 13_544}
+    assert [m["values"] for m in data["models"]] == [tiny, tiny]
+    assert data["best"] == tiny
+    assert [sorted(m["best"]) for m in data["models"]] == [sorted(tiny)] * 2
     assert main(["compare", str(a), str(bad)]) == 2
     captured = capsys.readouterr()
     row = next(x for x in captured.out.splitlines() if x.startswith(str(bad)))
     assert "could not be profiled: " in row and str(bad) not in row[len(str(bad)):]
+    good = next(x for x in captured.out.splitlines() if x.startswith(str(a)))
+    assert good.split("  ")[1:] == ["19,200 (19.2 kFLOPs) *", "9,472 (9.47 kMACs) *", "2,682 (2.68 k) *",
+                                    "10,728 (10.7 kB) *", "13,544 (13.5 kB) *"]
     assert captured.err.startswith("edgeprof: 1 of 2 model(s) could not be profiled")
     out = tmp_path / "cmp.html"
     assert main(["compare", str(a), str(a), "--format", "html", "-o", str(out)]) == 0

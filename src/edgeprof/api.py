@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgeprof.errors import MeasurementError, ModelLoadError, UsageError
 from edgeprof.frontends.base import CALLABLE_SPEC, LoadedModel, ShapeRequest
+from edgeprof.ir.limits import MIN_NAMED_DIM, MIN_SHAPE_DIM, dim_in_range
 from edgeprof.measure.timing import LatencyOptions
 from edgeprof.report.energy import EnergyReport, MeasuredEnergy
 from edgeprof.report.latency import LatencyReport, MeasuredLatency, ValidationEntry
@@ -86,12 +87,12 @@ def shape_request(
         except (TypeError, ValueError):
             raise UsageError(f"input shape {shape!r} is not a sequence of ints") from None
         for d in dims_t:
-            if d < 1 or d >= 2**62:
+            if not dim_in_range(d, MIN_SHAPE_DIM):
                 raise UsageError(f"input shape {dims_t}: every dim must be an integer from 1 to 2**62-1")
         pairs.append((name, dims_t))
     dims_map: dict[str, int] = {}
     for k, size in (dims or {}).items():
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0 or size >= 2**62:
+        if not isinstance(size, int) or isinstance(size, bool) or not dim_in_range(size, MIN_NAMED_DIM):
             raise UsageError(f"dim {k}={size!r} must be an integer from 0 to 2**62-1")
         dims_map[str(k)] = size
     vals: dict[str, tuple[float, ...]] = {}

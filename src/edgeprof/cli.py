@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
 from edgeprof.errors import EdgeprofError, MeasurementError, StrictModeError, UsageError
+from edgeprof.ir.limits import MAX_DIM, MIN_NAMED_DIM, MIN_SHAPE_DIM, dim_in_range
 from edgeprof.render.format import ViewOptions
 from edgeprof.report.model import Profile
 
@@ -32,7 +33,6 @@ __all__ = ["EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_PIPE", "MAX_DIM", "main", 
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 EXIT_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
-MAX_DIM = 2**62
 FORMATS = ("table", "json", "csv", "md", "html")
 OPS_FORMATS = ("table", "md", "json")
 COMPARE_FORMATS = ("table", "md", "json", "html")
@@ -69,8 +69,8 @@ def _dim_problem(text: str, position: int) -> str | None:
     value = int(text)
     if value == 0:
         return f"dim {position} is 0; dims must be at least 1"
-    if value > MAX_DIM:
-        return f"dim {position} ({text}) is larger than 2**62"
+    if not dim_in_range(value, MIN_SHAPE_DIM):
+        return f"dim {position} ({text}) is larger than 2**62-1"
     return None
 
 
@@ -102,7 +102,7 @@ def parse_input_spec(spec: str) -> tuple[str | None, tuple[int, ...]]:
 
 
 def parse_dim(spec: str) -> tuple[str, int]:
-    """``'batch=8'`` -> ``('batch', 8)``; a dim may be 0 (an empty past sequence) up to 2**62."""
+    """``'batch=8'`` -> ``('batch', 8)``; a dim may be 0 (an empty past sequence) up to 2**62-1."""
     name, sep, value = spec.partition("=")
     if not sep:
         raise UsageError(f"--dim {spec!r}: expected NAME=N, e.g. batch=8")
@@ -112,8 +112,8 @@ def parse_dim(spec: str) -> tuple[str, int]:
         what = "is empty" if value == "" else "is negative" if value.startswith("-") else "is not an integer"
         raise UsageError(f"--dim {spec!r}: the size {what} (expected NAME=N with N a non-negative integer)")
     size = int(value)
-    if size > MAX_DIM:
-        raise UsageError(f"--dim {spec!r}: the size is larger than 2**62")
+    if not dim_in_range(size, MIN_NAMED_DIM):
+        raise UsageError(f"--dim {spec!r}: the size is larger than 2**62-1")
     return name, size
 
 

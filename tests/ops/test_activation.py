@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgeprof.ops import activation, rnn
+from edgeprof.ops import primitives, rnn
 from edgeprof.ops.registry import Uncountable
 from tests.opcall import cost
 
@@ -31,9 +31,20 @@ def test_seed_relu_is_n_and_sigmoid_is_4n(shape: tuple[int, ...]) -> None:
 
 
 def test_shared_constants_have_the_agreed_values() -> None:
-    assert (activation.RELU_OPS, activation.SIGMOID_OPS, activation.TANH_OPS) == (1, 4, 5)
-    # the recurrent family keeps its own copy (import order); the two must never drift apart
-    assert (rnn.RELU_OPS, rnn.SIGMOID_OPS, rnn.TANH_OPS) == (1, 4, 5)
+    assert (primitives.RELU_OPS, primitives.SIGMOID_OPS, primitives.TANH_OPS) == (1, 4, 5)
+    # the recurrent family takes its activation costs from the same primitives
+    assert (rnn.ACTIVATION_OPS["relu"], rnn.ACTIVATION_OPS["sigmoid"], rnn.ACTIVATION_OPS["tanh"]) == (1, 4, 5)
+
+
+def test_primitives_is_a_leaf_that_imports_no_op_family() -> None:
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(primitives.__file__).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    families = {m for m in imported if m and m.startswith("edgeprof.ops.") and m != "edgeprof.ops.registry"}
+    assert not families, f"ops/primitives.py must not import an op family: {sorted(families)}"
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgeprof.ops.attention import softmax_ops
+from edgeprof.ops.primitives import softmax_ops
 from edgeprof.ops.registry import Uncountable, lookup
 from tests.opcall import cost
 

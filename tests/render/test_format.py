@@ -1,4 +1,4 @@
-"""Number formatting shared by the renderers (report/format.py)."""
+"""Number formatting shared by the renderers (render/format.py)."""
 
 from __future__ import annotations
 

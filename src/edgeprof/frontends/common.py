@@ -33,6 +33,7 @@ from edgeprof.errors import ShapeError, UsageError
 from edgeprof.frontends.base import ShapeRequest
 from edgeprof.ir import DType, dtype_by_name
 from edgeprof.ir.dtype import UNKNOWN
+from edgeprof.ir.limits import dim_in_range
 from edgeprof.report.model import InputSpec
 
 # ---- tensor types ------------------------------------------------------------------------------
@@ -141,7 +142,6 @@ def np_dtype_of(elem_type: int) -> np.dtype[Any] | None:
 
 # ---- inputs ------------------------------------------------------------------------------------
 
-MAX_DIM = 2**62
 Source = Literal["model", "flag", "default-batch"]
 
 
@@ -349,7 +349,7 @@ def _bind(symbols: dict[str, int], origin: dict[str, str], sym: str, size: int, 
 
 
 def _check_dim_value(size: int, flag: str, minimum: int = 1) -> None:
-    if not isinstance(size, int) or isinstance(size, bool) or size < minimum or size >= MAX_DIM:
+    if not isinstance(size, int) or isinstance(size, bool) or not dim_in_range(size, minimum):
         raise UsageError(f"{flag}: every dim must be an integer from {minimum} to 2**62-1, got {size!r}")
 
 

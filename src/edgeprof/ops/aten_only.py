@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from math import gcd, prod
 
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, data_movement, formula
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, data_movement, formula
 
 
 def adaptive_windows(n: int, m: int) -> list[int]:
@@ -46,8 +46,14 @@ def _axes(call: OpCall) -> tuple[int, list[tuple[int, int]]]:
     return lead, list(zip(x[len(x) - spatial:], y[len(y) - spatial:], strict=True))
 
 
-@formula("aten::adaptive_avg_pool1d", "aten::_adaptive_avg_pool2d", "aten::_adaptive_avg_pool3d",
-         category=Category.POOLING)
+@formula(
+    "aten::adaptive_avg_pool1d", "aten::_adaptive_avg_pool2d", "aten::_adaptive_avg_pool3d", category=Category.POOLING,
+    example={
+        "aten::adaptive_avg_pool1d": Example(((2, 3, 5),), ((2, 3, 3),), ops=42),
+        "aten::_adaptive_avg_pool2d": Example(((1, 2, 5, 5),), ((1, 2, 3, 3),), ops=98),
+        "aten::_adaptive_avg_pool3d": Example(((1, 2, 5, 5, 5),), ((1, 2, 3, 3, 3),), ops=686),
+    },
+)
 def adaptive_avg_pool(call: OpCall) -> Arith:
     """N·C·Σ_windows (m-1 adds + 1 divide) = N·C·Σ m, m = each window's size (windows of torch's adaptive split)."""
     lead, axes = _axes(call)
@@ -55,8 +61,14 @@ def adaptive_avg_pool(call: OpCall) -> Arith:
     return Arith(ops=lead * prod(adaptive_length_sum(n, m) for n, m in axes))
 
 
-@formula("aten::adaptive_max_pool1d", "aten::adaptive_max_pool2d", "aten::adaptive_max_pool3d",
-         category=Category.POOLING)
+@formula(
+    "aten::adaptive_max_pool1d", "aten::adaptive_max_pool2d", "aten::adaptive_max_pool3d", category=Category.POOLING,
+    example={
+        "aten::adaptive_max_pool1d": Example(((2, 3, 5),), ((2, 3, 3),), ops=24),
+        "aten::adaptive_max_pool2d": Example(((1, 2, 5, 5),), ((1, 2, 3, 3),), ops=80),
+        "aten::adaptive_max_pool3d": Example(((1, 2, 5, 5, 5),), ((1, 2, 3, 3, 3),), ops=632),
+    },
+)
 def adaptive_max_pool(call: OpCall) -> Arith:
     """N·C·Σ_windows (m-1) comparisons, m = each window's size (windows of torch's adaptive split)."""
     lead, axes = _axes(call)

@@ -1,5 +1,5 @@
-"""Op family: attention (Attention, LinearAttention, RotaryEmbedding) and the project's softmax
-convention, :func:`softmax_ops`, which the Softmax op's formula shares.
+"""Op family: attention (Attention, LinearAttention, RotaryEmbedding), costed with the project's
+softmax convention, :func:`edgeprof.ops.primitives.softmax_ops`, which the Softmax op's formula shares.
 
 Softmax of a row of n: max n-1 comparisons, subtract n, exp n, sum n-1 adds, divide n = 5n-2.
 
@@ -17,19 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgeprof.ops.linear import dot_products
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
-from edgeprof.ops.rnn import TANH_OPS
+from edgeprof.ops.primitives import SCALED_TANH_OPS, dot_products, softmax_ops
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, formula
 
-SOFTCAP_OPS = TANH_OPS + 2  # softcap·tanh(x / softcap): divide, tanh, multiply
-
-
-def softmax_ops(rows: int, length: int) -> int:
-    """Ops of ``rows`` softmaxes over rows of ``length``: rows·(5·length-2)
-    (max: length-1 comparisons, subtract length, exp length, sum length-1, divide length)."""
-    if length <= 0:
-        return 0
-    return rows * (5 * length - 2)
+SOFTCAP_OPS = SCALED_TANH_OPS  # softcap·tanh(x / softcap): divide, tanh, multiply
 
 
 @dataclass(frozen=True)
@@ -97,7 +88,10 @@ def _has_bias(call: OpCall) -> bool:
     )
 
 
-@formula("Attention", category=Category.ATTENTION, meta_inputs=(6,))
+@formula(
+    "Attention", category=Category.ATTENTION, meta_inputs=(6,),
+    example=Example(((2, 4, 3, 8), (2, 4, 5, 8), (2, 4, 5, 6)), ((2, 4, 3, 6),), ops=3768, macs=1680),
+)
 def attention(call: OpCall) -> Arith:
     """B·Hq·S·T dot products of D + B·Hq·S·Dv of T; + scale 1/score + softcap 7/score + mask 1/score + softmax 5T-2/row; T = past + kv."""
     d = attention_dims(call)
@@ -132,7 +126,12 @@ def _linear_attention_update(rule: str, dk: int, dv: int, decay_exps: int) -> Ar
     return Arith(ops=decay + delta, macs=macs)  # gated_delta: decay S once, use it in both terms
 
 
-@formula("LinearAttention", category=Category.ATTENTION)
+@formula(
+    "LinearAttention", category=Category.ATTENTION,
+    example=Example(
+        ((1, 2, 12), (1, 2, 6), (1, 2, 10)), ((1, 2, 20), (1, 2, 3, 5)), {"update_rule": "linear", "q_num_heads": 4, "kv_num_heads": 2}, ops=360, macs=180,
+    ),
+)
 def linear_attention(call: OpCall) -> Arith:
     """Per token: Hkv state updates (linear 2·dk·dv; gated +dk·dv+exp; delta +(2dk-1)·dv+dv+dk) + Hq outputs (2dk-1)·dv + dv (scale)."""
     q, k, v = call.in_shape(0), call.in_shape(1), call.in_shape(2)
@@ -166,7 +165,10 @@ def linear_attention(call: OpCall) -> Arith:
 # --- RotaryEmbedding ----------------------------------------------------------------------
 
 
-@formula("RotaryEmbedding", category=Category.ATTENTION, meta_inputs=(3,), buffer_inputs=(1, 2))
+@formula(
+    "RotaryEmbedding", category=Category.ATTENTION, meta_inputs=(3,), buffer_inputs=(1, 2),
+    example=Example(((2, 4, 3, 8), (16, 4), (16, 4), ((2, 3), "int64")), ((2, 4, 3, 8),), ops=576),
+)
 def rotary_embedding(call: OpCall) -> Arith:
     """3 ops per rotated element: each pair (x1, x2) -> (cos·x1 - sin·x2, sin·x1 + cos·x2) is 4 multiplies + 2 adds; the rest is copied."""
     x = call.in_shape(0)

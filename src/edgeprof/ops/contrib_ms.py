@@ -14,18 +14,20 @@ from dataclasses import replace
 from math import prod
 
 from edgeprof.ir import Value
-from edgeprof.ops.activation import GELU_OPS, GELU_TANH_OPS, SIGMOID_OPS
 from edgeprof.ops.conv import conv
-from edgeprof.ops.linear import dot_products
 from edgeprof.ops.norm import layer_normalization, rms_normalization
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
-from edgeprof.ops.rnn import ACTIVATION_OPS, CLIP_OPS
+from edgeprof.ops.primitives import CLIP_OPS, GELU_OPS, GELU_TANH_OPS, SIGMOID_OPS, dot_products
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, formula
+from edgeprof.ops.rnn import ACTIVATION_OPS
 
 MS = "com.microsoft::"
 _FUSED_ACTIVATIONS = {**ACTIVATION_OPS, "clip": CLIP_OPS}
 
 
-@formula(MS + "FusedConv", category=Category.CONV)
+@formula(
+    MS + "FusedConv", category=Category.CONV,
+    example=Example(((1, 2, 7, 7), (4, 2, 3, 3), (4,)), ((1, 4, 5, 5),), {"activation": "Relu"}, ops=3700, macs=1800),
+)
 def fused_conv(call: OpCall) -> Arith:
     """Conv (+numel(Y) for the Z sum input) + the activation's ops per output element (Relu 1, Sigmoid 4, Tanh 5, ...)."""
     core = conv(replace(call, inputs=call.inputs[:3]))
@@ -40,7 +42,10 @@ def fused_conv(call: OpCall) -> Arith:
     return Arith(ops=core.ops + z + per_element * numel_y, macs=core.macs)
 
 
-@formula(MS + "FusedMatMul", category=Category.LINEAR)
+@formula(
+    MS + "FusedMatMul", category=Category.LINEAR,
+    example=Example(((2, 6, 3), (6, 5)), ((2, 3, 5),), {"transA": 1}, ops=330, macs=180),
+)
 def fused_matmul(call: OpCall) -> Arith:
     """op(A)·op(B) (transA/transB only re-index): numel(Y)·(2K-1) FLOPs, numel(Y)·K MACs, + numel(Y) for alpha≠1."""
     a = call.in_shape(0)
@@ -57,25 +62,25 @@ def _per_element(call: OpCall, ops: int) -> Arith:
     return Arith(ops=ops * prod(call.out_shape()))
 
 
-@formula(MS + "Gelu", category=Category.ACTIVATION)
+@formula(MS + "Gelu", category=Category.ACTIVATION, example=Example(((2, 8),), ((2, 8),), ops=80))
 def ms_gelu(call: OpCall) -> Arith:
     """Exact GELU 0.5·x·(1+erf(x/√2)): 5 per element (as ONNX Gelu)."""
     return _per_element(call, GELU_OPS)
 
 
-@formula(MS + "BiasGelu", category=Category.ACTIVATION)
+@formula(MS + "BiasGelu", category=Category.ACTIVATION, example=Example(((2, 8), (8,)), ((2, 8),), ops=96))
 def bias_gelu(call: OpCall) -> Arith:
     """Bias add 1 + exact GELU 5 = 6 per output element."""
     return _per_element(call, 1 + GELU_OPS)
 
 
-@formula(MS + "FastGelu", category=Category.ACTIVATION)
+@formula(MS + "FastGelu", category=Category.ACTIVATION, example=Example(((2, 8), (8,)), ((2, 8),), ops=224))
 def fast_gelu(call: OpCall) -> Arith:
     """Tanh-approximation GELU 13 per element (as ONNX Gelu approximate='tanh'), +1 with the bias input."""
     return _per_element(call, GELU_TANH_OPS + (1 if call.has_input(1) else 0))
 
 
-@formula(MS + "QuickGelu", category=Category.ACTIVATION)
+@formula(MS + "QuickGelu", category=Category.ACTIVATION, example=Example(((2, 8),), ((2, 8),), ops=96))
 def quick_gelu(call: OpCall) -> Arith:
     """x·sigmoid(alpha·x): multiply 1 + sigmoid 4 + multiply 1 = 6 per element."""
     return _per_element(call, 2 + SIGMOID_OPS)
@@ -91,7 +96,10 @@ def _skip_adds(call: OpCall) -> int:
     return prod(call.in_shape(0)) * (2 if call.has_input(4) else 1)
 
 
-@formula(MS + "SkipLayerNormalization", category=Category.NORMALISATION)
+@formula(
+    MS + "SkipLayerNormalization", category=Category.NORMALISATION,
+    example=Example(((2, 3, 8), (2, 3, 8), (8,), (8,), (8,)), ((2, 3, 8),), ops=450),
+)
 def skip_layer_normalization(call: OpCall) -> Arith:
     """input + skip (+ bias) adds per element, then LayerNormalization over the last dim with gamma (and beta): rows·(6n+3) (+rows·n)."""
     norm_inputs = (_input(call, 0), _input(call, 2), _input(call, 3))
@@ -99,14 +107,20 @@ def skip_layer_normalization(call: OpCall) -> Arith:
     return Arith(ops=_skip_adds(call) + norm.ops)
 
 
-@formula(MS + "SkipSimplifiedLayerNormalization", category=Category.NORMALISATION)
+@formula(
+    MS + "SkipSimplifiedLayerNormalization", category=Category.NORMALISATION,
+    example=Example(((2, 3, 8), (2, 3, 8), (8,)), ((2, 3, 8),), ops=258),
+)
 def skip_simplified_layer_normalization(call: OpCall) -> Arith:
     """input + skip (+ bias) adds per element, then RMS normalisation over the last dim: rows·(4n+3)."""
     norm = rms_normalization(replace(call, inputs=(_input(call, 0), _input(call, 2)), attrs={"axis": -1}))
     return Arith(ops=_skip_adds(call) + norm.ops)
 
 
-@formula(MS + "SimplifiedLayerNormalization", category=Category.NORMALISATION)
+@formula(
+    MS + "SimplifiedLayerNormalization", category=Category.NORMALISATION,
+    example=Example(((2, 3, 8), (8,)), ((2, 3, 8),), {"axis": -1}, ops=210),
+)
 def simplified_layer_normalization(call: OpCall) -> Arith:
     """RMS normalisation over prod(shape[axis:]) (default axis -1): rows·(4n+3)."""
     return rms_normalization(call)

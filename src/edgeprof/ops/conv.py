@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from math import isqrt, prod
 
-from edgeprof.ops.linear import REQUANT_OPS, dot_products, zero_point_ops
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
-from edgeprof.ops.rnn import SIGMOID_OPS
+from edgeprof.ops.linear import zero_point_ops
+from edgeprof.ops.primitives import REQUANT_OPS, dot_products, swish_ops
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, formula
 
 # --- shared window arithmetic (also used by pool.py) --------------------------------------
 
@@ -210,7 +210,10 @@ def _conv_core(call: OpCall, x: int, w: int) -> tuple[Arith, int]:
     return dot_products(numel_y, macs // numel_y), numel_y
 
 
-@formula("Conv", category=Category.CONV)
+@formula(
+    "Conv", category=Category.CONV,
+    example=Example(((1, 3, 5, 5), (4, 3, 3, 3), (4,)), ((1, 4, 3, 3),), ops=1944, macs=972),
+)
 def conv(call: OpCall) -> Arith:
     """(2·Kc-1)·numel(Y) FLOPs, Kc·numel(Y) MACs with Kc = (Cin/group)·prod(kernel); +numel(Y) with bias B."""
     core, numel_y = _conv_core(call, 0, 1)
@@ -218,14 +221,24 @@ def conv(call: OpCall) -> Arith:
     return Arith(ops=core.ops + bias, macs=core.macs)
 
 
-@formula("ConvInteger", category=Category.CONV)
+@formula(
+    "ConvInteger", category=Category.CONV,
+    example=Example(
+        (((1, 3, 8, 8), "uint8"), ((4, 3, 3, 3), "uint8"), ((), "uint8")), (((1, 4, 6, 6), "int32"),), ops=7824, macs=3888,
+    ),
+)
 def conv_integer(call: OpCall) -> Arith:
     """Integer OPs: (2·Kc-1)·numel(Y) + numel(x) if x_zero_point + numel(w) if w_zero_point; Kc·numel(Y) MACs."""
     core, _ = _conv_core(call, 0, 1)
     return Arith(ops=core.ops + zero_point_ops(call, (0, 2), (1, 3)), macs=core.macs)
 
 
-@formula("QLinearConv", category=Category.CONV)
+@formula(
+    "QLinearConv", category=Category.CONV,
+    example=Example(
+        (((1, 3, 8, 8), "uint8"), ((), "float32"), ((), "uint8"), ((4, 3, 3, 3), "int8"), ((4,), "float32"), ((4,), "int8"), ((), "float32"), ((), "uint8"), ((4,), "int32")), (((1, 4, 6, 6), "uint8"),), ops=8652, macs=3888,
+    ),
+)
 def qlinear_conv(call: OpCall) -> Arith:
     """Integer OPs: (2·Kc-1)·numel(Y) + numel(x) + numel(w) (zero points) + numel(Y) if B + 4·numel(Y) (requantise); Kc·numel(Y) MACs."""
     core, numel_y = _conv_core(call, 0, 3)
@@ -246,7 +259,10 @@ def conv_transpose_macs(x_shape: tuple[int, ...], w_shape: tuple[int, ...], grou
     return prod(x_shape) * prod(w_shape[1:])
 
 
-@formula("ConvTranspose", category=Category.CONV)
+@formula(
+    "ConvTranspose", category=Category.CONV,
+    example=Example(((1, 4, 5, 5), (4, 6, 3, 3)), ((1, 6, 11, 11),), {"strides": (2, 2)}, ops=10074, macs=5400),
+)
 def conv_transpose(call: OpCall) -> Arith:
     """MACs = numel(X)·(Cout/group)·prod(kernel); FLOPs = 2·MACs - N·Cout·(uncropped output positions hit), +numel(Y) with bias."""
     x, w, y = to_channels_first(call, call.in_shape(0), call.in_shape(1), call.out_shape(), "IOS")
@@ -280,7 +296,10 @@ def bilinear_sample_ops(rank: int) -> int:
     return 4 * rank + corners * (rank - 1) + corners + (corners - 1)
 
 
-@formula("DeformConv", category=Category.CONV)
+@formula(
+    "DeformConv", category=Category.CONV,
+    example=Example(((1, 2, 10), (3, 2, 3), (1, 3, 8)), ((1, 3, 8),), ops=600, macs=144),
+)
 def deform_conv(call: OpCall) -> Arith:
     """Conv on sampled inputs: N·C·prod(out)·prod(k) samples × (bilinear 19 ops in 2-D, +1 with mask) + the Conv count; MACs as Conv."""
     core, numel_y = _conv_core(call, 0, 1)
@@ -329,7 +348,10 @@ def _factorisations(n: int, parts: int) -> list[tuple[int, ...]]:
     return split(n, parts)
 
 
-@formula("Col2Im", category=Category.CONV, meta_inputs=(1, 2))
+@formula(
+    "Col2Im", category=Category.CONV, meta_inputs=(1, 2),
+    example=Example(((2, 12, 9), ((2,), "int64"), ((2,), "int64")), ((2, 3, 4, 4),), ops=120),
+)
 def col2im(call: OpCall) -> Arith:
     """Adds only: N·C·(in-image column elements - image pixels they cover); overlapping patches are summed, nothing else is arithmetic."""
     x, y = call.in_shape(0), call.out_shape()
@@ -365,10 +387,13 @@ def col2im(call: OpCall) -> Arith:
 
 # --- CausalConvWithState ------------------------------------------------------------------
 
-_FUSED_ACTIVATION_OPS = {"none": 0, "silu": SIGMOID_OPS + 1, "swish": SIGMOID_OPS + 1}
+_FUSED_ACTIVATION_OPS = {"none": 0, "silu": swish_ops(), "swish": swish_ops()}
 
 
-@formula("CausalConvWithState", category=Category.CONV)
+@formula(
+    "CausalConvWithState", category=Category.CONV,
+    example=Example(((2, 8, 10), (8, 1, 4), (8,)), ((2, 8, 10), (2, 8, 3)), {"activation": "silu"}, ops=2080, macs=640),
+)
 def causal_conv_with_state(call: OpCall) -> Arith:
     """Depthwise causal conv, kernel k: (2k-1)·numel(Y) FLOPs, k·numel(Y) MACs; +numel(Y) with bias, +5·numel(Y) for silu/swish."""
     x, w, y = call.in_shape(0), call.in_shape(1), call.out_shape()

@@ -17,7 +17,7 @@ shapes, axes and pads are declared as meta inputs (never parameters).
 
 from __future__ import annotations
 
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, data_movement, formula
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, data_movement, formula
 
 # --- views: alias the input, 0 bytes ----------------------------------------------------------
 
@@ -76,25 +76,34 @@ def _picked(call: OpCall, *index_inputs: int) -> Arith:
     return Arith(ops=0, bytes_read=read, bytes_written=_out_bytes(call))
 
 
-@formula("Gather", category=Category.DATA_MOVEMENT, meta_inputs=(1,))
+@formula(
+    "Gather", category=Category.DATA_MOVEMENT, meta_inputs=(1,),
+    example=Example(((5, 4), ((3,), "int64")), ((3, 4),), ops=0),
+)
 def gather(call: OpCall) -> Arith:
     """0 ops; reads the indices + numel(Y) gathered elements (not the whole table), writes Y."""
     return _picked(call, 1)
 
 
-@formula("GatherElements", "GatherND", category=Category.DATA_MOVEMENT, meta_inputs=(1,))
+@formula(
+    "GatherElements", "GatherND", category=Category.DATA_MOVEMENT, meta_inputs=(1,),
+    example=Example(((2, 3), ((2, 3), "int64")), ((2, 3),), ops=0),
+)
 def gather_elements(call: OpCall) -> Arith:
     """0 ops; reads the indices + numel(Y) gathered elements, writes Y."""
     return _picked(call, 1)
 
 
-@formula("Slice", category=Category.DATA_MOVEMENT, meta_inputs=(1, 2, 3, 4))
+@formula(
+    "Slice", category=Category.DATA_MOVEMENT, meta_inputs=(1, 2, 3, 4),
+    example=Example(((4, 6), ((2,), "int64"), ((2,), "int64")), ((2, 3),), ops=0),
+)
 def slice_(call: OpCall) -> Arith:
     """0 ops; reads starts/ends/axes/steps + the numel(Y) sliced elements, writes Y."""
     return _picked(call, 1, 2, 3, 4)
 
 
-@formula("Compress", category=Category.DATA_MOVEMENT)
+@formula("Compress", category=Category.DATA_MOVEMENT, example=Example(((4, 3), ((4,), "bool")), ((2, 3),), ops=0))
 def compress(call: OpCall) -> Arith:
     """0 ops; reads the condition + numel(Y) selected elements, writes Y (Y's size comes from the condition's values)."""
     if not call.outputs or not call.outputs[0].is_static:
@@ -102,25 +111,37 @@ def compress(call: OpCall) -> Arith:
     return _picked(call, 1)
 
 
-@formula("Shape", "Size", category=Category.DATA_MOVEMENT)
+@formula(
+    "Shape", "Size", category=Category.DATA_MOVEMENT,
+    example={
+        "Shape": Example(((2, 3, 4),), (((3,), "int64"),), ops=0),
+        "Size": Example(((2, 3, 4),), (((), "int64"),), ops=0),
+    },
+)
 def shape(call: OpCall) -> Arith:
     """0 ops; reads only the input's shape (0 bytes of data), writes the small int64 output."""
     return Arith(ops=0, bytes_read=0, bytes_written=_out_bytes(call))
 
 
-@formula("EyeLike", category=Category.DATA_MOVEMENT)
+@formula("EyeLike", category=Category.DATA_MOVEMENT, example=Example(((3, 3),), ((3, 3),), ops=0))
 def eye_like(call: OpCall) -> Arith:
     """0 ops; reads only the input's shape, writes Y (zeros with ones on the k-th diagonal)."""
     return Arith(ops=0, bytes_read=0, bytes_written=_out_bytes(call))
 
 
-@formula("CastLike", category=Category.DATA_MOVEMENT, meta_inputs=(1,))
+@formula(
+    "CastLike", category=Category.DATA_MOVEMENT, meta_inputs=(1,),
+    example=Example(((2, 3), ((), "float16")), (((2, 3), "float16"),), ops=0),
+)
 def cast_like(call: OpCall) -> Arith:
     """0 ops; reads X (only the dtype of target_type), writes Y."""
     return Arith(ops=0, bytes_read=_bytes(call, 0), bytes_written=_out_bytes(call))
 
 
-@formula("Scatter", "ScatterElements", "ScatterND", category=Category.DATA_MOVEMENT, meta_inputs=(1,))
+@formula(
+    "Scatter", "ScatterElements", "ScatterND", category=Category.DATA_MOVEMENT, meta_inputs=(1,),
+    example=Example(((4, 3), ((2, 3), "int64"), (2, 3)), ((4, 3),), {"reduction": "add"}, ops=6),
+)
 def scatter(call: OpCall) -> Arith:
     """reduction none: 0 ops; add/mul/max/min: 1 op per update element. Reads data, indices, updates; writes Y."""
     reduction = call.attr_str("reduction", "none")

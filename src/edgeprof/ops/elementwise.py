@@ -19,7 +19,7 @@ Integer and boolean operands are reported as integer OPs automatically (their pr
 
 from __future__ import annotations
 
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, formula
 
 MOD_OPS = 4
 """A - floor(A/B)·B: divide, floor (or trunc), multiply, subtract."""
@@ -39,19 +39,19 @@ def _present_inputs(call: OpCall) -> int:
     return sum(1 for v in call.inputs if v is not None)
 
 
-@formula(*UNARY_OPS, category=Category.ELEMENTWISE)
+@formula(*UNARY_OPS, category=Category.ELEMENTWISE, example=Example(((2, 3, 4),), ((2, 3, 4),), ops=24))
 def unary(call: OpCall) -> Arith:
     """1 op per element: one unary function (exp, log, sqrt, abs, trig, erf, rounding, sign, isnan, not, ...) is 1 op."""
     return Arith(ops=call.out_numel())
 
 
-@formula(*BINARY_OPS, category=Category.ELEMENTWISE)
+@formula(*BINARY_OPS, category=Category.ELEMENTWISE, example=Example(((2, 3, 4), (4,)), ((2, 3, 4),), ops=24))
 def binary(call: OpCall) -> Arith:
     """1 op per output element (broadcast): one add, sub, mul, div, pow, comparison, logical or bitwise op."""
     return Arith(ops=call.out_numel())
 
 
-@formula(*VARIADIC_OPS, category=Category.ELEMENTWISE)
+@formula(*VARIADIC_OPS, category=Category.ELEMENTWISE, example=Example(((2, 3, 4), (4,), (3, 4)), ((2, 3, 4),), ops=48))
 def variadic(call: OpCall) -> Arith:
     """k-1 ops per output element for k inputs (broadcast); one input is a copy (0 ops)."""
     k = _present_inputs(call)
@@ -60,7 +60,7 @@ def variadic(call: OpCall) -> Arith:
     return Arith(ops=(k - 1) * call.out_numel())
 
 
-@formula("Mean", category=Category.ELEMENTWISE)
+@formula("Mean", category=Category.ELEMENTWISE, example=Example(((2, 3, 4), (4,), (3, 4)), ((2, 3, 4),), ops=72))
 def mean(call: OpCall) -> Arith:
     """k-1 adds + 1 divide = k ops per output element for k inputs (broadcast)."""
     k = _present_inputs(call)
@@ -69,13 +69,13 @@ def mean(call: OpCall) -> Arith:
     return Arith(ops=k * call.out_numel())
 
 
-@formula("Mod", category=Category.ELEMENTWISE)
+@formula("Mod", category=Category.ELEMENTWISE, example=Example(((2, 3, 4), (4,)), ((2, 3, 4),), ops=96))
 def mod(call: OpCall) -> Arith:
     """4 per output element: A - floor(A/B)·B (fmod=1: trunc): divide, floor, multiply, subtract."""
     return Arith(ops=MOD_OPS * call.out_numel())
 
 
-@formula("IsInf", category=Category.ELEMENTWISE)
+@formula("IsInf", category=Category.ELEMENTWISE, example=Example(((2, 3, 4),), ((2, 3, 4),), ops=48))
 def is_inf(call: OpCall) -> Arith:
     """Per element: both signs |x| == inf (abs, comparison) = 2; one sign 1 comparison; neither 0."""
     signs = int(bool(call.attr_int("detect_positive", 1))) + int(bool(call.attr_int("detect_negative", 1)))

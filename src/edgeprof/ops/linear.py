@@ -9,7 +9,7 @@ to input 0), so their arithmetic is reported as integer OPs, never as FLOPs:
 * zero points: one subtract per element of each operand whose zero-point input is present
   (hoisted out of the dot products; the zero point's value is not visible to a shape count);
 * the core: the same dot products (and MACs) as the float op;
-* requantisation (QLinear* only): :data:`REQUANT_OPS` per output element.
+* requantisation (QLinear* only): :data:`~edgeprof.ops.primitives.REQUANT_OPS` per output element.
 """
 
 from __future__ import annotations
@@ -18,19 +18,8 @@ import re
 from dataclasses import dataclass
 from math import prod
 
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
-
-REQUANT_OPS = 4
-"""Integer ops per output element to requantise an int32 accumulator to the output type:
-multiply by the combined scale (x_scale·w_scale/y_scale), round, add the output zero point,
-saturate to the output range."""
-
-
-def dot_products(count: int, length: int) -> Arith:
-    """``count`` dot products of length ``length``: (2·length-1)·count FLOPs, length·count MACs."""
-    if length == 0:
-        return Arith(ops=0, macs=0)
-    return Arith(ops=(2 * length - 1) * count, macs=length * count)
+from edgeprof.ops.primitives import REQUANT_OPS, dot_products
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, formula
 
 
 def matmul_dot_products(call: OpCall, a_index: int = 0, b_index: int = 1) -> Arith:
@@ -50,13 +39,19 @@ def matmul_dot_products(call: OpCall, a_index: int = 0, b_index: int = 1) -> Ari
     return dot_products(call.out_numel(), k)
 
 
-@formula("MatMul", category=Category.LINEAR)
+@formula(
+    "MatMul", category=Category.LINEAR,
+    example=Example(((2, 1, 3, 4), (5, 4, 7)), ((2, 5, 3, 7),), ops=1470, macs=840),
+)
 def matmul(call: OpCall) -> Arith:
     """numel(Y)·(2K-1) FLOPs, numel(Y)·K MACs; batch dims broadcast (numpy matmul semantics)."""
     return matmul_dot_products(call)
 
 
-@formula("Gemm", category=Category.LINEAR)
+@formula(
+    "Gemm", category=Category.LINEAR,
+    example=Example(((6, 4), (6, 5), (4, 5)), ((4, 5),), {"transA": 1, "alpha": 0.5, "beta": 2.0}, ops=280, macs=120),
+)
 def gemm(call: OpCall) -> Arith:
     """Y = alpha·op(A)·op(B) + beta·C: M·N·(2K-1) FLOPs, +M·N for alpha≠1, +M·N for C, +M·N for beta≠1 (with C)."""
     a = call.in_shape(0)
@@ -81,14 +76,24 @@ def zero_point_ops(call: OpCall, *pairs: tuple[int, int]) -> int:
     return sum(call.in_numel(operand) for operand, zp in pairs if call.has_input(zp))
 
 
-@formula("MatMulInteger", category=Category.LINEAR)
+@formula(
+    "MatMulInteger", category=Category.LINEAR,
+    example=Example(
+        (((2, 8), "uint8"), ((8, 3), "uint8"), ((), "uint8"), ((3,), "uint8")), (((2, 3), "int32"),), ops=130, macs=48,
+    ),
+)
 def matmul_integer(call: OpCall) -> Arith:
     """Integer OPs: numel(Y)·(2K-1) + numel(A) if a_zero_point + numel(B) if b_zero_point; numel(Y)·K MACs."""
     core = matmul_dot_products(call, 0, 1)
     return Arith(ops=core.ops + zero_point_ops(call, (0, 2), (1, 3)), macs=core.macs)
 
 
-@formula("QLinearMatMul", category=Category.LINEAR)
+@formula(
+    "QLinearMatMul", category=Category.LINEAR,
+    example=Example(
+        (((2, 8), "int8"), ((), "float32"), ((), "int8"), ((8, 3), "int8"), ((3,), "float32"), ((3,), "int8"), ((), "float32"), ((), "int8")), (((2, 3), "int8"),), ops=154, macs=48,
+    ),
+)
 def qlinear_matmul(call: OpCall) -> Arith:
     """Integer OPs: numel(Y)·(2K-1) + numel(a) + numel(b) (zero points) + 4·numel(Y) (requantise); numel(Y)·K MACs."""
     core = matmul_dot_products(call, 0, 3)
@@ -179,7 +184,10 @@ def einsum_sizes(equation: str, shapes: list[tuple[int, ...]]) -> EinsumSizes:
     return EinsumSizes(len(shapes), output_numel, contracted)
 
 
-@formula("Einsum", category=Category.LINEAR)
+@formula(
+    "Einsum", category=Category.LINEAR,
+    example=Example(((3, 4), (4, 5)), ((3, 5),), {"equation": "ij,jk->ik"}, ops=105, macs=60),
+)
 def einsum(call: OpCall) -> Arith:
     """Per output element, a sum over k = product of the summed dims of n-operand products: n·k-1 ops, k MACs (n≥2); k-1 adds, 0 MACs (n=1)."""
     equation = call.attr_str("equation", "")

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 from math import prod
 
-from edgeprof.ops.attention import softmax_ops
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula, not_countable, subgraph_op
+from edgeprof.ops.primitives import softmax_ops
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, formula, not_countable, subgraph_op
 
 FFT_BUTTERFLY_OPS = 10
 """One radix-2 butterfly: complex multiply (4 multiplies, 2 adds) + complex add and subtract (4)."""
@@ -78,7 +78,7 @@ def _dft_axes(call: OpCall, rank: int) -> list[int]:
     return list(range(rank - 1))
 
 
-@formula("DFT", category=Category.OTHER, meta_inputs=(1, 2))
+@formula("DFT", category=Category.OTHER, meta_inputs=(1, 2), example=Example(((2, 8, 1),), ((2, 8, 2),), ops=240))
 def dft(call: OpCall) -> Arith:
     """Per transform of length N: 5·N·log2 N if N is a power of two (radix-2 FFT), else (8N-2) per bin (direct); inverse + N divides per component."""
     x, y = call.in_shape(0), call.out_shape()
@@ -112,7 +112,10 @@ def dft(call: OpCall) -> Arith:
     return Arith(ops=counts.pop())
 
 
-@formula("STFT", category=Category.OTHER, meta_inputs=(1, 3))
+@formula(
+    "STFT", category=Category.OTHER, meta_inputs=(1, 3),
+    example=Example(((1, 16, 1), ((), "int64")), ((1, 1, 9, 2),), ops=320),
+)
 def stft(call: OpCall) -> Arith:
     """batch·frames·(window N or 2N + one transform of N: 5·N·log2 N if N is a power of two, else (8N-2)·bins)."""
     signal, y = call.in_shape(0), call.out_shape()
@@ -144,13 +147,19 @@ def _window(call: OpCall, terms: int) -> Arith:
     return Arith(ops=setup + terms * COSINE_TERM_OPS * n, precision=call.outputs[0].dtype)
 
 
-@formula("HannWindow", "HammingWindow", category=Category.OTHER, meta_inputs=(0,))
+@formula(
+    "HannWindow", "HammingWindow", category=Category.OTHER, meta_inputs=(0,),
+    example=Example((((), "int64"),), ((8,),), ops=33),
+)
 def cosine_window(call: OpCall) -> Arith:
     """a0 - a1·cos(2πn/N): 4 per element (multiply, cos, multiply, subtract) + 1 divide (+1 subtract if symmetric)."""
     return _window(call, 1)
 
 
-@formula("BlackmanWindow", category=Category.OTHER, meta_inputs=(0,))
+@formula(
+    "BlackmanWindow", category=Category.OTHER, meta_inputs=(0,),
+    example=Example((((), "int64"),), ((8,),), ops=65),
+)
 def blackman_window(call: OpCall) -> Arith:
     """0.42 - 0.5·cos(2πn/N) + 0.08·cos(4πn/N): 8 per element + 1 divide (+1 subtract if symmetric)."""
     return _window(call, 2)
@@ -166,7 +175,12 @@ MEL_SETUP_OPS = 10
 """Both edge frequencies to mel (divide, add, log, multiply: 4 each) and the step (subtract, divide)."""
 
 
-@formula("MelWeightMatrix", category=Category.OTHER, meta_inputs=(0, 1, 2, 3, 4))
+@formula(
+    "MelWeightMatrix", category=Category.OTHER, meta_inputs=(0, 1, 2, 3, 4),
+    example=Example(
+        (((), "int64"), ((), "int64"), ((), "int64"), ((), "float32"), ((), "float32")), ((9, 4),), ops=283,
+    ),
+)
 def mel_weight_matrix(call: OpCall) -> Arith:
     """Dense triangles, B = bins, M = mel bins: 6·B·M (two slopes, min, max) + 5·B (bin to mel) + 2·(M+2) (edges) + 10."""
     y = call.out_shape()
@@ -189,37 +203,37 @@ def _generated(call: OpCall, per_element: int) -> Arith:
     return Arith(ops=per_element * call.out_numel(), precision=y.dtype, bytes_read=0, bytes_written=written)
 
 
-@formula("RandomUniform", category=Category.OTHER)
+@formula("RandomUniform", category=Category.OTHER, example=Example((), ((2, 3, 4),), {"shape": (2, 3, 4)}, ops=72))
 def random_uniform(call: OpCall) -> Arith:
     """3 per element: a uniform draw, multiply by (high - low), add low."""
     return _generated(call, RANDOM_UNIFORM_OPS)
 
 
-@formula("RandomUniformLike", category=Category.OTHER)
+@formula("RandomUniformLike", category=Category.OTHER, example=Example(((2, 3, 4),), ((2, 3, 4),), ops=72))
 def random_uniform_like(call: OpCall) -> Arith:
     """3 per element: a uniform draw, multiply by (high - low), add low; reads only the input's shape."""
     return _generated(call, RANDOM_UNIFORM_OPS)
 
 
-@formula("RandomNormal", category=Category.OTHER)
+@formula("RandomNormal", category=Category.OTHER, example=Example((), ((2, 3, 4),), {"shape": (2, 3, 4)}, ops=168))
 def random_normal(call: OpCall) -> Arith:
     """7 per element: Box-Muller 5 (10 per pair: 2 draws, log, ·-2, sqrt, ·2π, cos, sin, 2 multiplies) + scale, mean."""
     return _generated(call, RANDOM_NORMAL_OPS)
 
 
-@formula("RandomNormalLike", category=Category.OTHER)
+@formula("RandomNormalLike", category=Category.OTHER, example=Example(((2, 3, 4),), ((2, 3, 4),), ops=168))
 def random_normal_like(call: OpCall) -> Arith:
     """7 per element as RandomNormal (Box-Muller 5 + scale, mean); reads only the input's shape."""
     return _generated(call, RANDOM_NORMAL_OPS)
 
 
-@formula("Bernoulli", category=Category.OTHER)
+@formula("Bernoulli", category=Category.OTHER, example=Example(((2, 3, 4),), ((2, 3, 4),), ops=48))
 def bernoulli(call: OpCall) -> Arith:
     """2 per element: a uniform draw and a comparison with p (float precision of p)."""
     return Arith(ops=BERNOULLI_OPS * call.in_numel(0))
 
 
-@formula("Multinomial", category=Category.OTHER)
+@formula("Multinomial", category=Category.OTHER, example=Example(((2, 5),), (((2, 3), "int32"),), ops=48))
 def multinomial(call: OpCall) -> Arith:
     """Per row of C: exp C + running sum C-1; per sample: draw, multiply by the total, ceil(log2 C) comparisons."""
     x, y = call.in_shape(0), call.out_shape()
@@ -262,14 +276,20 @@ def _class_dims(call: OpCall) -> tuple[int, int]:
     return x[0] * prod(x[2:]), x[1]
 
 
-@formula("NegativeLogLikelihoodLoss", category=Category.OTHER, meta_inputs=(1,))
+@formula(
+    "NegativeLogLikelihoodLoss", category=Category.OTHER, meta_inputs=(1,),
+    example=Example(((2, 5), ((2,), "int64")), ((),), ops=4),
+)
 def negative_log_likelihood_loss(call: OpCall) -> Arith:
     """S = N·d1·…: per sample negate (+ weight multiply, + ignore_index comparison); sum S-1; mean S (weighted or ignore_index: 2S-1)."""
     samples, _ = _class_dims(call)
     return Arith(ops=_nll_ops(call, samples))
 
 
-@formula("SoftmaxCrossEntropyLoss", category=Category.OTHER, meta_inputs=(1,))
+@formula(
+    "SoftmaxCrossEntropyLoss", category=Category.OTHER, meta_inputs=(1,),
+    example=Example(((2, 5), ((2,), "int64")), ((),), ops=52),
+)
 def softmax_cross_entropy_loss(call: OpCall) -> Arith:
     """LogSoftmax over C per sample (5C-1) + NegativeLogLikelihoodLoss on it; S = N·d1·… samples."""
     samples, classes = _class_dims(call)
@@ -289,7 +309,7 @@ def det_ops(n: int) -> int:
     return pivot_search + eliminate + (n - 1)
 
 
-@formula("Det", category=Category.OTHER)
+@formula("Det", category=Category.OTHER, example=Example(((2, 3, 3),), ((2,),), ops=46))
 def det(call: OpCall) -> Arith:
     """Per n×n matrix, LU with partial pivoting: pivots n²-1, eliminate n(n-1)/2 + n(n-1)(2n-1)/3, product n-1."""
     x = call.in_shape(0)
@@ -298,13 +318,16 @@ def det(call: OpCall) -> Arith:
     return Arith(ops=prod(x[:-2]) * det_ops(x[-1]))
 
 
-@formula("Range", category=Category.OTHER, meta_inputs=(0, 1, 2))
+@formula(
+    "Range", category=Category.OTHER, meta_inputs=(0, 1, 2),
+    example=Example((((), "float32"), ((), "float32"), ((), "float32")), ((5,),), ops=9),
+)
 def range_(call: OpCall) -> Arith:
     """n + 4: n = max(ceil((limit - start)/delta), 0) (subtract, divide, ceil, max) and one add of delta per element."""
     return Arith(ops=call.out_numel() + 4)
 
 
-@formula("NonZero", category=Category.OTHER)
+@formula("NonZero", category=Category.OTHER, example=Example(((2, 3),), (((2, 4), "int64"),), ops=6))
 def non_zero(call: OpCall) -> Arith:
     """numel(X) comparisons with zero; the output's size depends on the values (counted when known statically)."""
     if not call.outputs or not call.outputs[0].is_static:

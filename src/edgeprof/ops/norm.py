@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from math import prod
 
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, formula
 
 INV_STD_OPS = 3
 """Per row: add epsilon, square root, reciprocal."""
@@ -41,7 +41,10 @@ def _channels_first(call: OpCall) -> tuple[int, int, int]:
     return x[0], x[1], prod(x[2:])
 
 
-@formula("BatchNormalization", category=Category.NORMALISATION, buffer_inputs=(3, 4))
+@formula(
+    "BatchNormalization", category=Category.NORMALISATION, buffer_inputs=(3, 4),
+    example=Example(((2, 3, 4, 4), (3,), (3,), (3,), (3,)), ((2, 3, 4, 4),), ops=393),
+)
 def batch_normalization(call: OpCall) -> Arith:
     """Inference: 4·numel(X) + 3·C (centre, ·1/std, ·scale, +B; eps, sqrt, 1/x per channel); training_mode=1: 7·numel(X) + 3·C, +3·C per running-stat output."""
     n, c, spatial = _channels_first(call)
@@ -55,14 +58,20 @@ def batch_normalization(call: OpCall) -> Arith:
     return Arith(ops=7 * numel + INV_STD_OPS * c + running_outputs * 3 * c)
 
 
-@formula("InstanceNormalization", category=Category.NORMALISATION)
+@formula(
+    "InstanceNormalization", category=Category.NORMALISATION,
+    example=Example(((2, 3, 4, 4), (3,), (3,)), ((2, 3, 4, 4),), ops=690),
+)
 def instance_normalization(call: OpCall) -> Arith:
     """7·numel(X) + 3·N·C: per (n, c) row of m = prod(spatial): mean m, variance 3m, eps/sqrt/1/x 3, normalise m, scale m, bias m."""
     n, c, spatial = _channels_first(call)
     return Arith(ops=7 * n * c * spatial + INV_STD_OPS * n * c)
 
 
-@formula("GroupNormalization", category=Category.NORMALISATION)
+@formula(
+    "GroupNormalization", category=Category.NORMALISATION,
+    example=Example(((2, 4, 3, 3), (4,), (4,)), ((2, 4, 3, 3),), {"num_groups": 2}, ops=516),
+)
 def group_normalization(call: OpCall) -> Arith:
     """7·numel(X) + 3·N·G: per (n, group) row of (C/G)·prod(spatial): mean, variance 3/elem, eps/sqrt/1/x 3, normalise, scale, bias."""
     n, c, spatial = _channels_first(call)
@@ -72,7 +81,10 @@ def group_normalization(call: OpCall) -> Arith:
     return Arith(ops=7 * n * c * spatial + INV_STD_OPS * n * groups)
 
 
-@formula("LayerNormalization", category=Category.NORMALISATION)
+@formula(
+    "LayerNormalization", category=Category.NORMALISATION,
+    example=Example(((2, 3, 4), (4,), (4,)), ((2, 3, 4),), ops=186),
+)
 def layer_normalization(call: OpCall) -> Arith:
     """rows·(6n+3) + rows·n with B, n = prod(shape[axis:]): mean n, centre n, square n, variance n, eps/sqrt/1/x 3, normalise n, scale n (+bias n)."""
     x = call.in_shape(0)
@@ -84,7 +96,7 @@ def layer_normalization(call: OpCall) -> Arith:
     return Arith(ops=rows * (6 * n + INV_STD_OPS) + bias)
 
 
-@formula("RMSNormalization", category=Category.NORMALISATION)
+@formula("RMSNormalization", category=Category.NORMALISATION, example=Example(((2, 3, 4), (4,)), ((2, 3, 4),), ops=114))
 def rms_normalization(call: OpCall) -> Arith:
     """rows·(4n+3), n = prod(shape[axis:]): square n, mean n, eps/sqrt/1/x 3, normalise n, scale n."""
     x = call.in_shape(0)
@@ -95,7 +107,7 @@ def rms_normalization(call: OpCall) -> Arith:
     return Arith(ops=rows * (4 * n + INV_STD_OPS))
 
 
-@formula("LpNormalization", category=Category.NORMALISATION)
+@formula("LpNormalization", category=Category.NORMALISATION, example=Example(((2, 3, 4),), ((2, 3, 4),), ops=78))
 def lp_normalization(call: OpCall) -> Arith:
     """Per row of n along axis: p=2: n squares, n-1 adds, sqrt, 1/x, n multiplies = 3n+1; p=1: n abs, n-1 adds, 1/x, n multiplies = 3n."""
     x = call.in_shape(0)
@@ -112,7 +124,10 @@ def lp_normalization(call: OpCall) -> Arith:
     return Arith(ops=rows * (3 * n + (1 if p == 2 else 0)))
 
 
-@formula("MeanVarianceNormalization", category=Category.NORMALISATION)
+@formula(
+    "MeanVarianceNormalization", category=Category.NORMALISATION,
+    example=Example(((2, 3, 4, 4),), ((2, 3, 4, 4),), ops=495),
+)
 def mean_variance_normalization(call: OpCall) -> Arith:
     """Per group of n (the reduced axes, default 0,2,3): 5n + 5 = E[X] n, X² n, E[X²] n, E[X]² 1, minus 1, sqrt 1, +eps 1, 1/x 1, centre n, multiply n."""
     x = call.in_shape(0)
@@ -134,7 +149,10 @@ def _window_adds(c: int, reach: int) -> int:
     return t * c - t * (t + 1) // 2
 
 
-@formula("LRN", category=Category.NORMALISATION)
+@formula(
+    "LRN", category=Category.NORMALISATION,
+    example=Example(((1, 4, 2, 2),), ((1, 4, 2, 2),), {"size": 3}, ops=104),
+)
 def lrn(call: OpCall) -> Arith:
     """5·numel(X) + N·spatial·Σ_c (w_c - 1): x² per element, window sums of w_c channels (clipped at C), ·alpha/size, +bias, ^beta, x/that."""
     n, c, spatial = _channels_first(call)

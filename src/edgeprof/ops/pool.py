@@ -20,7 +20,7 @@ from __future__ import annotations
 from math import prod
 
 from edgeprof.ops.conv import resolve_pads, spatial_ints, taps_inside, windows_with_taps
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula, not_countable
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, formula, not_countable
 
 
 class _Windows:
@@ -47,21 +47,30 @@ class _Windows:
         self.empty = self.outputs - prod(windows_with_taps(o, s, k, d, p, i) for i, o, k, s, d, p in axes)
 
 
-@formula("MaxPool", category=Category.POOLING)
+@formula(
+    "MaxPool", category=Category.POOLING,
+    example=Example(((1, 2, 4, 4),), ((1, 2, 2, 2),), {"kernel_shape": (2, 2), "strides": (2, 2)}, ops=24),
+)
 def max_pool(call: OpCall) -> Arith:
     """N·C·Σ_windows (m-1) comparisons, m = the window's taps inside the input (exact at padded borders)."""
     w = _Windows(call)
     return Arith(ops=w.channels * (w.taps - w.outputs + w.empty))
 
 
-@formula("AveragePool", category=Category.POOLING)
+@formula(
+    "AveragePool", category=Category.POOLING,
+    example=Example(((1, 2, 4, 4),), ((1, 2, 2, 2),), {"kernel_shape": (2, 2), "strides": (2, 2)}, ops=32),
+)
 def average_pool(call: OpCall) -> Arith:
     """N·C·Σ_windows (m-1 adds + 1 divide), m = the window's taps inside the input; padding is never added."""
     w = _Windows(call)
     return Arith(ops=w.channels * (w.taps + w.empty))
 
 
-@formula("LpPool", category=Category.POOLING)
+@formula(
+    "LpPool", category=Category.POOLING,
+    example=Example(((1, 2, 4, 4),), ((1, 2, 2, 2),), {"kernel_shape": (2, 2), "strides": (2, 2)}, ops=96),
+)
 def lp_pool(call: OpCall) -> Arith:
     """N·C·Σ_windows 3m: |x| and ^p per element (2m), m-1 adds, one ^(1/p); m = taps inside the input."""
     w = _Windows(call)
@@ -76,28 +85,33 @@ def _global(call: OpCall) -> tuple[int, int]:
     return x[0] * x[1], prod(x[2:])
 
 
-@formula("GlobalAveragePool", category=Category.POOLING)
+@formula("GlobalAveragePool", category=Category.POOLING, example=Example(((1, 2, 4, 4),), ((1, 2, 1, 1),), ops=32))
 def global_average_pool(call: OpCall) -> Arith:
     """N·C·(m-1 adds + 1 divide) = numel(X), m = prod(spatial)."""
     channels, m = _global(call)
     return Arith(ops=channels * m)
 
 
-@formula("GlobalMaxPool", category=Category.POOLING)
+@formula("GlobalMaxPool", category=Category.POOLING, example=Example(((1, 2, 4, 4),), ((1, 2, 1, 1),), ops=30))
 def global_max_pool(call: OpCall) -> Arith:
     """N·C·(m-1) comparisons, m = prod(spatial)."""
     channels, m = _global(call)
     return Arith(ops=channels * max(m - 1, 0))
 
 
-@formula("GlobalLpPool", category=Category.POOLING)
+@formula("GlobalLpPool", category=Category.POOLING, example=Example(((1, 2, 4, 4),), ((1, 2, 1, 1),), ops=96))
 def global_lp_pool(call: OpCall) -> Arith:
     """N·C·3m = 3·numel(X): |x| and ^p per element, m-1 adds, one ^(1/p) per channel."""
     channels, m = _global(call)
     return Arith(ops=channels * 3 * m)
 
 
-@formula("MaxUnpool", category=Category.POOLING, meta_inputs=(1, 2))
+@formula(
+    "MaxUnpool", category=Category.POOLING, meta_inputs=(1, 2),
+    example=Example(
+        ((1, 2, 2, 2), ((1, 2, 2, 2), "int64")), ((1, 2, 4, 4),), {"kernel_shape": (2, 2), "strides": (2, 2)}, ops=0,
+    ),
+)
 def max_unpool(call: OpCall) -> Arith:
     """0 ops: scatters X into a zero-filled output at the indices I (a copy, no arithmetic); its bytes are counted."""
     call.in_shape(0)
@@ -118,7 +132,10 @@ ROI_ALIGN_PER_SAMPLE_OPS = 7
 """Per sampling point and channel: 4 corner multiplies and 3 adds (avg) or 3 maxes (max)."""
 
 
-@formula("RoiAlign", category=Category.POOLING, meta_inputs=(2,))
+@formula(
+    "RoiAlign", category=Category.POOLING, meta_inputs=(2,),
+    example=Example(((1, 2, 8, 8), (3, 4), ((3,), "int64")), ((3, 2, 2, 2),), {"sampling_ratio": 2}, ops=1476),
+)
 def roi_align(call: OpCall) -> Arith:
     """R·(12 or 10) + R·oh·ow·s²·14 + R·C·oh·ow·(7·s² + s² (avg: s²-1 adds + 1 divide) or s²-1 (max)); s = sampling_ratio > 0."""
     x, y = call.in_shape(0), call.out_shape()

@@ -20,7 +20,7 @@ and zero point: they change which scale an element uses, not the arithmetic per 
 
 from __future__ import annotations
 
-from edgeprof.ops.registry import Arith, Category, OpCall, formula
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, formula
 
 QUANTIZE_CORE_OPS = 2
 """Divide by the scale, round to nearest even."""
@@ -36,7 +36,10 @@ def _output_is_float(call: OpCall) -> bool:
     return bool(call.outputs) and call.outputs[0].dtype.is_float
 
 
-@formula("QuantizeLinear", category=Category.QUANTISATION)
+@formula(
+    "QuantizeLinear", category=Category.QUANTISATION,
+    example=Example(((2, 3, 4), ((), "float32"), ((), "uint8")), (((2, 3, 4), "uint8"),), ops=120),
+)
 def quantize_linear(call: OpCall) -> Arith:
     """Per element: divide, round, + zero point (if given), saturate min+max: 5n (4n without zero point; float8 saturate=0: no clamp)."""
     saturate = SATURATE_OPS
@@ -46,7 +49,10 @@ def quantize_linear(call: OpCall) -> Arith:
     return Arith(ops=per_element * call.in_numel(0))
 
 
-@formula("DequantizeLinear", category=Category.QUANTISATION)
+@formula(
+    "DequantizeLinear", category=Category.QUANTISATION,
+    example=Example((((2, 3, 4), "int8"), ((), "float32"), ((), "int8")), ((2, 3, 4),), ops=48),
+)
 def dequantize_linear(call: OpCall) -> Arith:
     """Per element: (x - zero_point)·scale = 2n (n without a zero point); FLOPs at the float output's precision."""
     per_element = 1 + (1 if call.has_input(2) else 0)
@@ -54,7 +60,10 @@ def dequantize_linear(call: OpCall) -> Arith:
     return Arith(ops=per_element * call.in_numel(0), precision=precision)
 
 
-@formula("DynamicQuantizeLinear", category=Category.QUANTISATION)
+@formula(
+    "DynamicQuantizeLinear", category=Category.QUANTISATION,
+    example=Example(((2, 3, 4),), (((2, 3, 4), "uint8"), ((), "float32"), ((), "uint8")), ops=175),
+)
 def dynamic_quantize_linear(call: OpCall) -> Arith:
     """7n + 7: min and max 2(n-1) comparisons, scale 4, zero point 5, quantise 5n (divide, round, add, min, max)."""
     n = call.in_numel(0)

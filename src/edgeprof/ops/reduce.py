@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, formula
 
 _REDUCE_META = (1,)  # opset 18+: the axes input
 
@@ -74,55 +74,82 @@ _log_sum = _reduce(lambda k: k)
 _log_sum_exp = _reduce(lambda k: 4 * k)
 
 
-@formula("ReduceSum", category=Category.REDUCTION, meta_inputs=_REDUCE_META)
+@formula(
+    "ReduceSum", category=Category.REDUCTION, meta_inputs=_REDUCE_META,
+    example=Example(((2, 3, 4),), ((2, 3, 1),), {"axes": (2,)}, ops=18),
+)
 def reduce_sum(call: OpCall) -> Arith:
     """numel(Y)·(k-1) adds, k = numel(X)/numel(Y)."""
     return _sum(call)
 
 
-@formula("ReduceMean", category=Category.REDUCTION, meta_inputs=_REDUCE_META)
+@formula(
+    "ReduceMean", category=Category.REDUCTION, meta_inputs=_REDUCE_META,
+    example=Example(((2, 3, 4),), ((2, 3, 1),), {"axes": (2,)}, ops=24),
+)
 def reduce_mean(call: OpCall) -> Arith:
     """numel(Y)·k: k-1 adds + 1 divide per output, k = numel(X)/numel(Y)."""
     return _mean(call)
 
 
-@formula("ReduceProd", category=Category.REDUCTION, meta_inputs=_REDUCE_META)
+@formula(
+    "ReduceProd", category=Category.REDUCTION, meta_inputs=_REDUCE_META,
+    example=Example(((2, 3, 4),), ((2, 3, 1),), {"axes": (2,)}, ops=18),
+)
 def reduce_prod(call: OpCall) -> Arith:
     """numel(Y)·(k-1) multiplies, k = numel(X)/numel(Y)."""
     return _sum(call)
 
 
-@formula("ReduceMax", "ReduceMin", category=Category.REDUCTION, meta_inputs=_REDUCE_META)
+@formula(
+    "ReduceMax", "ReduceMin", category=Category.REDUCTION, meta_inputs=_REDUCE_META,
+    example=Example(((2, 3, 4),), ((2, 3, 1),), {"axes": (2,)}, ops=18),
+)
 def reduce_max_min(call: OpCall) -> Arith:
     """numel(Y)·(k-1) comparisons, k = numel(X)/numel(Y)."""
     return _sum(call)
 
 
-@formula("ReduceSumSquare", "ReduceL1", category=Category.REDUCTION, meta_inputs=_REDUCE_META)
+@formula(
+    "ReduceSumSquare", "ReduceL1", category=Category.REDUCTION, meta_inputs=_REDUCE_META,
+    example=Example(((2, 3, 4),), ((2, 3, 1),), {"axes": (2,)}, ops=42),
+)
 def reduce_sum_square_l1(call: OpCall) -> Arith:
     """numel(Y)·(2k-1): k squares (L1: k abs) + k-1 adds per output, k = numel(X)/numel(Y)."""
     return _sum_square(call)
 
 
-@formula("ReduceL2", category=Category.REDUCTION, meta_inputs=_REDUCE_META)
+@formula(
+    "ReduceL2", category=Category.REDUCTION, meta_inputs=_REDUCE_META,
+    example=Example(((2, 3, 4),), ((2, 3, 1),), {"axes": (2,)}, ops=48),
+)
 def reduce_l2(call: OpCall) -> Arith:
     """numel(Y)·2k: k squares + k-1 adds + 1 sqrt per output, k = numel(X)/numel(Y)."""
     return _l2(call)
 
 
-@formula("ReduceLogSum", category=Category.REDUCTION, meta_inputs=_REDUCE_META)
+@formula(
+    "ReduceLogSum", category=Category.REDUCTION, meta_inputs=_REDUCE_META,
+    example=Example(((2, 3, 4),), ((2, 3, 1),), {"axes": (2,)}, ops=24),
+)
 def reduce_log_sum(call: OpCall) -> Arith:
     """numel(Y)·k: k-1 adds + 1 log per output, k = numel(X)/numel(Y)."""
     return _log_sum(call)
 
 
-@formula("ReduceLogSumExp", category=Category.REDUCTION, meta_inputs=_REDUCE_META)
+@formula(
+    "ReduceLogSumExp", category=Category.REDUCTION, meta_inputs=_REDUCE_META,
+    example=Example(((2, 3, 4),), ((2, 3, 1),), {"axes": (2,)}, ops=96),
+)
 def reduce_log_sum_exp(call: OpCall) -> Arith:
     """numel(Y)·4k, stable form: max k-1, subtract k, exp k, sum k-1, log 1, add max 1."""
     return _log_sum_exp(call)
 
 
-@formula("ArgMax", "ArgMin", category=Category.REDUCTION)
+@formula(
+    "ArgMax", "ArgMin", category=Category.REDUCTION,
+    example=Example(((2, 3, 4),), (((2, 3, 1), "int64"),), {"axis": -1}, ops=18),
+)
 def arg_max_min(call: OpCall) -> Arith:
     """numel(Y)·(k-1) comparisons, k = numel(X)/numel(Y) (the length of the reduced axis)."""
     outputs, k = _reduced_length(call)
@@ -159,13 +186,19 @@ def _scan_ops(call: OpCall) -> int:
     return counts.pop()
 
 
-@formula("CumSum", category=Category.REDUCTION, meta_inputs=(1,))
+@formula(
+    "CumSum", category=Category.REDUCTION, meta_inputs=(1,),
+    example=Example(((2, 3, 4), ((), "int64")), ((2, 3, 4),), {"axis": 2}, ops=18),
+)
 def cum_sum(call: OpCall) -> Arith:
     """Per scan line of n along axis: n-1 adds (exclusive: n-2); numel(X)/n lines."""
     return Arith(ops=_scan_ops(call))
 
 
-@formula("CumProd", category=Category.REDUCTION, meta_inputs=(1,))
+@formula(
+    "CumProd", category=Category.REDUCTION, meta_inputs=(1,),
+    example=Example(((2, 3, 4), ((), "int64")), ((2, 3, 4),), {"axis": 2}, ops=18),
+)
 def cum_prod(call: OpCall) -> Arith:
     """Per scan line of n along axis: n-1 multiplies (exclusive: n-2); numel(X)/n lines."""
     return Arith(ops=_scan_ops(call))
@@ -179,7 +212,10 @@ def top_k_comparisons(n: int, k: int) -> int:
     return k * (2 * n - k - 1) // 2
 
 
-@formula("TopK", category=Category.REDUCTION, meta_inputs=(1,))
+@formula(
+    "TopK", category=Category.REDUCTION, meta_inputs=(1,),
+    example=Example(((2, 3, 4), ((1,), "int64")), ((2, 3, 2), ((2, 3, 2), "int64")), ops=30),
+)
 def top_k(call: OpCall) -> Arith:
     """Per line of n along axis, k = Y's length there: k·(2n-k-1)/2 comparisons (k selection passes)."""
     x, y = call.in_shape(0), call.out_shape(0)

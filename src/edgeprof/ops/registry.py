@@ -9,6 +9,10 @@
 
 Register a formula with :func:`formula`, a data-movement op with :func:`data_movement` and
 an op we cannot cost with :func:`not_countable`. A second registration of a name raises.
+
+Adding an op is one place: its formula, registered with an ``example=`` (an :class:`Example`,
+a sample call the registry's tests cost for every counted op). docs/ops.md is generated from the
+registry (``scripts/gen_op_table.py``).
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ from enum import Enum
 from math import prod
 from typing import Literal
 
-from edgeprof.ir import AttrValue, DType, Value
+from edgeprof.ir import AttrValue, DType, Shape, Value, dtype_by_name
 
 __all__ = [
-    "Arith", "Category", "Entry", "OpCall", "OpCost", "Uncountable", "cost_of", "data_movement",
-    "formula", "lookup", "not_countable", "registered_ops", "subgraph_op",
+    "Arith", "Category", "Entry", "Example", "OpCall", "OpCost", "Uncountable", "ValueSpec", "cost_of",
+    "data_movement", "formula", "lookup", "not_countable", "registered_ops", "subgraph_op",
 ]
 
 
@@ -142,6 +146,42 @@ def _static(v: Value) -> tuple[int, ...]:
     return v.shape.static()
 
 
+ValueSpec = tuple[int, ...] | tuple[tuple[int, ...], str] | Value | None
+"""A value of an :class:`Example`: a shape (float32), a ``(shape, dtype name)`` pair, a
+:class:`Value`, or ``None`` for an omitted optional input."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """A sample call of a formula, registered beside it (``@formula(..., example=Example(...))``):
+    the shapes (and dtypes) of its inputs and outputs and its attributes. The registry's tests
+    cost it for every op the formula is registered for. ``ops``/``macs``, when given, are the
+    counts the formula's documented closed form gives for this call; ``ops=0`` marks a counted
+    op that does no arithmetic on this call (otherwise its ops must be positive)."""
+
+    inputs: tuple[ValueSpec, ...]
+    outputs: tuple[ValueSpec, ...]
+    attrs: Mapping[str, AttrValue] = field(default_factory=dict)
+    ops: int | None = None
+    macs: int | None = None
+
+    def call(self, op: str) -> OpCall:
+        """The :class:`OpCall` of ``op`` with this example's values and attributes."""
+        inputs = tuple(_example_value(v, f"in{i}") for i, v in enumerate(self.inputs))
+        outputs = tuple(
+            v for v in (_example_value(x, f"out{i}") for i, x in enumerate(self.outputs)) if v is not None
+        )
+        return OpCall(op, inputs, outputs, self.attrs)
+
+
+def _example_value(spec: ValueSpec, name: str) -> Value | None:
+    if spec is None or isinstance(spec, Value):
+        return spec
+    if len(spec) == 2 and isinstance(spec[1], str) and isinstance(spec[0], (tuple, list)):
+        return Value(name, dtype_by_name(spec[1]), Shape(tuple(spec[0])))
+    return Value(name, dtype_by_name("float32"), Shape(tuple(spec)))
+
+
 @dataclass(frozen=True)
 class Arith:
     """What a formula returns: scalar ops and MACs for one call.
@@ -180,7 +220,8 @@ class Entry:
 
     ``meta_inputs`` are inputs that carry shapes, axes or indices (never parameters);
     ``buffer_inputs`` carry running statistics (BatchNormalization's mean and variance);
-    ``view`` ops alias their input (no copy); ``reason`` explains a zero or not-countable op."""
+    ``view`` ops alias their input (no copy); ``reason`` explains a zero or not-countable op;
+    ``example`` is a counted op's sample call."""
 
     op: str
     state: State
@@ -191,6 +232,7 @@ class Entry:
     buffer_inputs: frozenset[int] = frozenset()
     view: bool = False
     doc: str = ""
+    example: Example | None = None
 
 
 _REGISTRY: dict[str, Entry] = {}
@@ -207,16 +249,19 @@ def formula(
     category: Category,
     meta_inputs: Iterable[int] = (),
     buffer_inputs: Iterable[int] = (),
+    example: Example | Mapping[str, Example] | None = None,
 ) -> Callable[[FormulaFn], FormulaFn]:
     """Register ``fn`` as the formula of each op in ``ops``. The first line of its docstring
-    is the formula as printed in the docs' table."""
+    is the formula as printed in the docs' table; ``example`` is a sample call of it, one for
+    every op or one per op name (every counted op needs one: the registry's tests cost it)."""
 
     def deco(fn: FormulaFn) -> FormulaFn:
         doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
         if not doc:
             raise ValueError(f"formula for {ops} needs a one-line docstring stating the formula")
         for op in ops:
-            _add(Entry(op, "counted", category, fn, "", frozenset(meta_inputs), frozenset(buffer_inputs), False, doc))
+            ex = example.get(op) if isinstance(example, Mapping) else example
+            _add(Entry(op, "counted", category, fn, "", frozenset(meta_inputs), frozenset(buffer_inputs), False, doc, ex))
         return fn
 
     return deco
@@ -245,18 +290,13 @@ def subgraph_op(*ops: str, reason: str) -> None:
 
 
 def lookup(op: str) -> Entry | None:
-    _load_families()
+    """The entry of ``op`` (every family is registered: the ``edgeprof.ops`` package imports them
+    all before anything can call this)."""
     return _REGISTRY.get(op)
 
 
 def registered_ops() -> Mapping[str, Entry]:
-    _load_families()
     return dict(_REGISTRY)
-
-
-def _load_families() -> None:
-    # Importing the family modules registers their ops; done lazily to avoid import cycles.
-    import edgeprof.ops.families  # noqa: F401
 
 
 def io_bytes(call: OpCall) -> tuple[int, int]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from math import prod
 
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, formula
 
 LERP_OPS = 3
 """One 1-D linear interpolation a + w·(b - a): subtract, multiply, add."""
@@ -73,20 +73,31 @@ def _resample(call: OpCall, mode: str) -> Arith:
     return Arith(ops=interpolation_ops(mode, axes) * call.out_numel())
 
 
-@formula("Resize", category=Category.RESIZE, meta_inputs=(1, 2, 3))
+@formula(
+    "Resize", category=Category.RESIZE, meta_inputs=(1, 2, 3),
+    example=Example(((1, 3, 4, 4), None, ((4,), "float32")), ((1, 3, 8, 8),), {"mode": "linear"}, ops=1728),
+)
 def resize(call: OpCall) -> Arith:
     """Per output element, d = axes whose size changes: nearest 0; linear 3·(2^d-1); cubic 7·(4^d-1)/3."""
     return _resample(call, call.attr_str("mode", "nearest"))
 
 
-@formula("Upsample", category=Category.RESIZE, meta_inputs=(1,))
+@formula(
+    "Upsample", category=Category.RESIZE, meta_inputs=(1,),
+    example=Example(((1, 1, 2, 2), ((4,), "float32")), ((1, 1, 4, 4),), {"mode": "linear"}, ops=144),
+)
 def upsample(call: OpCall) -> Arith:
     """As Resize: per output element nearest 0, linear (or bilinear) 3·(2^d-1), d = axes whose size changes."""
     mode = call.attr_str("mode", "nearest")
     return _resample(call, "linear" if mode == "bilinear" else mode)
 
 
-@formula("GridSample", category=Category.RESIZE)
+@formula(
+    "GridSample", category=Category.RESIZE,
+    example=Example(
+        ((1, 3, 5, 5), (1, 4, 4, 2)), ((1, 3, 4, 4),), {"mode": "linear", "padding_mode": "zeros"}, ops=592,
+    ),
+)
 def grid_sample(call: OpCall) -> Arith:
     """Per output element: Resize's interpolation over r dims; + per grid point and dim: 2 + mode (1/3/28) + padding (0/2/7)."""
     x, grid, y = call.in_shape(0), call.in_shape(1), call.out_shape()
@@ -105,7 +116,10 @@ def grid_sample(call: OpCall) -> Arith:
     return Arith(ops=setup + interpolation_ops(mode, r) * call.out_numel())
 
 
-@formula("AffineGrid", category=Category.RESIZE, meta_inputs=(1,))
+@formula(
+    "AffineGrid", category=Category.RESIZE, meta_inputs=(1,),
+    example=Example(((2, 2, 3), ((4,), "int64")), ((2, 5, 6, 2),), ops=480),
+)
 def affine_grid(call: OpCall) -> Arith:
     """2r² per grid point: each of r coordinates is theta's row · (x, 1), r multiplies + r adds (2-D 8, 3-D 18)."""
     theta, grid = call.in_shape(0), call.out_shape()

@@ -19,31 +19,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgeprof.ops.linear import dot_products
-from edgeprof.ops.registry import Arith, Category, OpCall, Uncountable, formula
-
-# Per-element activation costs. The activation family (ops/activation.py, another module)
-# registers these ops with the same values; they are the project's shared convention.
-RELU_OPS = 1  # max(0, x)
-SIGMOID_OPS = 4  # negate, exp, add, divide (the seed's 4n)
-TANH_OPS = 5  # exp(2x) as multiply + exp, then (e - 1) / (e + 1): subtract, add, divide
+from edgeprof.ops.primitives import (
+    AFFINE_OPS,
+    CLIP_OPS,
+    ELU_OPS,
+    HARD_SIGMOID_OPS,
+    LEAKY_RELU_OPS,
+    RELU_OPS,
+    SCALED_TANH_OPS,
+    SIGMOID_OPS,
+    SOFTPLUS_OPS,
+    SOFTSIGN_OPS,
+    TANH_OPS,
+    THRESHOLDED_RELU_OPS,
+    dot_products,
+)
+from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, formula
 
 ACTIVATION_OPS: dict[str, int] = {
     "relu": RELU_OPS,
     "tanh": TANH_OPS,
     "sigmoid": SIGMOID_OPS,
-    "affine": 2,  # alpha·x + beta
-    "leakyrelu": 2,  # compare, multiply
-    "thresholdedrelu": 1,  # compare
-    "scaledtanh": TANH_OPS + 2,  # alpha·tanh(beta·x)
-    "hardsigmoid": 4,  # multiply, add, max, min
-    "elu": 4,  # compare, exp, subtract, multiply
-    "softsign": 3,  # abs, add, divide
-    "softplus": 3,  # exp, add, log
+    "affine": AFFINE_OPS,
+    "leakyrelu": LEAKY_RELU_OPS,
+    "thresholdedrelu": THRESHOLDED_RELU_OPS,
+    "scaledtanh": SCALED_TANH_OPS,
+    "hardsigmoid": HARD_SIGMOID_OPS,
+    "elu": ELU_OPS,
+    "softsign": SOFTSIGN_OPS,
+    "softplus": SOFTPLUS_OPS,
 }
-"""Per-element cost of each activation the ONNX recurrent ops accept (case-insensitive names)."""
-
-CLIP_OPS = 2  # a min and a max per clipped element
+"""Per-element cost of each activation the ONNX recurrent ops accept (case-insensitive names),
+from :mod:`edgeprof.ops.primitives` like the activation family's ops."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,10 @@ def _total(rec: _Recurrence, gates: int, elementwise: list[int]) -> Arith:
     return Arith(ops=ops, macs=len(elementwise) * steps * mm.macs)
 
 
-@formula("LSTM", category=Category.RECURRENT, meta_inputs=(4,))
+@formula(
+    "LSTM", category=Category.RECURRENT, meta_inputs=(4,),
+    example=Example(((3, 2, 4), (1, 20, 4), (1, 20, 5)), ((3, 1, 2, 5),), {"hidden_size": 5}, ops=2820, macs=1080),
+)
 def lstm(call: OpCall) -> Arith:
     """Per step·batch·direction: (2(I+H)-1)·4H + 3H·f + H·g + H·h + 4H (cell, Ht) [+8H bias, +6H peepholes, +10H clip]; MACs 4H(I+H)."""
     rec = _recurrence(call, 4, ("Sigmoid", "Tanh", "Tanh"))
@@ -132,7 +142,12 @@ def lstm(call: OpCall) -> Arith:
     return _total(rec, 4, per_dir)
 
 
-@formula("GRU", category=Category.RECURRENT, meta_inputs=(4,))
+@formula(
+    "GRU", category=Category.RECURRENT, meta_inputs=(4,),
+    example=Example(
+        ((4, 1, 3), (2, 6, 3), (2, 6, 2), (2, 12)), ((4, 2, 1, 2),), {"hidden_size": 2, "direction": "bidirectional"}, ops=816, macs=240,
+    ),
+)
 def gru(call: OpCall) -> Arith:
     """Per step·batch·direction: (2(I+H)-1)·3H + H (reset ⊙) + 2H·f + H·g + 4H (Ht) [+6H bias, +6H clip]; MACs 3H(I+H)."""
     rec = _recurrence(call, 3, ("Sigmoid", "Tanh"))
@@ -148,7 +163,12 @@ def gru(call: OpCall) -> Arith:
     return _total(rec, 3, per_dir)
 
 
-@formula("RNN", category=Category.RECURRENT, meta_inputs=(4,))
+@formula(
+    "RNN", category=Category.RECURRENT, meta_inputs=(4,),
+    example=Example(
+        ((5, 3, 4), (2, 6, 4), (2, 6, 6), (2, 12)), ((5, 2, 3, 6),), {"hidden_size": 6, "direction": "bidirectional"}, ops=4680, macs=1800,
+    ),
+)
 def rnn(call: OpCall) -> Arith:
     """Per step·batch·direction: (2(I+H)-1)·H + H·f (default Tanh 5) [+2H bias, +2H clip]; MACs H(I+H)."""
     rec = _recurrence(call, 1, ("Tanh",))

@@ -18,6 +18,9 @@ from edgeprof.report.model import Profile
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 transformers = pytest.importorskip("transformers")
 
+# Each test builds real architectures (seconds each): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 def on_meta(model_cls: Any, config: Any) -> nn.Module:
     with torch.device("meta"):
@@ -91,11 +94,32 @@ def test_gpt2_small_at_1024_tokens_eager_equals_sdpa() -> None:
 
 
 def test_llama_gqa_eager_equals_sdpa() -> None:
-    cfg = dict(hidden_size=128, intermediate_size=256, num_hidden_layers=2, num_attention_heads=8,
-               num_key_value_heads=2, vocab_size=500)
+    w, ff, layers, heads, kv_heads, vocab = 128, 256, 2, 8, 2, 500
+    cfg = dict(hidden_size=w, intermediate_size=ff, num_hidden_layers=layers, num_attention_heads=heads,
+               num_key_value_heads=kv_heads, vocab_size=vocab)
+    d = w // heads  # 16
+    # per token and layer: q and o projections w·w each, k and v w·(kv_heads·d) each (GQA), the
+    # SwiGLU MLP's gate, up and down w·ff each; the LM head w·vocab per token (not tied in Llama)
+    token_macs = 2 * w * w + 2 * w * kv_heads * d + 3 * w * ff
+    assert token_macs == 139_264
+    # params: embedding, per layer the projections and two RMSNorm weights, the final norm, the head
+    params = vocab * w + layers * (token_macs + 2 * w) + w + w * vocab
     for inputs in ({"input_ids": (1, 32)}, {"input_ids": (2, 32), "attention_mask": (2, 32)}):
         eager, sdpa = both(transformers.LlamaForCausalLM, transformers.LlamaConfig, inputs, **cfg)
         assert_same_count(eager, sdpa)
+        b, t = inputs["input_ids"]
+        # attention per layer (causal, and padded with the mask: one bias add per score either way):
+        # QK^T and PV are heads·t·t dot products of d and heads·t·d of t (the KV heads are shared)
+        scores = b * heads * t * t
+        attention_macs = 2 * scores * d
+        attention_flops = (scores * (2 * d - 1) + 2 * scores + b * heads * t * (5 * t - 2)
+                           + b * heads * t * d * (2 * t - 1))
+        att = [x for x in sdpa.layers if x.op == "Attention"]
+        assert [(x.flops, x.macs) for x in att] == [(attention_flops, attention_macs)] * layers
+        assert (attention_flops, attention_macs) == ((568_832, 262_144) if b == 1 else (1_137_664, 524_288))
+        macs = layers * (b * t * token_macs + attention_macs) + b * t * w * vocab
+        assert sdpa.totals.macs == macs == (11_485_184 if b == 1 else 22_970_368)
+        assert sdpa.totals.params == params == 407_168
 
 
 def conv_linear_macs(model: nn.Module, x: torch.Tensor) -> int:
@@ -165,7 +189,6 @@ def onnx_params_of_more_than_one_element(path: Path) -> int:
     return sum(w.numel for w in table.weights if table.role(w) == "parameter" and w.numel > 1)
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("edgeprof.frontends.onnx") is None, reason="no ONNX frontend yet")
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning", "ignore::FutureWarning")
 def test_agrees_with_the_onnx_export(tmp_path: Path) -> None:

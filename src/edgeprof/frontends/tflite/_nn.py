@@ -136,7 +136,7 @@ def _quantised_transpose_conv(b: GraphBuilder, op: TfOperator, xi: int, wi: int,
     conventions: ``Sub`` (the input's zero point, 1 per input element, only when it is not 0;
     in place), ``ConvTranspose`` into the int32 accumulator (scatter MACs + the bias add), and
     ``QuantizeLinear`` of the accumulator with the output scale (4 per output element:
-    :data:`~edgeprof.ops.linear.REQUANT_OPS`' multiply by the combined scale, round, add the
+    :data:`~edgeprof.ops.primitives.REQUANT_OPS`' multiply by the combined scale, round, add the
     zero point, saturate). The weights' zero points are 0 (symmetric), as TFLite requires."""
     x_name = b.name(xi)
     _, _, x_zp = qoperand(b, xi)
