@@ -67,7 +67,7 @@ def test_measured_is_the_three_measurements_in_one_call(tmp_path: Path) -> None:
     prof = edgeprof.profile(str(DEMO))
     one = edgeprof.measured(prof, runs=1, max_runs=10, max_time_s=0.5, sysfs_root=tmp_path, nvml=FailingNvml())
     assert one.memory is not None and one.memory.measured is not None and one.memory.measurement_error == ""
-    assert one.memory.measured.runs == 1
+    assert one.memory.measured.rss is not None and one.memory.measured.rss.runs == 1
     assert one.latency is not None and one.latency.measured is not None and one.latency.measured.runs <= 10
     assert one.energy is not None and one.energy.sensor_note.startswith("no power sensor found")
     assert one.totals == prof.totals and one.layers == prof.layers

@@ -93,8 +93,8 @@ def test_the_library_gives_the_figures_of_the_command_line(tmp_path: Path, capsy
     assert cli["latency"]["predicted"] == lib["latency"]["predicted"]
     assert cli["energy"]["estimated"] == lib["energy"]["estimated"]
     # the measurements themselves vary from run to run: the same ones were made, with the same settings
-    assert cli["memory"]["measured"]["runs"] == lib["memory"]["measured"]["runs"] == 1
-    assert cli["memory"]["measured"]["options"] == lib["memory"]["measured"]["options"]
+    assert cli["memory"]["measured"]["rss"]["runs"] == lib["memory"]["measured"]["rss"]["runs"] == 1
+    assert cli["memory"]["measured"]["rss"]["options"] == lib["memory"]["measured"]["rss"]["options"]
     assert cli["latency"]["measured"]["method"] == lib["latency"]["measured"]["method"]
     assert cli["latency"]["measurement_error"] == lib["latency"]["measurement_error"] == ""
     assert cli["energy"]["sensor_note"].startswith("no power sensor found")

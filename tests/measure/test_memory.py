@@ -155,7 +155,7 @@ def test_measure_memory_dispatches_on_the_format(tmp_path: Path) -> None:
         assert out.memory.measurement_error.startswith(f"measuring a {cannot.model.format!r} model needs an ONNX file")
     out = edgeprof.measure_memory(prof, runs=1)
     assert out.memory is not None and out.memory.measured is not None
-    assert out.memory.measured.inputs == ("x: float32[1x512]",)
+    assert out.memory.measured.rss is not None and out.memory.measured.rss.inputs == ("x: float32[1x512]",)
 
 
 # ---- PyTorch: live tensor storage ------------------------------------------------------------------
