@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args, get_origin, g
 
 if TYPE_CHECKING:  # these modules import this one; the names are resolved lazily in _build
     from edgeprof.passes.llm import LLMFigures
+    from edgeprof.report.deploy import Deployment
     from edgeprof.report.energy import EnergyReport
     from edgeprof.report.latency import LatencyReport
     from edgeprof.report.memory import MemoryReport
@@ -189,6 +190,7 @@ class Profile:
     llm: LLMFigures | None = None
     latency: LatencyReport | None = None
     energy: EnergyReport | None = None
+    deployment: Deployment | None = None  # the graph as deployed (passes/deploy.py), beside the graph as given
     provenance: Provenance = field(
         default_factory=lambda: Provenance(
             "counted", "edgeprof op registry: FLOPs = scalar float ops (dot product of n = 2n-1), MACs separate"
@@ -270,9 +272,9 @@ T = TypeVar("T")
 def _build(cls: type[T], data: Any) -> T:
     """Rebuild a dataclass tree from ``asdict`` output (tuples restored, extra keys ignored)."""
     from edgeprof.passes import llm
-    from edgeprof.report import energy, latency, memory
+    from edgeprof.report import deploy, energy, latency, memory
 
-    hints = get_type_hints(cls, localns={**vars(memory), **vars(llm), **vars(latency), **vars(energy)})
+    hints = get_type_hints(cls, localns={**vars(memory), **vars(llm), **vars(latency), **vars(energy), **vars(deploy)})
     kwargs = {}
     for f in fields(cls):  # type: ignore[arg-type]
         if f.name in data:
