@@ -142,7 +142,9 @@ class _Deployer:
         return self.order[i]
 
     def readers(self, value: str) -> list[int]:
-        return [self.index[id(n)] for n in self.g.consumers.get(value, ())]
+        """The nodes reading ``value`` at run time (a constant node, such as ``Shape`` of a static
+        value, reads it at load only)."""
+        return [j for n in self.g.consumers.get(value, ()) if (j := self.index[id(n)]) not in self.const]
 
     def only_reader(self, value: str) -> int | None:
         rs = self.readers(value)
