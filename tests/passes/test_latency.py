@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from edgeprof.devices.catalogue import Device, Figure
 from edgeprof.passes.latency import precision_class, predict
+from edgeprof.report.deploy import DeployedKernel, Deployment
 from edgeprof.report.llm import LLMFigures, WeightBytes
 from edgeprof.report.model import Foldable, LayerCost, ModelInfo, Profile, Totals
 
@@ -127,7 +128,9 @@ def test_more_work_is_never_faster(flops: int, moved: int, extra_ops: int, extra
     assert predict(profile(more), DEVICE).total_s >= predict(profile(base), DEVICE).total_s
 
 
-def test_batchnorm_and_activation_after_conv_are_fused() -> None:
+def test_batchnorm_and_activation_fused_by_the_deployment() -> None:
+    # The deployment (passes/deploy.py, from use-def chains) says what fuses; the latency model only runs its
+    # kernels. The fused Relu's FLOPs still run in the Conv's epilogue; the folded BatchNormalization's do not.
     conv = dataclasses.replace(layer("conv", flops=10**9), output_shape=(1, 8, 4, 4))
     bn = dataclasses.replace(layer("bn", flops=10**6, read=10**6, category="normalisation"), op="BatchNormalization",
                              output_shape=(1, 8, 4, 4))
@@ -135,13 +138,21 @@ def test_batchnorm_and_activation_after_conv_are_fused() -> None:
                                output_shape=(1, 8, 4, 4))
     other = dataclasses.replace(layer("relu2", flops=10**6, read=5 * 10**6, category="activation"), op="Relu",
                                 output_shape=(1, 8, 4, 4))
-    p = predict(profile(conv, bn, relu, other), DEVICE)
+    kernels = (
+        DeployedKernel("conv", "Conv", ("conv", "bn", "relu"), "float32", flops=10**9 + 10**6, category="conv",
+                       fused=("BatchNormalization into Conv", "Relu into Conv")),
+        DeployedKernel("relu2", "Relu", ("relu2",), "float32", flops=10**6, bytes_read=5 * 10**6,
+                       category="activation"),
+    )
+    dep = Deployment(kernels, 4, 0, 0, 0, 2, 0, 0, 0)
+    p = predict(dataclasses.replace(profile(conv, bn, relu, other), deployment=dep), DEVICE)
     assert [x.bound for x in p.layers] == ["compute", "fused", "fused", "memory"]
     assert p.layers[1].note == "fused into conv"
-    # conv 0.02 s + 1e-5; the second Relu is not after a Conv: memory 5e6 / 5e9 = 1e-3 s + 1e-5
-    assert p.total_s == pytest.approx(0.02 + 1e-5 + 1e-3 + 1e-5 + 1e-3)
-    unfused = predict(profile(conv, bn, relu, other), DEVICE, fuse=False)
-    assert unfused.total_s > p.total_s
+    # conv (1e9 + 1e6) / 50e9 = 0.02002 s + 1e-5; relu2 memory 5e6 / 5e9 = 1e-3 s + 1e-5
+    assert p.total_s == pytest.approx(0.02002 + 1e-5 + 1e-3 + 1e-5 + 1e-3)
+    as_given = predict(dataclasses.replace(profile(conv, bn, relu, other), deployment=dep), DEVICE, fuse=False)
+    assert as_given.total_s > p.total_s
+    assert predict(profile(conv, bn, relu, other), DEVICE, deployment=dep).total_s == p.total_s
 
 
 def test_prediction_carries_the_roofs_for_the_roofline_plot() -> None:

@@ -205,7 +205,17 @@ def test_the_hand_built_profile_is_what_the_pipeline_produces(tmp_path: Path, mo
     profile = e2e_profile(tmp_path, monkeypatch)
     by_hand = tiny_cnn()
     as_given = dataclasses.replace(profile, model=dataclasses.replace(profile.model, path=by_hand.model.path))
-    assert dataclasses.replace(as_given, memory=None) == by_hand
+    assert dataclasses.replace(as_given, memory=None, deployment=None) == by_hand
+    # Deployed by hand: Relu is the Conv's only reader, so one kernel (13,824 + 256 FLOPs) reading the input and
+    # weights (1,216 B) and writing the Relu's output (1,024 B); Flatten is a view; Gemm and the two custom ops.
+    dep = profile.deployment
+    assert dep is not None
+    assert [(k.nodes, k.flops, k.bytes_read, k.bytes_written) for k in dep.kernels] == [
+        (("/features/0/Conv", "/features/1/Relu"), 14_080, 1_216, 1_024), (("/classifier/Gemm",), 5_120, 11_304, 40),
+        (("/post/Mystery",), 0, 0, 0), (("/post/Mystery_1",), 0, 0, 0)]
+    assert (dep.given_nodes, dep.deployed_kernels, dep.removed) == (6, 4, ("/Flatten",))
+    # 13,544 + 2,088 bytes as given; the Conv's output (1,024 written, 1,024 read by Relu) never leaves the kernel
+    assert (dep.given_bytes, dep.deployed_bytes) == (15_632, 15_632 - 2_048)
     # Memory by hand: the input (768 B) is held throughout; while Relu runs the Conv output and
     # the Relu output are live too: 768 + 1,024 + 1,024 = 2,816 B. Flatten is a view of Relu's output.
     mem = profile.memory

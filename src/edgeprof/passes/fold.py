@@ -1,48 +1,43 @@
-"""What a runtime typically folds at deployment: BatchNormalization after a Conv/Gemm/MatMul,
-a bias Add after a MatMul, and an activation fused into the preceding kernel.
+"""What a runtime folds away at deployment, read off the deployed graph (:mod:`edgeprof.passes.deploy`):
+constant subgraphs evaluated at load, BatchNormalization after a Conv/Gemm/MatMul, a bias Add after a
+MatMul, activations (SiLU, HardSwish and GELU patterns included) fused into their producing kernel,
+and Q/DQ pairs folded into integer kernels.
 
-The as-given count never drops these; this pass only says how much of it is foldable."""
+The as-given count never drops these; this pass only says how much of it is foldable. It is derived
+from the same :class:`Deployment` the latency model runs on, so the two never disagree.
+"""
 
 from __future__ import annotations
 
 from edgeprof.ir import Graph
+from edgeprof.passes.deploy import deploy
+from edgeprof.report.deploy import Deployment
 from edgeprof.report.model import Foldable, LayerCost
 
-_KERNELS = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
-_FUSABLE_ACTIVATIONS = {"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh"}
+_ACTIVATION_SUFFIX = " into the preceding kernel"
 
 
-def foldable(graph: Graph, layers: list[LayerCost]) -> Foldable:
-    """Sum the FLOPs of nodes that follow a kernel they would fold into (top-level graph)."""
-    by_name = {layer.name: layer for layer in layers}
-    flops = 0
-    nodes = 0
-    kinds: dict[str, int] = {}
-    for node in graph.nodes:
-        if not node.inputs or not node.inputs[0]:
-            continue
-        src = graph.producer.get(node.inputs[0])
-        if src is not None and node.op in _FUSABLE_ACTIVATIONS and src.op in ("BatchNormalization", "Add"):
-            # Conv -> BatchNormalization -> Relu and MatMul -> Add(bias) -> Relu fuse into one kernel.
-            inner = graph.producer.get(src.inputs[0]) if src.inputs and src.inputs[0] else None
-            src = src if inner is None or inner.op not in _KERNELS else inner
-        if src is None or src.op not in _KERNELS:
-            continue
-        if len(graph.consumers.get(node.inputs[0], ())) != 1:
-            continue
-        if node.op == "BatchNormalization":
-            kind = f"BatchNormalization into {src.op}"
-        elif node.op == "Add" and src.op == "MatMul" and len(node.inputs) > 1 and node.inputs[1] in graph.weights:
-            kind = "bias Add into MatMul"
-        elif node.op in _FUSABLE_ACTIVATIONS:
-            kind = f"{node.op} into the preceding kernel"
-        else:
-            continue
-        layer = by_name.get(node.name or node.op)
-        if layer is None or layer.state != "counted":
-            continue
-        flops += layer.flops + layer.int_ops
-        nodes += 1
-        kinds[kind] = kinds.get(kind, 0) + 1
-    detail = tuple(f"{n} x {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
-    return Foldable(flops=flops, nodes=nodes, detail=detail)
+def foldable(graph: Graph, layers: list[LayerCost], deployment: Deployment | None = None) -> Foldable:
+    """The ops (FLOPs + integer OPs, as given) of the nodes the deployment folds or fuses away, by
+    kind, most first (``deployment`` is built from ``graph`` and ``layers`` when not given)."""
+    dep = deployment if deployment is not None else deploy(graph, layers)
+    flops = nodes = 0
+    by_label: dict[str, int] = {}
+    for row in dep.folded:
+        if row.ops <= 0:
+            continue  # views and zero-op rewrites fold no FLOPs
+        flops += row.ops
+        nodes += row.nodes
+        label = _label(row.kind)
+        by_label[label] = by_label.get(label, 0) + row.count
+    detail = sorted(by_label.items(), key=lambda kv: -kv[1])
+    return Foldable(flops=flops, nodes=nodes, detail=tuple(f"{n} x {k}" for k, n in detail))
+
+
+def _label(kind: str) -> str:
+    """``Relu into Conv`` reads ``Relu into the preceding kernel`` (the note's wording since it was
+    introduced); BatchNormalization, bias, QDQ and constant kinds keep their own."""
+    what, _, into = kind.partition(" into ")
+    if not into or what.startswith(("BatchNormalization", "bias ", "QDQ")):
+        return kind
+    return what + _ACTIVATION_SUFFIX

@@ -10,12 +10,15 @@ For each counted layer (``calls`` runs of it together):
 
 Total = sum of the layer times + the per-inference overhead; FPS = 1 / total.
 
-Epilogue fusion (``fuse=True``, the default): a ``BatchNormalization`` or an activation among
-:data:`FUSABLE_ACTIVATIONS` that directly follows a ``Conv``/``ConvTranspose``/``Gemm`` (or such a
-layer with a fused ``BatchNormalization``) with the same output shape is folded into it (one
-activation per Conv/Gemm), as ONNX Runtime,
-TFLite and TensorRT do at load time: it is marked ``fused`` and costs nothing (its FLOPs stay in the
-counted totals; only the time model drops them).
+The graph as deployed (``fuse=True``, the default, with the profile's ``deployment`` from
+:mod:`edgeprof.passes.deploy`): the roofline runs over the deployed *kernels* instead of the
+as-given nodes. Constant subgraphs evaluated at load, views, and the nodes fused into a kernel
+(BatchNormalization folded, activations and SiLU/HardSwish/GELU patterns, Q/DQ pairs) are listed as
+``fused`` rows that cost nothing (no per-node overhead, no bytes); a kernel moves only its boundary
+bytes; an integer kernel from QDQ runs at the int8 rate. A control-flow kernel's subgraph layers are
+predicted one by one, as counted. The counted totals never change; only the time model uses the
+deployment. Without a deployment (``fuse=False``, or a profile built without one) every as-given
+layer is its own kernel.
 
 Precision classes: float32/float64 use the FP32 rate, float16/bfloat16 the FP16 rate, 8-bit and
 narrower integers the INT8 rate; wider integers and bool (index and shape arithmetic) use the FP32
@@ -30,20 +33,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from edgeprof.devices.catalogue import Device, Figure
+from edgeprof.report.deploy import DeployedKernel, Deployment
 from edgeprof.report.latency import Bound, LayerLatency, LLMLatency, PredictedLatency
 from edgeprof.report.model import LayerCost, Profile
 
-__all__ = ["FUSABLE_ACTIVATIONS", "METHOD", "is_float32_class", "precision_class", "predict", "predict_layer", "with_predictions"]
-
-# Sigmoid/HardSigmoid are left out: after a Conv they are nearly always half of a SiLU/HardSwish or a
-# squeeze-excitation gate, where the Conv output has a second reader and the runtime cannot fuse.
-FUSABLE_ACTIVATIONS = frozenset({"Relu", "Clip", "Tanh", "LeakyRelu"})
-_FUSION_HEADS = frozenset({"Conv", "ConvTranspose", "Gemm"})
+__all__ = ["METHOD", "is_float32_class", "precision_class", "predict", "predict_layer", "with_predictions"]
 
 METHOD = (
-    "roofline per layer: max(ops / (peak rate of its precision x efficiency), (bytes read + written) / "
-    "(bandwidth x bandwidth efficiency)) + per-node overhead x calls; BatchNormalization and simple activations "
-    "after Conv/Gemm fused into it; total = sum + per-inference overhead"
+    "roofline per kernel of the deployed graph: max(ops / (peak rate of its precision x efficiency), (bytes read + "
+    "written at the kernel's boundary) / (bandwidth x bandwidth efficiency)) + per-node overhead x calls; constants "
+    "folded at load, BatchNormalization folded, activations fused into their producer (use-def chains), QDQ as "
+    "integer kernels, views free; total = sum + per-inference overhead"
+)
+METHOD_AS_GIVEN = (
+    "roofline per layer as given: max(ops / (peak rate of its precision x efficiency), (bytes read + written) / "
+    "(bandwidth x bandwidth efficiency)) + per-node overhead x calls; total = sum + per-inference overhead"
 )
 
 _FP32 = {"float32", "float64", "float", "double", ""}
@@ -112,32 +116,54 @@ def _bandwidth(device: Device) -> float:
     return _value(device.memory_bandwidth_bytes_per_s) * _value(device.bandwidth_efficiency or _ONE)
 
 
-def _fusable(layer: LayerCost, head: LayerCost | None) -> bool:
-    return (head is not None and (layer.op == "BatchNormalization" or layer.op in FUSABLE_ACTIVATIONS)
-            and layer.output_shape == head.output_shape and layer.calls == head.calls)
+def _kernel_layer(kernel: DeployedKernel, layer: LayerCost) -> LayerCost:
+    """A deployed kernel as a layer to predict (its counts, boundary bytes and precision)."""
+    return LayerCost(layer.name, layer.op, kernel.category or layer.category, layer.state, layer.output_shape,
+                     flops=kernel.flops, int_ops=kernel.int_ops, macs=kernel.macs, bytes_read=kernel.bytes_read,
+                     bytes_written=kernel.bytes_written, precision=kernel.precision, scope=layer.scope,
+                     calls=kernel.calls)
 
 
-def predict(profile: Profile, device: Device, *, top: int = 5, fuse: bool = True) -> PredictedLatency:
-    """The roofline prediction of one inference of ``profile`` on ``device`` (see the module docstring)."""
+def _absorbed(deployment: Deployment) -> tuple[dict[str, DeployedKernel], dict[str, str]]:
+    """Kernels by their own (head) layer name; every other as-given node a kernel absorbs -> why it costs nothing."""
+    heads: dict[str, DeployedKernel] = {}
+    gone: dict[str, str] = {}
+    for k in deployment.kernels:
+        heads[k.name] = k
+        for name in k.nodes[1:]:
+            gone[name] = f"fused into {k.name}"
+    return heads, gone
+
+
+def predict(profile: Profile, device: Device, *, top: int = 5, fuse: bool = True,
+            deployment: Deployment | None = None) -> PredictedLatency:
+    """The roofline prediction of one inference of ``profile`` on ``device`` (see the module docstring).
+
+    ``deployment`` defaults to ``profile.deployment``; with ``fuse=False`` the graph as given is predicted."""
+    dep = (deployment or profile.deployment) if fuse else None
+    heads, gone = _absorbed(dep) if dep is not None else ({}, {})
+    removed = set(dep.removed) if dep is not None else set()
     layers: list[LayerLatency] = []
     missing: dict[str, int] = {}
     compute_s = memory_s = overhead_s = 0.0
     skipped_branches = not_counted = 0
-    head: LayerCost | None = None  # the Conv/Gemm the next BN/activation may fuse into
+    precisions: set[str] = set()
     for layer in profile.layers:
         if layer.range_group:
             skipped_branches += 1
             continue
         if layer.state == "not_counted":
             not_counted += 1
-        if fuse and _fusable(layer, head):
-            assert head is not None
+        why_free = gone.get(layer.name) or ("folded at load (a constant) or a view: no kernel"
+                                            if layer.name in removed else "")
+        if why_free:
             layers.append(LayerLatency(layer.name, layer.op, layer.category, layer.precision, 0.0, 0.0, 0.0, 0.0,
-                                       "fused", f"fused into {head.name}"))
-            if layer.op != "BatchNormalization":
-                head = None  # one activation per fused Conv/Gemm (after its BatchNormalization)
+                                       "fused", why_free))
             continue
-        head = layer if layer.op in _FUSION_HEADS else None
+        kernel = heads.get(layer.name)
+        if kernel is not None and kernel.category != "control_flow":
+            layer = _kernel_layer(kernel, layer)
+        precisions.add(precision_class(layer.precision))
         lat, why = predict_layer(layer, device)
         layers.append(lat)
         if why:
@@ -172,8 +198,8 @@ def predict(profile: Profile, device: Device, *, top: int = 5, fuse: bool = True
         missing=tuple(notes),
         dominant=dominant,
         layers=tuple(layers),
-        method=METHOD,
-        sources=tuple(_sources(device, {precision_class(x.precision) for x in profile.layers})),
+        method=METHOD if dep is not None else METHOD_AS_GIVEN,
+        sources=tuple(_sources(device, precisions)),
         llm=llm,
         peak_op_per_s={p: fig.value for p in ("fp32", "fp16", "int8") if (fig := device.peak_rate(p)) is not None},
         bandwidth_bytes_per_s=_bandwidth(device) or None,

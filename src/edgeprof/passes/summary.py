@@ -7,6 +7,7 @@ import dataclasses
 from edgeprof.frontends.base import LoadedModel
 from edgeprof.ops.registry import Category
 from edgeprof.passes.count import count
+from edgeprof.passes.deploy import deploy
 from edgeprof.passes.fold import foldable
 from edgeprof.passes.kernel_scratch import ort_peak_estimate
 from edgeprof.passes.memory import analyse_memory
@@ -58,6 +59,7 @@ def build_profile(loaded: LoadedModel, *, memory: bool = True, search_order: boo
         macs_max=counted.macs_max,
         is_lower_bound=bool(counted.not_counted),
     )
+    deployment = deploy(graph, counted.layers)
     return Profile(
         model=loaded.info,
         inputs=loaded.inputs,
@@ -66,7 +68,8 @@ def build_profile(loaded: LoadedModel, *, memory: bool = True, search_order: boo
         weights_by_dtype=weights_by_dtype,
         layers=tuple(counted.layers),
         not_counted=tuple(counted.not_counted),
-        foldable=foldable(graph, counted.layers),
+        foldable=foldable(graph, counted.layers, deployment),
+        deployment=deployment,
         notices=loaded.notices,
         module_calls=tuple(ModuleCalls(k, v) for k, v in loaded.module_calls.items()),
         memory=_memory(loaded, search_order) if memory else None,

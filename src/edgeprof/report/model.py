@@ -14,6 +14,7 @@ from html import escape
 from typing import Any, Literal
 
 from edgeprof.report.common import Provenance, WeightGroup
+from edgeprof.report.deploy import Deployment
 from edgeprof.report.energy import EnergyReport
 from edgeprof.report.latency import LatencyReport
 from edgeprof.report.llm import LLMFigures
@@ -187,6 +188,7 @@ class Profile:
     llm: LLMFigures | None = None
     latency: LatencyReport | None = None
     energy: EnergyReport | None = None
+    deployment: Deployment | None = None  # the graph as deployed (passes/deploy.py), beside the graph as given
     provenance: Provenance = field(
         default_factory=lambda: Provenance(
             "counted", "edgeprof op registry: FLOPs = scalar float ops (dot product of n = 2n-1), MACs separate"
