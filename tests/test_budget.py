@@ -238,7 +238,9 @@ def test_cli_latency_and_energy_budgets(model: Path, tmp_path: Path, capsys: pyt
     assert main(["check", str(model), "--max-latency-ms", "1000", "--max-energy-mj", "1000", "--device", "rpi5",
                  "--format", "json"]) == 0
     checks = json.loads(capsys.readouterr().out)["checks"]
-    assert [(c["budget"], c["status"]) for c in checks] == [("max_latency_ms", "pass"), ("max_energy_mj", "pass")]
+    assert [(c["budget"], c["status"]) for c in checks] == [("max_latency_ms", "pass"), ("max_energy_mj", "pass"),
+                                                            ("fits_device", "pass")]
+    assert checks[2]["figure"] == "fits in RAM on rpi5" and checks[2]["limit"] == 8_000_000_000
     assert main(["check", str(model), "--max-energy-mj", "0.000001", "--device", "rpi5", "--device", "stm32h7"]) == 1
     out = capsys.readouterr().out
     assert "rpi5: estimated" in out and "stm32h7: estimated" in out
@@ -247,3 +249,34 @@ def test_cli_latency_and_energy_budgets(model: Path, tmp_path: Path, capsys: pyt
     assert main(["check", str(model), "--budget", str(budget), "--device", "rpi5"]) == 1
     assert main(["check", str(model), "--max-energy-mj", "5", "--device", "nope"]) == 2
     assert "unknown device 'nope'" in capsys.readouterr().err
+
+
+def test_a_model_that_does_not_fit_the_device_fails_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 1.6 GB float32 MatMul weight on a 0.5 GB device: check fails on the fit alone, and the
+    latency notes say it does not fit."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    big = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[20000, 20000])
+    big.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", "w.bin"), ("offset", "0"), ("length", str(4 * 20000 * 20000))):
+        entry = big.external_data.add()
+        entry.key, entry.value = k, v
+    with open(tmp_path / "w.bin", "wb") as f:
+        f.truncate(4 * 20000 * 20000)  # sparse: no disk used
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 20000])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 20000])], [big])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    path = tmp_path / "big.onnx"
+    onnx.save(m, str(path))
+    assert main(["check", str(path), "--max-params", "10000000000", "--device", "ncs2", "--device", "rpi5",
+                 "--format", "json"]) == 1
+    checks = {c["figure"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["fits in RAM on ncs2"]["status"] == "fail"
+    assert checks["fits in RAM on ncs2"]["detail"].startswith("ncs2: does not fit: needs 1.65 GB, has 500 MB")
+    assert checks["fits in RAM on rpi5"]["status"] == "pass"
+    assert main(["profile", str(path), "--device", "ncs2"]) == 0
+    out = capsys.readouterr().out
+    assert "ncs2: does not fit: needs 1.65 GB, has 500 MB of RAM" in " ".join(out.split())

@@ -390,8 +390,10 @@ def predict_latency(
     profile: Profile, devices: Sequence[str], *, devices_files: Sequence[str | os.PathLike[str]] = ()
 ) -> Profile:
     """``profile`` with ``latency.predicted`` for each device id of the catalogue (plus the TOML
-    ``devices_files``; ``host`` comes from ``edgeprof calibrate``'s file), and for each device with
-    SRAM and flash sizes whether the model fits (``memory.device_fits``). See docs/latency.md."""
+    ``devices_files``; ``host`` comes from ``edgeprof calibrate``'s file), and whether the model
+    fits each device: its RAM (``memory.predicted.ram_fits``: weights, activations, a decoder
+    LLM's KV cache, the system's share) and, with SRAM and flash sizes, those
+    (``memory.predicted.device_fits``). See docs/latency.md."""
     from edgeprof.passes.latency import with_predictions
 
     targets = load_devices(devices, devices_files=devices_files)
@@ -399,7 +401,8 @@ def predict_latency(
     if result.memory is not None:
         from edgeprof.passes.memory import with_device_fits
 
-        result = dataclasses.replace(result, memory=with_device_fits(result.memory, targets))
+        kv_cache = result.llm.kv_cache_bytes if result.llm is not None else 0
+        result = dataclasses.replace(result, memory=with_device_fits(result.memory, targets, kv_cache))
     return result
 
 

@@ -237,4 +237,27 @@ def check_budget(profile: Profile, budget: Budget) -> CheckResult:
             status = "pass"
             detail = f"{human(value, unit)} <= {shown_limit}"
         checks.append(BudgetCheck(key, figure, unit, value, _limit_value(limit), status, detail))
-    return CheckResult(profile.model.name, tuple(checks))
+    return CheckResult(profile.model.name, tuple(checks + fit_checks(profile)))
+
+
+def fit_checks(profile: Profile) -> list[BudgetCheck]:
+    """With ``--device``, the model must fit each device: its RAM (weights, activation peak, KV
+    cache, the system's share) and, for a microcontroller, its flash and SRAM as stored."""
+    if profile.memory is None:
+        return []
+    out = []
+    for f in profile.memory.predicted.ram_fits:
+        status: Status = "fail" if not f.fits else "unproven" if f.is_lower_bound else "pass"
+        out.append(BudgetCheck("fits_device", f"fits in RAM on {f.device_id}", "B", f.needs_bytes, f.ram_bytes,
+                               status, f"{f.device_id}: {f.verdict()} ({human(f.system_bytes, 'B')} of it "
+                               f"system and runtime, {f.system_source.split(':')[0]})"))
+    for m in profile.memory.predicted.device_fits:
+        if m.precision != "stored":
+            continue
+        status = "fail" if not m.fits else "unproven" if m.is_lower_bound else "pass"
+        detail = (f"weights {human(m.weight_bytes, 'B')} of {human(m.flash_bytes, 'B')} flash, activation peak "
+                  f"{human(m.best_peak_activation_bytes, 'B')} of {human(m.sram_bytes, 'B')} SRAM")
+        out.append(BudgetCheck("fits_device", f"fits flash and SRAM on {m.device_id}", "B",
+                               m.weight_bytes + m.best_peak_activation_bytes, m.flash_bytes + m.sram_bytes, status,
+                               f"{m.device_id}: {detail}"))
+    return out

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
-from edgeprof.devices.catalogue import Device
+from edgeprof.devices.catalogue import Device, Figure
 from edgeprof.errors import UsageError
 from edgeprof.ir import DType, Graph, Value, dtype_by_name
 from edgeprof.passes.params import WeightTable, weight_table
@@ -47,13 +47,14 @@ from edgeprof.report.memory import (
     ModelSize,
     PrecisionMemory,
     PredictedMemory,
+    RamFit,
     Schedule,
     TimelinePoint,
 )
 from edgeprof.report.model import Provenance, WeightGroup
 
 __all__ = [
-    "analyse_memory", "mcu_fit", "model_size", "precision_weight_bytes", "with_device_fits", "with_measurement",
+    "SYSTEM_BYTES", "analyse_memory", "mcu_fit", "model_size", "precision_weight_bytes", "ram_fit", "with_device_fits", "with_measurement",
     "with_measurement_error",
 ]
 
@@ -329,14 +330,53 @@ FIT_PRECISIONS = ("stored", "int8")
 """The precisions a device fit is given at: as stored, and as an int8 deployment would store it."""
 
 
-def with_device_fits(report: MemoryReport, devices: Sequence[Device]) -> MemoryReport:
+# What the operating system and the inference runtime hold on a device of each class, beside the
+# model: subtracted from its RAM before the model's weights, activations and KV cache.
+SYSTEM_BYTES: dict[str, Figure] = {
+    "sbc": Figure(0.35e9, "assumed", "Raspberry Pi OS (Lite) and its services at idle, about 0.3 GB (assumed), plus a "
+                  "Python ONNX Runtime process with a small session: 52 MB peak RSS measured on this project's x86 "
+                  "CI host (a LiteRT process: 25 MB)"),
+    "gpu-module": Figure(1.5e9, "assumed", "JetPack's Ubuntu at idle (~0.8 GB) plus the CUDA context and the "
+                         "cuDNN/TensorRT libraries (~0.7 GB) in the shared RAM: assumed from typical Jetson reports"),
+    "phone": Figure(3.5e9, "assumed", "Android, its services and resident apps hold about 3-4 GB of an 8 GB phone; "
+                    "an app's runtime (LiteRT/QNN) about 0.1 GB: assumed"),
+    "laptop": Figure(4e9, "assumed", "macOS and resident apps at idle, about 4 GB: assumed"),
+    "accelerator": Figure(0.05e9, "assumed", "the accelerator's firmware and runtime buffers: assumed"),
+    "host": Figure(0.05e9, "measured", "a Python ONNX Runtime process with a small session: 52 MB peak RSS measured "
+                   "on this project's x86 CI host"),
+    "mcu": Figure(0.0, "assumed", "bare metal: the runtime's arena is part of the activation peak"),
+}
+
+
+def ram_fit(report: MemoryReport, device: Device, kv_cache_bytes: int = 0, precision: str = "stored") -> RamFit:
+    """Whether the model fits ``device``'s RAM: weights + activation peak (the best order found) +
+    ``kv_cache_bytes`` + the system share of :data:`SYSTEM_BYTES` for the device's class."""
+    if device.ram_bytes is None:
+        raise UsageError(f"device {device.id} has no RAM size")
+    row = report.predicted.precision(precision)
+    best = row.best_order_peak_activation_bytes
+    peak = row.peak_activation_bytes if best is None else best
+    system = SYSTEM_BYTES.get(device.device_class, SYSTEM_BYTES["sbc"])
+    needs = row.weight_bytes + peak + kv_cache_bytes + int(system.value)
+    ram = int(device.ram_bytes.value)
+    return RamFit(device_id=device.id, precision=precision, ram_bytes=ram, weight_bytes=row.weight_bytes,
+                  peak_activation_bytes=peak, kv_cache_bytes=kv_cache_bytes, system_bytes=int(system.value),
+                  system_source=f"{system.tag}: {system.source}", needs_bytes=needs, fits=needs <= ram,
+                  is_lower_bound=report.predicted.is_lower_bound)
+
+
+def with_device_fits(report: MemoryReport, devices: Sequence[Device], kv_cache_bytes: int = 0) -> MemoryReport:
     """``report`` with :func:`mcu_fit` for each device that has both an SRAM and a flash size
-    (microcontrollers, the Coral's parameter SRAM...), at :data:`FIT_PRECISIONS`."""
+    (microcontrollers, the Coral's parameter SRAM...), at :data:`FIT_PRECISIONS`, and
+    :func:`ram_fit` for each device with a RAM size (``kv_cache_bytes``: a decoder LLM's cache)."""
     fits = list(report.predicted.device_fits)
+    ram_fits = list(report.predicted.ram_fits)
     for device in devices:
+        if device.ram_bytes is not None:
+            ram_fits.append(ram_fit(report, device, kv_cache_bytes))
         if device.sram_bytes is None or device.flash_bytes is None:
             continue
         fits += [mcu_fit(report, int(device.sram_bytes.value), int(device.flash_bytes.value), precision, device.id)
                  for precision in FIT_PRECISIONS]
-    return replace(report, predicted=replace(report.predicted, device_fits=tuple(fits)))
+    return replace(report, predicted=replace(report.predicted, device_fits=tuple(fits), ram_fits=tuple(ram_fits)))
 

@@ -241,6 +241,25 @@ def device_fit_rows(mem: MemoryReport) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
+RAM_FIT_TITLE = "Does it fit in RAM? (weights + activation peak + KV cache + what the system and runtime hold)"
+RAM_FIT_HEADERS = ("device", "needs", "weights", "activations", "KV cache", "system + runtime", "RAM", "fits")
+
+
+def ram_fit_rows(mem: MemoryReport) -> list[tuple[str, str, str, str, str, str, str, str]]:
+    """One row per device with a RAM size: what the model needs, its parts, the RAM and a verdict."""
+    rows = []
+    for f in mem.predicted.ram_fits:
+        bound = ">= " if f.is_lower_bound else ""
+        verdict = "yes" if f.fits else f"no: short by {human(-f.margin_bytes, 'B')}"
+        if f.fits and f.is_lower_bound:
+            verdict = "not known: some tensors unsized"
+        rows.append((f.device_id, bound + human(f.needs_bytes, "B"), human(f.weight_bytes, "B"),
+                     human(f.peak_activation_bytes, "B"), human(f.kv_cache_bytes, "B") if f.kv_cache_bytes else "-",
+                     f"{human(f.system_bytes, 'B')} ({f.system_source.split(':')[0]})", human(f.ram_bytes, "B"),
+                     verdict))
+    return rows
+
+
 def precision_rows(mem: MemoryReport) -> list[tuple[str, str, int, int, int]]:
     """(precision, weight/activation dtypes, weight bytes, peak activation bytes, peak bytes) rows."""
     return [

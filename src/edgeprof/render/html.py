@@ -30,6 +30,8 @@ from edgeprof.render.energy import (
 )
 from edgeprof.render.format import (
     DEVICE_FIT_HEADERS,
+    RAM_FIT_HEADERS,
+    RAM_FIT_TITLE,
     device_fit_rows,
     exact,
     human,
@@ -40,6 +42,7 @@ from edgeprof.render.format import (
     memory_rows,
     percent,
     precision_rows,
+    ram_fit_rows,
     seconds,
     shape_text,
 )
@@ -245,7 +248,7 @@ def _latency(profile: Profile, top: int = DEFAULT_CHART_LAYERS) -> str:
     out = ['<section id="latency"><h2>Latency</h2>']
     if rows:
         out.append(f"<table><thead><tr><th>figure</th>{head}</tr></thead><tbody>{rows}</tbody></table>")
-    out += [f'<div class="notice">{esc(n)}</div>' for n in latency_notes(lat)]
+    out += [f'<div class="notice">{esc(n)}</div>' for n in latency_notes(lat, profile.memory)]
     for device_id, p in lat.predicted.items():
         layers = sorted(p.layers, key=lambda x: -x.time_s)[:top]
         if not layers:
@@ -381,6 +384,11 @@ def _memory(profile: Profile) -> str:
         head = "".join(f"<th>{esc(h)}</th>" for h in DEVICE_FIT_HEADERS)
         body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in device_fit_rows(mem))
         out += (f'<h3>Does it fit? (weights stay in flash, activations in SRAM)</h3><table id="device-fits">'
+                f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    if mem.predicted.ram_fits:
+        head = "".join(f"<th>{esc(h)}</th>" for h in RAM_FIT_HEADERS)
+        body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in ram_fit_rows(mem))
+        out += (f'<h3>{esc(RAM_FIT_TITLE)}</h3><table id="ram-fits">'
                 f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
     if mem.measurement_error:
         out += f'<div class="notice">Measurement not made: {esc(mem.measurement_error)}</div>'

@@ -9,6 +9,7 @@ from edgeprof.measure.stats import percentile
 from edgeprof.render.format import seconds
 from edgeprof.render.tables import md_table, text_table
 from edgeprof.report.latency import LatencyReport, ValidationEntry
+from edgeprof.report.memory import MemoryReport
 from edgeprof.report.serial import to_dict
 
 __all__ = ["LATENCY_COLUMNS", "latency_notes", "latency_rows", "render_validation"]
@@ -46,15 +47,31 @@ def latency_rows(report: LatencyReport) -> list[tuple[str, list[str]]]:
     return rows
 
 
-def latency_notes(report: LatencyReport) -> list[str]:
-    """What a reader must know beside the table: lower bounds, dominant layers, a failed measurement."""
+def latency_notes(report: LatencyReport, memory: MemoryReport | None = None) -> list[str]:
+    """What a reader must know beside the table: a device the model does not fit (``memory``'s RAM
+    and microcontroller fits), lower bounds, dominant layers, a failed measurement."""
     notes = []
+    if memory is not None:
+        notes += fit_notes(memory, set(report.predicted))
     for device_id, p in report.predicted.items():
         if p.dominant:
             notes.append(f"{device_id}: most time in {', '.join(p.dominant[:3])}")
         notes += [f"{device_id}: {m}" for m in p.missing]
     if report.measurement_error:
         notes.append(f"Measurement not made: {report.measurement_error}")
+    return notes
+
+
+def fit_notes(memory: MemoryReport, devices: set[str]) -> list[str]:
+    """One line per device in ``devices`` the model does not fit: its RAM, or a microcontroller's
+    flash or SRAM (at the stored precision)."""
+    notes = [f"{f.device_id}: {f.verdict()} of RAM; the prediction assumes it runs"
+             for f in memory.predicted.ram_fits if f.device_id in devices and not f.fits]
+    for m in memory.predicted.device_fits:
+        if m.device_id in devices and m.precision == "stored" and not m.fits:
+            short = [what for what, ok in (("flash", m.weights_fit_flash), ("SRAM", m.best_fits_sram)) if not ok]
+            notes.append(f"{m.device_id}: does not fit as stored ({' and '.join(short)} too small); "
+                         "the prediction assumes it runs")
     return notes
 
 

@@ -24,6 +24,8 @@ from edgeprof.render.energy import (
 )
 from edgeprof.render.format import (
     DEVICE_FIT_HEADERS,
+    RAM_FIT_HEADERS,
+    RAM_FIT_TITLE,
     ViewOptions,
     activation_share,
     device_fit_rows,
@@ -35,6 +37,7 @@ from edgeprof.render.format import (
     memory_rows,
     percent,
     precision_rows,
+    ram_fit_rows,
     select_layers,
     shape_text,
 )
@@ -203,6 +206,9 @@ def _memory(profile: Profile) -> list[str]:
     if mem.predicted.device_fits:
         lines += ["", "Does it fit? (weights stay in flash, activations in SRAM)", "",
                   *md_table(DEVICE_FIT_HEADERS, device_fit_rows(mem), (False,) * len(DEVICE_FIT_HEADERS))]
+    if mem.predicted.ram_fits:
+        lines += ["", RAM_FIT_TITLE, "",
+                  *md_table(RAM_FIT_HEADERS, ram_fit_rows(mem), tuple(h != "device" and h != "fits" for h in RAM_FIT_HEADERS))]
     if mem.predicted.unsized_values:
         lines += ["", f"{len(mem.predicted.unsized_values)} tensor(s) could not be sized: the activation peak is a lower bound."]
     if mem.measurement_error:
@@ -228,7 +234,7 @@ def _latency(profile: Profile) -> list[str]:
     lines = ["### Latency", ""]
     if rows:
         lines += md_table(("figure", *(h for h, _ in LATENCY_COLUMNS)), rows, (False, *(r for _, r in LATENCY_COLUMNS)))
-    for note in latency_notes(profile.latency):
+    for note in latency_notes(profile.latency, profile.memory):
         lines += ["", md_escape(note)]
     return lines
 

@@ -32,6 +32,8 @@ from edgeprof.render.energy import (
 )
 from edgeprof.render.format import (
     DEVICE_FIT_HEADERS,
+    RAM_FIT_HEADERS,
+    RAM_FIT_TITLE,
     ViewOptions,
     activation_share,
     device_fit_rows,
@@ -43,6 +45,7 @@ from edgeprof.render.format import (
     memory_rows,
     percent,
     precision_rows,
+    ram_fit_rows,
     select_layers,
     shape_text,
 )
@@ -283,6 +286,10 @@ def _memory(profile: Profile, width: int) -> list[RenderableType]:
         out.append(Text("Does it fit? (weights stay in flash, activations in SRAM)", style=_HEAD))
         fits = [(d, list(rest)) for d, *rest in device_fit_rows(mem)]
         out.append(_named_table(width, DEVICE_FIT_HEADERS[0], [(h, False) for h in DEVICE_FIT_HEADERS[1:]], fits))
+    if mem.predicted.ram_fits:
+        out.append(Text(RAM_FIT_TITLE, style=_HEAD))
+        ram = [(d, list(rest)) for d, *rest in ram_fit_rows(mem)]
+        out.append(_named_table(width, RAM_FIT_HEADERS[0], [(h, h != "fits") for h in RAM_FIT_HEADERS[1:]], ram))
     if mem.predicted.unsized_values:
         out.append(Text(f"{len(mem.predicted.unsized_values)} tensor(s) could not be sized (e.g. {mem.predicted.unsized_values[0]}): "
                         "the activation peak is a lower bound.", style=_WARN))
@@ -315,7 +322,7 @@ def _latency(profile: Profile, width: int) -> list[RenderableType]:
     if rows:
         out.append(_named_table(width, "figure", list(LATENCY_COLUMNS), rows))
     out += [Text(note, style=_WARN if "bound" in note or "not made" in note else "") for note in
-            latency_notes(profile.latency)]
+            latency_notes(profile.latency, profile.memory)]
     return out
 
 

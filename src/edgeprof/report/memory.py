@@ -160,6 +160,42 @@ class McuFit:
 
 
 @dataclass(frozen=True)
+class RamFit:
+    """Does the model fit a device's RAM? ``needs_bytes`` = weights + the activation peak (+ the
+    KV cache of a decoder LLM at its context length) + what the system and the runtime hold
+    (``system_bytes``, a catalogue-class figure whose tag and source ``system_source`` states),
+    against ``ram_bytes``. ``is_lower_bound``: some tensors could not be sized."""
+
+    device_id: str
+    precision: str
+    ram_bytes: int
+    weight_bytes: int
+    peak_activation_bytes: int
+    kv_cache_bytes: int
+    system_bytes: int
+    system_source: str
+    needs_bytes: int
+    fits: bool
+    is_lower_bound: bool
+
+    @property
+    def margin_bytes(self) -> int:
+        """RAM left (negative: short by that much)."""
+        return self.ram_bytes - self.needs_bytes
+
+    def verdict(self) -> str:
+        """``fits (X of Y)`` or ``does not fit: needs X, has Y``, sizes in decimal units."""
+        need, has = _gb(self.needs_bytes), _gb(self.ram_bytes)
+        if not self.fits:
+            return f"does not fit: needs {need}, has {has}"
+        return f"fits: needs {'>= ' if self.is_lower_bound else ''}{need} of {has}"
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.3g} GB" if n >= 1e9 else f"{n / 1e6:.3g} MB"
+
+
+@dataclass(frozen=True)
 class KernelScratchEstimate:
     """The peak on a named runtime: the prediction plus the temporaries its kernels allocate
     (``scratch_at_peak_bytes`` at the step ``peak_at``), estimated by the rules in ``provenance``."""
@@ -181,7 +217,8 @@ class PredictedMemory:
     to a prediction). ``peak_at`` is the node running at the activation peak and
     ``live_at_peak`` the buffers live then. When some activations could not be sized, they are
     listed in ``unsized_values`` and the peak is a lower bound. ``device_fits``: per ``--device``
-    with SRAM and flash sizes, at the stored and int8 precisions; ``runtime_estimate``: for an
+    with SRAM and flash sizes, at the stored and int8 precisions; ``ram_fits``: per ``--device``
+    with a RAM size (weights, activations, KV cache, system and runtime against RAM); ``runtime_estimate``: for an
     ONNX file, the peak on ONNX Runtime's CPU kernels."""
 
     weight_bytes: int
@@ -205,6 +242,7 @@ class PredictedMemory:
     provenance: Provenance
     device_fits: tuple[McuFit, ...] = ()
     runtime_estimate: KernelScratchEstimate | None = None
+    ram_fits: tuple[RamFit, ...] = ()
 
     def precision(self, name: str) -> PrecisionMemory:
         """The row for ``name`` (``stored``, ``fp32``, ``fp16``, ``int8``, ``int4``)."""
