@@ -3,8 +3,9 @@ estimate, its top layers and categories, the sensor reading and the notes beside
 
 from __future__ import annotations
 
-from edgeprof.render.format import joules, seconds
+from edgeprof.render.format import fit_notes, joules, seconds
 from edgeprof.report.energy import DeviceEnergy, EnergyReport, LayerEnergy
+from edgeprof.report.memory import MemoryReport
 
 __all__ = [
     "ENERGY_CATEGORY_COLUMNS",
@@ -76,9 +77,10 @@ def top_layers(e: DeviceEnergy, n: int) -> list[LayerEnergy]:
     return sorted(e.layers, key=lambda x: -x.total_j)[:n]
 
 
-def energy_notes(report: EnergyReport) -> list[str]:
-    """What a reader must know beside the table: lower bounds, what is missing, the sensor."""
-    notes: list[str] = []
+def energy_notes(report: EnergyReport, memory: MemoryReport | None = None) -> list[str]:
+    """What a reader must know beside the table: a device the model does not fit, lower bounds,
+    what is missing, the sensor."""
+    notes: list[str] = fit_notes(memory, set(report.estimated)) if memory is not None else []
     for device_id, e in report.estimated.items():
         if e.is_lower_bound:
             notes.append(f"{device_id}: lower bound (some layers not costed; see missing)")

@@ -241,6 +241,19 @@ def device_fit_rows(mem: MemoryReport) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
+def fit_notes(memory: MemoryReport, devices: set[str]) -> list[str]:
+    """One line per device in ``devices`` the model does not fit: its RAM, or a microcontroller's
+    flash or SRAM (at the stored precision)."""
+    notes = [f"{f.device_id}: {f.verdict()} of RAM; the prediction assumes it runs"
+             for f in memory.predicted.ram_fits if f.device_id in devices and not f.fits]
+    for m in memory.predicted.device_fits:
+        if m.device_id in devices and m.precision == "stored" and not m.fits:
+            short = [what for what, ok in (("flash", m.weights_fit_flash), ("SRAM", m.best_fits_sram)) if not ok]
+            notes.append(f"{m.device_id}: does not fit as stored ({' and '.join(short)} too small); "
+                         "the prediction assumes it runs")
+    return notes
+
+
 RAM_FIT_TITLE = "Does it fit in RAM? (weights + activation peak + KV cache + what the system and runtime hold)"
 RAM_FIT_HEADERS = ("device", "needs", "weights", "activations", "KV cache", "system + runtime", "RAM", "fits")
 

@@ -319,7 +319,7 @@ def _energy(profile: Profile, top: int = 10) -> str:
     measured = measured_energy_rows(energy)
     if measured:
         out.append("<h3>Measured on this machine</h3>" + table("figure", ENERGY_COLUMNS, measured))
-    out += [f'<div class="notice">{esc(n)}</div>' for n in energy_notes(energy)]
+    out += [f'<div class="notice">{esc(n)}</div>' for n in energy_notes(energy, profile.memory)]
     return "".join(out) + "</section>"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from edgeprof.measure.stats import percentile
-from edgeprof.render.format import seconds
+from edgeprof.render.format import fit_notes, seconds
 from edgeprof.render.tables import md_table, text_table
 from edgeprof.report.latency import LatencyReport, ValidationEntry
 from edgeprof.report.memory import MemoryReport
@@ -59,19 +59,6 @@ def latency_notes(report: LatencyReport, memory: MemoryReport | None = None) -> 
         notes += [f"{device_id}: {m}" for m in p.missing]
     if report.measurement_error:
         notes.append(f"Measurement not made: {report.measurement_error}")
-    return notes
-
-
-def fit_notes(memory: MemoryReport, devices: set[str]) -> list[str]:
-    """One line per device in ``devices`` the model does not fit: its RAM, or a microcontroller's
-    flash or SRAM (at the stored precision)."""
-    notes = [f"{f.device_id}: {f.verdict()} of RAM; the prediction assumes it runs"
-             for f in memory.predicted.ram_fits if f.device_id in devices and not f.fits]
-    for m in memory.predicted.device_fits:
-        if m.device_id in devices and m.precision == "stored" and not m.fits:
-            short = [what for what, ok in (("flash", m.weights_fit_flash), ("SRAM", m.best_fits_sram)) if not ok]
-            notes.append(f"{m.device_id}: does not fit as stored ({' and '.join(short)} too small); "
-                         "the prediction assumes it runs")
     return notes
 
 

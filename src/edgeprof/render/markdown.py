@@ -261,7 +261,7 @@ def _energy(profile: Profile) -> list[str]:
     measured = measured_energy_rows(profile.energy)
     if measured:
         lines += ["", "**Energy measured on this machine**", "", *table("figure", ENERGY_COLUMNS, measured)]
-    for note in energy_notes(profile.energy):
+    for note in energy_notes(profile.energy, profile.memory):
         lines += ["", md_escape(note)]
     return lines
 

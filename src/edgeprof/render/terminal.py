@@ -348,7 +348,7 @@ def _energy(profile: Profile, width: int) -> list[RenderableType]:
     if not out:
         out.append(Text("Energy", style=_HEAD))
     out += [Text(note, style=_WARN if "bound" in note or "not made" in note or "no power sensor" in note else "")
-            for note in energy_notes(profile.energy)]
+            for note in energy_notes(profile.energy, profile.memory)]
     out.append(Text("Estimates are ranges (low .. high) from two models; see docs/energy.md.", style=_DIM))
     return out
 
