@@ -22,7 +22,7 @@ def test_profile_device_puts_energy_in_the_json(tmp_path: Path) -> None:
     e = energy["estimated"]["rpi5"]
     r = e["estimated_j"]
     assert 0 < r["low"] <= r["mid"] <= r["high"]
-    assert e["method"].startswith("range of two models")
+    assert e["method"].startswith("mid = (idle power + (loaded - idle power) x utilisation) x predicted latency")
     assert any("Horowitz" in s for s in e["sources"])
     assert any(s.startswith("rpi5.process_node_nm = 16") for s in e["sources"])
     assert e["user"]["fps"] == 10 and e["user"]["battery_wh"] == 5

@@ -410,18 +410,19 @@ def estimate_energy(
     profile: Profile, devices: Sequence[str], *, devices_files: Sequence[str | os.PathLike[str]] = (),
     fps: float | None = None, battery_wh: float | None = None,
 ) -> Profile:
-    """``profile`` with ``energy.estimated`` for each device id: a {low, mid, high} range in joules from
-    per-op and data-movement energies (Horowitz 45 nm, node-scaled) and device power x predicted
-    latency (predicted here unless ``profile.latency`` has it). ``fps`` (default 30) and
-    ``battery_wh`` (default 15 Wh, an assumed phone battery) drive the user figures. See docs/energy.md."""
-    from edgeprof.passes.energy import BATTERY_SOURCE, DEFAULT_BATTERY_WH, DEFAULT_FPS, with_energy
+    """``profile`` with ``energy.estimated`` for each device id: a {low, mid, high} range in joules:
+    the device's idle and active power by the predicted utilisation over the predicted latency
+    (predicted here unless ``profile.latency`` has it), the range from the uncertainty of both, with
+    the per-op and data-movement energies (Horowitz 45 nm, node-scaled) beside it. ``fps`` (default
+    30) drives the per-hour figures; ``battery_wh`` the battery share (default: 15 Wh, an assumed
+    phone battery, on phones only; none for boards without a battery). See docs/energy.md."""
+    from edgeprof.passes.energy import DEFAULT_FPS, with_energy
 
     for name, value in (("fps", fps), ("battery_wh", battery_wh)):
         if value is not None and not (value > 0 and value < float("inf")):
             raise UsageError(f"{name} must be a positive number, got {value!r}")
-    source = BATTERY_SOURCE if battery_wh is None else "given by the user"
     return with_energy(profile, load_devices(devices, devices_files=devices_files), fps=fps or DEFAULT_FPS,
-                       battery_wh=battery_wh or DEFAULT_BATTERY_WH, battery_source=source)
+                       battery_wh=battery_wh)
 
 
 # ---- measurements ------------------------------------------------------------------------------------

@@ -15,6 +15,11 @@ from onnx import TensorProto, helper, numpy_helper
 
 from edgeprof.devices.catalogue import Device, Figure, load_catalogue
 from edgeprof.passes.energy import (
+    DEFAULT_BATTERY_WH,
+    IDLE_FRACTION,
+    LATENCY_UNCERTAINTY,
+    MEMORY_ACTIVITY,
+    POWER_UNCERTAINTY,
     SCENARIOS,
     energy_class,
     estimate,
@@ -144,11 +149,37 @@ def test_estimate_with_power_puts_power_x_latency_in_the_range() -> None:
     dev = dataclasses.replace(DEV, power_w=fig(2.0))
     e = estimate(profile(layer(flops=2000, macs=1000, read=800, written=800)), dev)
     assert e.latency_s == pytest.approx(13e-6)
-    assert e.device_power_j == pytest.approx(2.0 * 13e-6)
-    assert e.estimated_j.mid == pytest.approx(26e-6)
-    assert e.estimated_j.low == pytest.approx(e.bottom_up_j.low)  # the ops model is far below the device figure
-    assert e.estimated_j.high == pytest.approx(26e-6)
-    assert e.layers[0].device_j == pytest.approx(2.0 * 3e-6)  # power x the layer's own time
+    # busy 2 us of 13 (compute-bound); the host class idles at 0.3 of its loaded power
+    idle = 2.0 * IDLE_FRACTION["host"][0]
+    assert e.utilisation == pytest.approx(2 / 13) and e.idle_power_w == pytest.approx(idle)
+    p_mid = idle + (2.0 - idle) * 2 / 13
+    assert e.power_mid_w == pytest.approx(p_mid)
+    assert e.device_power_j == pytest.approx(p_mid * 13e-6)
+    assert e.estimated_j.mid == pytest.approx(p_mid * 13e-6)
+    factor = LATENCY_UNCERTAINTY * (1 + POWER_UNCERTAINTY["measured"])  # no wider than its inputs' uncertainty
+    assert e.range_factor == pytest.approx(factor)
+    assert e.estimated_j.low == pytest.approx(p_mid * 13e-6 / factor)
+    assert e.estimated_j.high == pytest.approx(p_mid * 13e-6 * factor)
+    assert e.layers[0].device_j == pytest.approx(p_mid * 3e-6)  # the power x the layer's own time
+
+
+def test_a_memory_bound_model_is_half_busy_and_an_assumed_power_widens_the_range() -> None:
+    dev = dataclasses.replace(DEV, power_w=Figure(2.0, "assumed", "test"), per_inference_overhead_s=None,
+                              per_node_overhead_s=None)
+    e = estimate(profile(layer(flops=10, macs=0, read=8000, written=8000)), dev)  # 16 us memory, 0.01 us compute
+    assert e.utilisation == pytest.approx(MEMORY_ACTIVITY)
+    assert e.range_factor == pytest.approx(LATENCY_UNCERTAINTY * (1 + POWER_UNCERTAINTY["assumed"]))
+    assert e.estimated_j.high / e.estimated_j.low == pytest.approx(e.range_factor**2)
+
+
+def test_a_battery_only_where_there_is_one() -> None:
+    board = estimate(profile(layer(flops=10)), dataclasses.replace(DEV, power_w=fig(2.0)))
+    assert board.user.battery_wh is None and board.user.battery_share_per_hour is None
+    assert "no battery" in board.user.battery_source
+    phone = estimate(profile(layer(flops=10)), dataclasses.replace(DEV, power_w=fig(2.0), device_class="phone"))
+    assert phone.user.battery_wh == DEFAULT_BATTERY_WH and phone.user.battery_share_per_hour is not None
+    given = estimate(profile(layer(flops=10)), dataclasses.replace(DEV, power_w=fig(2.0)), battery_wh=50.0)
+    assert given.user.battery_wh == 50.0 and given.user.battery_source == "given by the user"
 
 
 def test_not_counted_layers_make_a_lower_bound() -> None:
@@ -225,7 +256,8 @@ def test_with_energy_reuses_the_latency_prediction_and_round_trips() -> None:
     assert e.latency_s == p.latency.predicted["dev"].total_s
     assert (e.user.fps, e.user.battery_wh) == (10, 5)
     assert P.from_json(out.to_json()) == out
-    assert json.loads(out.to_json())["energy"]["estimated"]["dev"]["estimated_j"]["mid"] == pytest.approx(13e-6)
+    p_mid = 0.3 + 0.7 * 2 / 13  # 1 W loaded, 0.3 W idle, busy 2 us of 13
+    assert json.loads(out.to_json())["energy"]["estimated"]["dev"]["estimated_j"]["mid"] == pytest.approx(p_mid * 13e-6)
 
 
 @given(st.integers(0, 10**9), st.integers(0, 10**6), st.integers(0, 10**8))

@@ -11,13 +11,20 @@
    * the arithmetic, register and SRAM energies scaled to the device's process node by
      (node / 45 nm)^k, k = 1 at ``mid`` and 0.5 .. 1.5 for the ends; DRAM is not scaled.
 
-2. **Device power x predicted latency** (the roofline of :mod:`edgeprof.passes.latency`): the
-   whole device at its catalogue power figure, so instruction overhead, leakage and the rest of
-   the board are in it.
+2. **The device's power over the predicted latency** (the roofline of
+   :mod:`edgeprof.passes.latency`), a physical estimate: the board draws its idle power
+   (:data:`IDLE_FRACTION` of its loaded power ``power_w``, per device class, sourced) plus the
+   active-minus-idle power in proportion to the utilisation, the share of the predicted time the
+   compute units are busy (compute-bound time fully, memory-bound time at
+   :data:`MEMORY_ACTIVITY`, dispatch overhead not at all). Instruction overhead, leakage and the
+   rest of the board are in it.
 
-The reported range: ``low`` = the lower of (1) at its low settings and (2); ``mid`` = (2) when the
-device has a power figure, else (1) at mid; ``high`` = the higher of (1) at its high settings and
-(2). Each setting is listed in :data:`SCENARIOS` and documented in docs/energy.md.
+The reported figure: ``mid`` = (2) when the device has a power figure; ``low``/``high`` = mid
+divided/multiplied by the uncertainty of its two inputs, the latency model's
+(:data:`LATENCY_UNCERTAINTY`) and the power figure's (:data:`POWER_UNCERTAINTY` by its tag), so the
+range is no wider than what is not known. Without a power figure the range is (1) at its low, mid
+and high settings (:data:`SCENARIOS`, docs/energy.md), and (1) is always reported beside
+(``bottom_up_j``) as the energy the arithmetic and the data movement alone take.
 """
 
 from __future__ import annotations
@@ -45,6 +52,10 @@ __all__ = [
     "BATTERY_SOURCE",
     "DEFAULT_BATTERY_WH",
     "DEFAULT_FPS",
+    "IDLE_FRACTION",
+    "LATENCY_UNCERTAINTY",
+    "MEMORY_ACTIVITY",
+    "POWER_UNCERTAINTY",
     "DRAM_PJ_PER_64BIT",
     "OP_ENERGY_PJ",
     "SCENARIOS",
@@ -76,6 +87,25 @@ NODE_EXPONENTS = (0.5, 1.0, 1.5)
 DEFAULT_FPS = 30.0
 DEFAULT_BATTERY_WH = 15.0
 BATTERY_SOURCE = "assumed: a typical phone battery, ~4,000 mAh x 3.85 V = 15.4 Wh, rounded; not a measured device"
+BATTERY_CLASSES = frozenset({"phone"})  # device classes that run on a battery of their own
+NO_BATTERY = "no battery: the device class runs on mains or USB power; give --battery-wh for a battery-powered build"
+
+# Idle power as a share of the loaded power ``power_w``, per device class: (value, tag, source).
+IDLE_FRACTION: dict[str, tuple[float, str, str]] = {
+    "sbc": (0.35, "derived", "Raspberry Pi 4: 2.2-3.0 W at idle (chipwired.com, 36 USB-meter readings) against 7.2 W "
+            "under HPL (geerlingguy/top500-benchmark): 0.31-0.42"),
+    "gpu-module": (0.3, "assumed", "a Jetson module idles at a few watts of its 10-15 W power mode"),
+    "phone": (0.1, "assumed", "a phone SoC gates the NPU and big cores when idle: a few hundred mW of several W"),
+    "laptop": (0.15, "assumed", "an Apple M-series machine idles at a few watts of its loaded power"),
+    "accelerator": (0.25, "assumed", "a USB/M.2 accelerator idles at about a quarter of its rated power"),
+    "mcu": (0.3, "assumed", "a microcontroller at its run clock between inferences (no deep sleep)"),
+    "host": (0.3, "assumed", "a server core idles at about a third of its loaded power"),
+}
+MEMORY_ACTIVITY = 0.5  # memory-bound time counts as half busy: cores stall, DRAM works (assumed)
+LATENCY_UNCERTAINTY = 1.5  # the latency model's target median factor on held-out published measurements
+POWER_UNCERTAINTY: dict[str, float] = {  # +/- share of a power figure, by its tag
+    "measured": 0.15, "fitted": 0.2, "vendor": 0.3, "derived": 0.3, "secondary": 0.3, "assumed": 0.5,
+}
 
 
 @dataclass(frozen=True)
@@ -97,11 +127,11 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 
 METHOD = (
-    "range of two models: (1) ops + data movement: MACs x (mult + add) and other ops as adds at the layer's "
-    "precision (Horowitz 45 nm), one register-file access per op, bytes in 64-bit accesses to on-chip SRAM when "
-    "the layer's working set fits on chip else DRAM; arithmetic, registers and SRAM scaled by (node / 45 nm)^k; "
-    "(2) device power x predicted latency; low = min of (1) low and (2), mid = (2) (or (1) mid without a power "
-    "figure), high = max of (1) high and (2)"
+    "mid = (idle power + (loaded - idle power) x utilisation) x predicted latency, utilisation = the busy share of "
+    "the predicted time; low .. high = mid / .. x the uncertainty of the latency model and of the power figure. "
+    "Beside it, and the range when the device has no power figure: ops + data movement (MACs x (mult + add) and "
+    "other ops as adds at the layer's precision, Horowitz 45 nm, one register-file access per op, bytes in 64-bit "
+    "accesses to on-chip SRAM when the layer's working set fits on chip else DRAM, scaled by (node / 45 nm)^k)"
 )
 
 
@@ -174,14 +204,14 @@ def layer_energy(layer: LayerCost, device: Device, scenario: Scenario = SCENARIO
                        total, "on-chip" if on_chip else "off-chip")
 
 
-def user_figures(energy: EnergyRange, *, fps: float = DEFAULT_FPS, battery_wh: float = DEFAULT_BATTERY_WH,
+def user_figures(energy: EnergyRange, *, fps: float = DEFAULT_FPS, battery_wh: float | None = DEFAULT_BATTERY_WH,
                  battery_source: str = BATTERY_SOURCE, latency_s: float | None = None, device_id: str = "") -> UserFigures:
-    """Inferences per joule, energy per hour at ``fps`` and the share of a ``battery_wh`` battery per hour."""
+    """Inferences per joule, energy per hour at ``fps`` and the share of a ``battery_wh`` battery per
+    hour (``None``: no battery figure)."""
     def per_j(e: float) -> float:
         return 1.0 / e if e > 0 else 0.0
 
     per_hour = EnergyRange(energy.low * fps * 3600, energy.mid * fps * 3600, energy.high * fps * 3600)
-    battery_j = battery_wh * 3600
     note = ""
     if latency_s is not None and latency_s > 0 and 1.0 / latency_s < fps:
         note = (f"predicted {1.0 / latency_s:.3g} FPS on {device_id or 'the device'}, below the {fps:g} FPS assumed: "
@@ -190,14 +220,34 @@ def user_figures(energy: EnergyRange, *, fps: float = DEFAULT_FPS, battery_wh: f
         fps=fps, battery_wh=battery_wh, battery_source=battery_source,
         inferences_per_j=EnergyRange(per_j(energy.high), per_j(energy.mid), per_j(energy.low)),
         energy_per_hour_j=per_hour,
-        battery_share_per_hour=EnergyRange(per_hour.low / battery_j, per_hour.mid / battery_j, per_hour.high / battery_j),
+        battery_share_per_hour=None if battery_wh is None else EnergyRange(
+            per_hour.low / (battery_wh * 3600), per_hour.mid / (battery_wh * 3600), per_hour.high / (battery_wh * 3600)),
         note=note,
     )
 
 
+def battery_for(device: Device, battery_wh: float | None) -> tuple[float | None, str]:
+    """The battery of the battery figures: the user's, else the default of a device class that runs
+    on a battery of its own, else none."""
+    if battery_wh is not None:
+        return battery_wh, "given by the user"
+    if device.device_class in BATTERY_CLASSES:
+        return DEFAULT_BATTERY_WH, BATTERY_SOURCE
+    return None, NO_BATTERY
+
+
+def utilisation(prediction: PredictedLatency) -> float:
+    """The share of the predicted time the compute units are busy: the compute-bound kernels' time
+    fully, the memory-bound kernels' time at :data:`MEMORY_ACTIVITY`, the overheads not at all."""
+    total = prediction.total_s
+    if total <= 0:
+        return 0.0
+    return min(1.0, (prediction.compute_s + MEMORY_ACTIVITY * prediction.memory_s) / total)
+
+
 def estimate(profile: Profile, device: Device, prediction: PredictedLatency | None = None, *,
-             fps: float = DEFAULT_FPS, battery_wh: float = DEFAULT_BATTERY_WH,
-             battery_source: str = BATTERY_SOURCE) -> DeviceEnergy:
+             fps: float = DEFAULT_FPS, battery_wh: float | None = None,
+             battery_source: str | None = None) -> DeviceEnergy:
     """The energy of one inference of ``profile`` on ``device`` (see the module docstring);
     ``prediction`` is the latency prediction on the same device (made here when not given)."""
     if prediction is None:
@@ -211,14 +261,22 @@ def estimate(profile: Profile, device: Device, prediction: PredictedLatency | No
     bottom_up = EnergyRange(*(sum(x.total_j for x in per_scenario[s.name]) for s in SCENARIOS))
     power = device.power_w.value if device.power_w is not None else None
     latency_s = prediction.total_s
-    device_j = power * latency_s if power is not None else None
+    util = utilisation(prediction)
+    idle_share, _, _ = IDLE_FRACTION.get(device.device_class, IDLE_FRACTION["host"])
+    idle_w = power * idle_share if power is not None else None
+    power_mid = idle_w + (power - idle_w) * util if power is not None and idle_w is not None else None
+    device_j = power_mid * latency_s if power_mid is not None else None
     times = {x.name: x.time_s for x in prediction.layers}
-    mids = [dataclasses.replace(x, device_j=power * times.get(x.name, 0.0) if power is not None else None)
+    mids = [dataclasses.replace(x, device_j=power_mid * times.get(x.name, 0.0) if power_mid is not None else None)
             for x in per_scenario["mid"]]
-    if device_j is not None:
-        estimated = EnergyRange(min(bottom_up.low, device_j), device_j, max(bottom_up.high, device_j))
+    factor: float | None = None
+    if device_j is not None and device.power_w is not None:
+        factor = LATENCY_UNCERTAINTY * (1 + POWER_UNCERTAINTY.get(device.power_w.tag, 0.5))
+        estimated = EnergyRange(device_j / factor, device_j, device_j * factor)
     else:
         estimated = bottom_up
+    if battery_source is None or battery_wh is None:
+        battery_wh, battery_source = battery_for(device, battery_wh)
     size = onchip_bytes(device)
     node = device.process_node_nm.value if device.process_node_nm is not None else None
     missing = _missing(device, size, node, power, not_counted, skipped, prediction)
@@ -246,6 +304,10 @@ def estimate(profile: Profile, device: Device, prediction: PredictedLatency | No
                           latency_s=latency_s, device_id=device.id),
         by_category=tuple(_by_category(mids)),
         layers=tuple(mids),
+        idle_power_w=idle_w,
+        utilisation=util if power is not None else None,
+        power_mid_w=power_mid,
+        range_factor=factor,
     )
 
 
@@ -265,7 +327,12 @@ def _missing(device: Device, size: int | None, node: float | None, power: float 
         out.append(f"no power figure for device {device.id}: no power x latency figure; the range is the ops + "
                    "data-movement model alone, which leaves out instruction overhead, leakage and the rest of the board")
     elif prediction.is_lower_bound:
-        out.append("the predicted latency is a lower bound, and so is power x latency")
+        out.append("the predicted latency is a lower bound, and so is the energy estimate")
+    if power is not None:
+        _, tag, _ = IDLE_FRACTION.get(device.device_class, IDLE_FRACTION["host"])
+        if tag == "assumed":
+            out.append(f"idle power of a {device.device_class} device: an assumed share of its loaded power "
+                       "(docs/energy.md)")
     return out
 
 
@@ -292,12 +359,17 @@ def _sources(device: Device) -> list[str]:
         fig = getattr(device, name)
         if fig is not None:
             out.append(f"{device.id}.{name} = {fig.value:g} [{fig.tag}] {fig.source}")
+    share, tag, source = IDLE_FRACTION.get(device.device_class, IDLE_FRACTION["host"])
+    out.append(f"idle power = {share:g} x power_w for a {device.device_class} device [{tag}] {source}")
+    out.append(f"range: the latency model's uncertainty x{LATENCY_UNCERTAINTY:g} (its held-out target, docs/latency.md) "
+               "and the power figure's by its tag (+/- " + ", ".join(f"{t} {u:.0%}" for t, u in POWER_UNCERTAINTY.items())
+               + ")")
     out.append(f"predicted latency: latency.predicted.{device.id} (roofline; its sources there)")
     return out
 
 
 def with_energy(profile: Profile, devices: Iterable[Device], *, fps: float = DEFAULT_FPS,
-                battery_wh: float = DEFAULT_BATTERY_WH, battery_source: str = BATTERY_SOURCE) -> Profile:
+                battery_wh: float | None = None, battery_source: str | None = None) -> Profile:
     """``profile`` with ``energy.estimated`` set for each device (a latency prediction already in
     ``profile.latency`` is reused; measured figures are kept)."""
     current = profile.energy or EnergyReport()

@@ -36,23 +36,29 @@ def device_energy_rows(e: DeviceEnergy) -> list[tuple[str, list[str]]]:
     """One device's estimate, its two models and the user figures: (label, cells)."""
     bound = ">= " if e.is_lower_bound else ""
     r = e.estimated_j
+    how = ("device power over the predicted latency; range: the uncertainty of both (x"
+           f"{e.range_factor:.3g})" if e.range_factor is not None else "ops + data movement alone (no power figure)")
     rows = [("estimated", [bound + joules(r.low), bound + joules(r.mid), bound + joules(r.high),
-                           "range of the two models below" + (" (lower bound)" if e.is_lower_bound else "")])]
+                           how + (" (lower bound)" if e.is_lower_bound else "")])]
     b = e.bottom_up_j
     rows.append(("ops + data movement", [joules(b.low), joules(b.mid), joules(b.high),
                                          f"Horowitz 45 nm energies, node-scaled; mid: compute {joules(e.compute_j)}, "
                                          f"registers {joules(e.register_j)}, SRAM {joules(e.sram_j)}, "
                                          f"DRAM {joules(e.dram_j)}"]))
     if e.device_power_j is not None and e.power_w is not None and e.latency_s is not None:
-        rows.append(("power x latency", ["-", joules(e.device_power_j), "-",
-                                         f"{e.power_w:g} W x predicted {seconds(e.latency_s)}"]))
+        how = f"{e.power_w:g} W x predicted {seconds(e.latency_s)}"
+        if e.power_mid_w is not None and e.idle_power_w is not None and e.utilisation is not None:
+            how = (f"({e.idle_power_w:.3g} W idle + {e.power_w - e.idle_power_w:.3g} W x {e.utilisation:.0%} busy = "
+                   f"{e.power_mid_w:.3g} W) x predicted {seconds(e.latency_s)}")
+        rows.append(("power x latency", ["-", joules(e.device_power_j), "-", how]))
     u = e.user
     rows.append(("inferences per J", [f"{u.inferences_per_j.low:.3g}", f"{u.inferences_per_j.mid:.3g}",
                                       f"{u.inferences_per_j.high:.3g}", "1 / energy (low: from the high energy)"]))
     rows.append((f"per hour at {u.fps:g} FPS", [joules(u.energy_per_hour_j.low), joules(u.energy_per_hour_j.mid),
                                                      joules(u.energy_per_hour_j.high), f"energy x {u.fps:g} x 3600"]))
-    rows.append(("battery per hour", [_share(u.battery_share_per_hour.low), _share(u.battery_share_per_hour.mid),
-                                      _share(u.battery_share_per_hour.high), f"of a {u.battery_wh:g} Wh battery"]))
+    if u.battery_share_per_hour is not None and u.battery_wh is not None:
+        rows.append(("battery per hour", [_share(u.battery_share_per_hour.low), _share(u.battery_share_per_hour.mid),
+                                          _share(u.battery_share_per_hour.high), f"of a {u.battery_wh:g} Wh battery"]))
     return rows
 
 

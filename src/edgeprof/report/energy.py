@@ -66,11 +66,11 @@ class UserFigures:
     """What the estimate means for a user, for each end of the range."""
 
     fps: float  # the frame rate assumed for the per-hour figures
-    battery_wh: float  # the battery assumed for the battery share
+    battery_wh: float | None  # the battery of the battery share (None: the device has none and none was given)
     battery_source: str
     inferences_per_j: EnergyRange  # 1 / energy (low end of energy -> most inferences: see docs)
     energy_per_hour_j: EnergyRange  # energy x fps x 3600
-    battery_share_per_hour: EnergyRange  # energy per hour / (battery_wh x 3600); 1.0 = the whole battery
+    battery_share_per_hour: EnergyRange | None  # energy per hour / (battery_wh x 3600); 1.0 = the whole battery
     note: str = ""  # e.g. the device is predicted slower than the fps asked for
 
 
@@ -82,7 +82,7 @@ class DeviceEnergy:
     device_name: str
     estimated_j: EnergyRange  # the reported range (see method)
     bottom_up_j: EnergyRange  # per-operation + data-movement model alone
-    device_power_j: float | None  # power_w x predicted latency; None without a power figure
+    device_power_j: float | None  # the physical estimate: (idle + (active - idle) x utilisation) x latency; None without a power figure
     compute_j: float  # the bottom-up mid, split: arithmetic
     register_j: float
     sram_j: float
@@ -100,6 +100,10 @@ class DeviceEnergy:
     user: UserFigures
     by_category: tuple[CategoryEnergy, ...] = ()
     layers: tuple[LayerEnergy, ...] = ()
+    idle_power_w: float | None = None  # the device's idle power (idle_fraction x power_w, see sources)
+    utilisation: float | None = None  # the share of the predicted time the compute units are busy
+    power_mid_w: float | None = None  # idle + (active - idle) x utilisation
+    range_factor: float | None = None  # estimated_j spans mid / range_factor .. mid x range_factor
 
 
 @dataclass(frozen=True)
