@@ -8,7 +8,8 @@ No computation happens here. Exit codes:
 * 3 an internal error (a bug: ``--debug`` shows the traceback);
 * 130 interrupted (Ctrl-C); 141 the reader of the output went away (``edgeprof ... | head``).
 
-Every error is one line on stderr: ``edgeprof: <message>``.
+Every error is one line on stderr: ``edgeprof: <message>``, its control and bidi characters
+written as visible escapes (a model's names can hold terminal escape sequences).
 """
 
 from __future__ import annotations
@@ -693,8 +694,12 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
 
 
 def _say(stream: TextIO, message: str) -> None:
+    """One line on stderr: every error message passes here, with the model's strings in it
+    (an input name, a node name): control and bidi characters show as visible escapes."""
+    from edgeprof.report.text import printable
+
     try:
-        print(f"edgeprof: {' '.join(message.split())}", file=stream, flush=True)
+        print(f"edgeprof: {printable(' '.join(message.split()))}", file=stream, flush=True)
     except (OSError, ValueError):
         pass
 
