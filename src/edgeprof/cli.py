@@ -8,7 +8,8 @@ No computation happens here. Exit codes:
 * 3 an internal error (a bug: ``--debug`` shows the traceback);
 * 130 interrupted (Ctrl-C); 141 the reader of the output went away (``edgeprof ... | head``).
 
-Every error is one line on stderr: ``edgeprof: <message>``.
+Every error is one line on stderr: ``edgeprof: <message>``, its control and bidi characters
+written as visible escapes (a model's names can hold terminal escape sequences).
 """
 
 from __future__ import annotations
@@ -462,6 +463,7 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
                              "the input shape with --input (or a named dim with --dim)")
         options["seq_len"] = args.seq_len
     profile = _profile(args.model, pairs, dims, values, options)
+    _check_output_data(args, [profile])
     if args.devices:
         profile = _on_devices(profile, args, fps=args.fps, battery_wh=args.battery_wh)
     elif args.fps is not None or args.battery_wh is not None:
@@ -591,6 +593,18 @@ def _check_output(args: argparse.Namespace, models: Sequence[str]) -> None:
         check_output_path(args.output, args.budget, what="the --budget file")
 
 
+def _check_output_data(args: argparse.Namespace, profiles: Sequence[Profile | None]) -> None:
+    """Refuse, once the models are read and before anything is written, an ``-o`` that names a
+    file a model read besides itself (an ONNX model's external data)."""
+    if getattr(args, "output", None) is None:
+        return
+    from edgeprof.render.output import check_output_path
+
+    for profile in profiles:
+        for path in profile.model.data_files if profile is not None else ():
+            check_output_path(args.output, path, what="an external-data file of the model")
+
+
 def _run_compare(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from edgeprof.compare import compare_models
     from edgeprof.render.compare import render_compare
@@ -608,6 +622,7 @@ def _run_compare(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
         return _on_devices(profile, args) if args.devices else profile
 
     entries = compare_models(args.models, one, progress=progress)
+    _check_output_data(args, [e.profile for e in entries])
     _emit(render_compare(entries, args.format), args.output, stdout)
     failed = [e for e in entries if e.profile is None]
     if failed:
@@ -633,6 +648,7 @@ def _run_check(args: argparse.Namespace, stdout: TextIO) -> int:
     pairs, dims = _shapes(args)
     _check_output(args, [args.model])
     profile = _profile(args.model, pairs, dims, {}, {})
+    _check_output_data(args, [profile])
     if args.devices:
         profile = _on_devices(profile, args)
     result = check_budget(profile, budget)
@@ -664,6 +680,7 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
         return 0
     pairs, dims = _shapes(args)
     shapes: api.InputShapes = list(pairs) or None
+    _check_output(args, args.models if args.command == "validate" else [args.model])
     if args.command == "validate":
         from edgeprof.render.latency import render_validation
 
@@ -676,6 +693,7 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
             raise MeasurementError(f"{len(failed)} model(s) not measured: " + "; ".join(e.problem for e in failed))
         return 0
     profile = api.profile(args.model, input_shapes=shapes, dims=dims, memory=False)
+    _check_output_data(args, [profile])
     if args.devices:
         profile = api.predict_latency(profile, args.devices, devices_files=args.devices_files)
     with TerminalProgress(stderr) as progress:
@@ -693,8 +711,12 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
 
 
 def _say(stream: TextIO, message: str) -> None:
+    """One line on stderr: every error message passes here, with the model's strings in it
+    (an input name, a node name): control and bidi characters show as visible escapes."""
+    from edgeprof.report.text import printable
+
     try:
-        print(f"edgeprof: {' '.join(message.split())}", file=stream, flush=True)
+        print(f"edgeprof: {printable(' '.join(message.split()))}", file=stream, flush=True)
     except (OSError, ValueError):
         pass
 

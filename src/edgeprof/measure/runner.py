@@ -11,19 +11,18 @@ memory cap and on every exit path of the parent.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from edgeprof.errors import MeasurementError
+from edgeprof.measure.signals import exit_signals_raise
 
 RESULT_MARK = "EDGEPROF_RESULT "
 
@@ -96,7 +95,7 @@ def run_child(
         raise MeasurementError(f"{what}: a measuring child is ['-m', module] or ['-c', code], got {list(command)!r}")
     cap = max_rss_bytes if max_rss_bytes is not None else default_max_rss_bytes()
     src = str(Path(__file__).resolve().parents[2])  # the directory that holds the edgeprof package
-    with _exit_signals_raise():
+    with exit_signals_raise():
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-I", "-c", _BOOTSTRAP, src, *command],
@@ -181,32 +180,6 @@ def _kill_group_quietly(pgid: int) -> None:
 def _kill_live_groups() -> None:
     for pgid in list(_live_groups):
         _kill_group_quietly(pgid)
-
-
-class _ExitSignal(SystemExit):
-    """SIGTERM or SIGHUP while a child runs: unwinds (so the child is killed), exit 128 + signal."""
-
-
-@contextlib.contextmanager
-def _exit_signals_raise() -> Iterator[None]:
-    """While a child runs, SIGTERM/SIGHUP raise :class:`_ExitSignal` in the main thread instead of
-    ending this process at once (which would leave the child running in its own process group)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _raise(signum: int, _frame: object) -> None:
-        raise _ExitSignal(128 + signum)
-
-    saved = {}
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
-            saved[sig] = signal.signal(sig, _raise)
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 def parse_result(what: str, returncode: int, stdout: str, stderr: str) -> dict[str, Any]:

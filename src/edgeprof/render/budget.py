@@ -8,6 +8,7 @@ import json
 from edgeprof.render.format import exact
 from edgeprof.render.tables import Md, md_escape, md_table, text_table
 from edgeprof.report.budget import CheckResult
+from edgeprof.report.text import printable
 
 __all__ = ["render_check"]
 
@@ -37,10 +38,10 @@ def render_check(result: CheckResult, fmt: str) -> str:
                  f"**{'PASS' if result.ok else 'FAIL'}**: {verdict}.", "",
                  *md_table(("budget", "figure", "value", "limit", "result", "detail"), md_rows,
                            (False, False, True, True, False, False))]
-        return "\n".join(lines) + "\n"
+        return printable("\n".join(lines), newlines=True) + "\n"
     rows = [("budget", "value", "limit", "result", "detail")]
     rows += [(c.budget, _value_text(c.value), _limit_text(c.limit), _MARK[c.status], c.detail)
              for c in result.checks]
     lines = [f"edgeprof budget check: {result.model or '(unnamed model)'}: {'PASS' if result.ok else 'FAIL'} ({verdict})",
              *text_table(rows, (False, True, True, False, False))]
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines), newlines=True) + "\n"

@@ -19,6 +19,7 @@ from edgeprof.render.html_svg import ScatterPoint, scatter_chart
 from edgeprof.render.tables import Md, md_escape, md_table, text_table
 from edgeprof.report.compare import CompareEntry
 from edgeprof.report.model import Profile
+from edgeprof.report.text import printable
 
 __all__ = ["COLUMNS", "Column", "best_values", "columns_for", "render_compare"]
 
@@ -165,7 +166,7 @@ def _text(entries: Sequence[CompareEntry], columns: Sequence[Column]) -> str:
         rows.append(cells)
     lines = text_table(rows, [False] + [True] * len(columns))
     lines.append("* best in its column (the lowest; the highest FPS)")
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines), newlines=True) + "\n"
 
 
 def _reason(e: CompareEntry) -> str:
@@ -190,7 +191,7 @@ def _markdown(entries: Sequence[CompareEntry], columns: Sequence[Column]) -> str
     lines = [f"## edgeprof comparison of {len(entries)} models", "",
              *md_table(["model", *[c.title for c in columns]], rows, [False] + [True] * len(columns)),
              "", "**Bold**: the best in its column (the lowest; the highest FPS)."]
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines), newlines=True) + "\n"
 
 
 def _latency_scatter(entries: Sequence[CompareEntry], columns: Sequence[Column]) -> str:

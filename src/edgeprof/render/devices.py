@@ -8,6 +8,7 @@ from typing import Any
 
 from edgeprof.devices.catalogue import Device, Figure
 from edgeprof.render.tables import md_table, text_table
+from edgeprof.report.text import printable
 
 __all__ = ["render_devices"]
 
@@ -38,4 +39,4 @@ def render_devices(devices: Sequence[Device], fmt: str) -> str:
         table = md_table(head, rows, (False,) * len(head))
     else:
         table = text_table([head, *rows], (False,) * len(head), rule=True)
-    return "\n".join(table) + "\n" + note
+    return printable("\n".join(table), newlines=True) + "\n" + note

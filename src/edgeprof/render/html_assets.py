@@ -7,8 +7,11 @@ tag forbids any other source (``default-src 'none'``), so even a mistake cannot 
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from typing import Any
+
+from edgeprof.report.text import UNSAFE_CHARS, printable
 
 __all__ = ["CSP", "CSS", "SCRIPT", "esc", "json_for_script", "page"]
 
@@ -109,15 +112,22 @@ SCRIPT = """
 """
 
 
+_UNSAFE_IN_JSON = re.compile(f"[{UNSAFE_CHARS}]")  # json.dumps escapes C0 itself; C1 and bidi controls it keeps
+
+
 def esc(text: object) -> str:
-    """HTML-escape ``text`` for element content and quoted attribute values (``< > & " '``)."""
-    return escape(str(text), quote=True)
+    """HTML-escape ``text`` for element content and quoted attribute values (``< > & " '``);
+    control and bidi characters (``U+202E`` would reverse the text after it) show as visible
+    escapes (``\\u202e``)."""
+    return escape(printable(str(text), newlines=True), quote=True)
 
 
 def json_for_script(data: Any) -> str:
     """JSON safe inside a ``<script>`` element: ``<``, ``>``, ``&`` and the line separators are
-    written as ``\\u`` escapes, so a string holding ``</script>`` cannot close the element."""
+    written as ``\\u`` escapes, so a string holding ``</script>`` cannot close the element; so are
+    the C1 and bidi control characters (the strings read back exactly)."""
     text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    text = _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     for ch, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, code)
     return text

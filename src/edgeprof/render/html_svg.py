@@ -1,6 +1,7 @@
 """Inline SVG charts for the HTML reports, generated in Python (no JavaScript library).
 
-Every label is HTML-escaped here: callers pass raw model strings. Coordinates are floats
+Every label is HTML-escaped here (control and bidi characters as visible escapes): callers pass
+raw model strings. Coordinates are floats
 (drawing only); the figures printed in labels come from the exact integer formatting helpers.
 """
 
@@ -9,9 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
 
 from edgeprof.render.format import exact, human
+from edgeprof.render.html_assets import esc as escape  # markup, control and bidi characters
 
 __all__ = [
     "Bar", "RooflinePoint", "ScatterPoint", "bar_chart", "line_chart", "roofline_chart", "scatter_chart", "shorten",

@@ -11,6 +11,7 @@ from edgeprof.render.tables import md_table, text_table
 from edgeprof.report.latency import LatencyReport, ValidationEntry
 from edgeprof.report.memory import MemoryReport
 from edgeprof.report.serial import to_dict
+from edgeprof.report.text import printable
 
 __all__ = ["LATENCY_COLUMNS", "latency_notes", "latency_rows", "render_validation"]
 
@@ -79,4 +80,4 @@ def render_validation(entries: list[ValidationEntry], fmt: str) -> str:
         table = md_table(head, rows, (False,) * len(head))
     else:
         table = text_table([head, *rows], (False,) * len(head), rule=True)
-    return "\n".join(table) + "\n" + (f"\n{summary}\n" if summary else "")
+    return printable("\n".join(table), newlines=True) + "\n" + (f"\n{summary}\n" if summary else "")

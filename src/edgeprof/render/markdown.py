@@ -44,6 +44,7 @@ from edgeprof.render.format import (
 from edgeprof.render.latency import LATENCY_COLUMNS, latency_notes, latency_rows
 from edgeprof.render.tables import Md, md_escape, md_table
 from edgeprof.report.model import Profile
+from edgeprof.report.text import printable
 
 __all__ = ["render_markdown", "render_ops_markdown"]
 
@@ -296,7 +297,7 @@ def render_markdown(profile: Profile, view: ViewOptions | None = None) -> str:
     if profile.energy is not None:
         sections.append(_energy(profile))
     sections.append(_not_counted(profile))
-    return "\n\n".join("\n".join(s) for s in sections) + "\n"
+    return printable("\n\n".join("\n".join(s) for s in sections), newlines=True) + "\n"
 
 
 def render_ops_markdown(entries: Iterable[Entry]) -> str:

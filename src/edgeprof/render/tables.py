@@ -4,6 +4,11 @@
 The terminal report draws its tables with rich (``render/terminal.py``); these writers serve
 the plain ``table`` format of ``compare``, ``check``, ``devices`` and ``validate``, every
 Markdown table and the CSV report.
+
+Every cell is model-provided text as far as these writers know: control and bidi characters
+are written as visible escapes (:func:`edgeprof.report.text.printable`) in every format, and a
+CSV text cell that a spreadsheet would take for a formula gets a leading ``'``
+(:func:`csv_cell`); a number cell (``int``/``float``) is written as the number it is.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
-__all__ = ["Md", "csv_table", "md_escape", "md_table", "text_table"]
+from edgeprof.report.text import printable
+
+__all__ = ["Md", "csv_cell", "csv_table", "md_escape", "md_table", "text_table"]
 
 _BACKSLASHED = set("\\`*_[]|#~")
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
@@ -27,9 +34,10 @@ class Md(str):
 
 def md_escape(text: str) -> str:
     """Escape ``text`` for a Markdown line: Markdown punctuation (and the backslash) gets a
-    backslash, ``< > &`` become entities, line breaks become spaces."""
+    backslash, ``< > &`` become entities, line breaks become spaces, other control and bidi
+    characters visible escapes (their backslash escaped in turn)."""
     out = []
-    for ch in " ".join(text.splitlines()) if text else "":
+    for ch in printable(" ".join(text.splitlines())) if text else "":
         if ch in _BACKSLASHED:
             out.append("\\" + ch)
         elif ch in _ENTITIES:
@@ -44,7 +52,7 @@ def _md_cell(cell: str) -> str:
     :func:`md_escape`, line breaks as spaces), with its leading and trailing spaces kept as
     ``&#32;`` (a table trims them otherwise)."""
     if isinstance(cell, Md):
-        return str(cell)
+        return printable(str(cell))
     text = md_escape(cell)
     core = text.strip(" ")
     if core == text:
@@ -73,6 +81,7 @@ def text_table(rows: Sequence[Sequence[str]], right: Sequence[bool], *, rule: bo
     row shorter than ``right`` ends in a cell that runs on past the columns (a message in place
     of figures); that cell does not widen any column."""
     n = len(right)
+    rows = [[printable(c) for c in row] for row in rows]
     widths = [0] * n
     for row in rows:
         for i, cell in enumerate(row if len(row) == n else row[:-1]):
@@ -90,10 +99,24 @@ def text_table(rows: Sequence[Sequence[str]], right: Sequence[bool], *, rule: bo
     return lines + [line(row) for row in rows[1:]]
 
 
-def csv_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """CSV with ``\\n`` line ends (the csv module quotes what needs quoting)."""
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(cell: str | int | float) -> str:
+    """One CSV cell: a number as it is (a negative count stays a number); text with its control
+    and bidi characters escaped (but for ``\\n``: the csv module quotes the cell) and, when it starts like a spreadsheet formula (``= + - @``, a
+    tab or a carriage return), a leading ``'`` so that the spreadsheet shows it as text."""
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        return repr(cell) if isinstance(cell, float) else str(cell)
+    text = printable(str(cell), newlines=True)  # a quoted cell holds a line break safely
+    return "'" + text if str(cell).startswith(_FORMULA_START) else text
+
+
+def csv_table(header: Sequence[str], rows: Iterable[Sequence[str | int | float]]) -> str:
+    """CSV with ``\\n`` line ends (the csv module quotes what needs quoting); every cell goes
+    through :func:`csv_cell`."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([csv_cell(c) for c in header])
+    writer.writerows([csv_cell(c) for c in row] for row in rows)
     return buf.getvalue()

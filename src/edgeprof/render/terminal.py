@@ -3,7 +3,11 @@
 Sections: header (model, inputs, notices), summary (every figure exact and in human form,
 with its unit and how it was obtained), stored weights by dtype, category shares, the layer
 table, optional per-module and per-operator tables, and the not-counted ops (never silently
-empty). Model-provided strings are shown as plain text (no rich markup is interpreted).
+empty). Model-provided strings are shown as plain text (no rich markup is interpreted), with
+their control and bidi characters as visible escapes (every cell, title and line goes through
+:func:`_safe`: a node named ``\x1b]52;...`` cannot write the clipboard) and names longer than
+:data:`NAME_LIMIT` characters shortened to their head and tail, so that the report stays small
+and is drawn in time linear in its input whatever the names.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -51,8 +56,12 @@ from edgeprof.render.format import (
 )
 from edgeprof.render.latency import LATENCY_COLUMNS, latency_notes, latency_rows
 from edgeprof.report.model import LayerCost, Profile
+from edgeprof.report.text import printable, shorten
 
-__all__ = ["render_ops_terminal", "render_terminal"]
+__all__ = ["CELL_LIMIT", "NAME_LIMIT", "render_ops_terminal", "render_terminal"]
+
+NAME_LIMIT = 160  # a node, module or input name longer than this shows as its head, "..." and its tail
+CELL_LIMIT = 2000  # any other cell or line of the report (a reason, a notice)
 
 _HEAD = "bold"
 _WARN = "bold yellow"
@@ -74,6 +83,36 @@ class _Sink(io.StringIO):
         return self._encoding
 
 
+def _safe(item: RenderableType | None, limit: int = CELL_LIMIT) -> RenderableType | None:
+    """``item`` made safe for a terminal: a ``str`` or :class:`Text` with its control and bidi
+    characters escaped and shortened to ``limit`` characters (a styled :class:`Text` keeps its
+    styles unless it had to change); other renderables are edgeprof's own (they sanitise
+    themselves)."""
+    if isinstance(item, str):
+        return shorten(printable(item), limit)
+    if isinstance(item, Text):
+        plain = item.plain
+        if len(plain) <= limit and printable(plain) == plain:
+            return item
+        out = Text(style=item.style, justify=item.justify, overflow=item.overflow, no_wrap=item.no_wrap, end=item.end)
+        cuts = sorted({s.start for s in item.spans} | {s.end for s in item.spans})
+        for part in item.divide(cuts):
+            style = " ".join(str(span.style) for span in part.spans)
+            out.append(shorten(printable(part.plain), limit), style=style or None)
+        return out
+    return item
+
+
+class _SafeTable(Table):
+    """A rich table whose every header and cell goes through :func:`_safe`."""
+
+    def add_column(self, header: RenderableType = "", *args: Any, **kwargs: Any) -> None:
+        super().add_column(_safe(header) or "", *args, **kwargs)
+
+    def add_row(self, *renderables: RenderableType | None, **kwargs: Any) -> None:
+        super().add_row(*(_safe(r) for r in renderables), **kwargs)
+
+
 _BREAK_AFTER = re.compile(r"[^/.]*[/.]|[^/.]+$")
 
 
@@ -84,12 +123,13 @@ def wrap_path(name: str, width: int) -> list[str]:
     lines: list[str] = []
     line = ""
     for piece in _BREAK_AFTER.findall(name):
-        while len(piece) > width:
+        if len(piece) > width:  # cut in one pass (slicing off the front again and again is quadratic)
             if line:
                 lines.append(line)
                 line = ""
-            lines.append(piece[:width])
-            piece = piece[width:]
+            cut = (len(piece) - 1) // width * width
+            lines += [piece[i:i + width] for i in range(0, cut, width)]
+            piece = piece[cut:]
         if len(line) + len(piece) > width:
             lines.append(line)
             line = ""
@@ -101,10 +141,11 @@ def wrap_path(name: str, width: int) -> list[str]:
 
 class _PathName:
     """A table cell holding a name such as ``/features/features.5/project/Conv``: it wraps at
-    the path separators instead of in the middle of a word; nothing is cut off."""
+    the path separators instead of in the middle of a word; control characters are escaped and a
+    name over :data:`NAME_LIMIT` characters is shortened to its head and tail."""
 
     def __init__(self, name: str) -> None:
-        self.name = name
+        self.name = shorten(printable(name), NAME_LIMIT)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         longest = max((len(p) for p in _BREAK_AFTER.findall(self.name)), default=0)
@@ -140,7 +181,7 @@ def _console(width: int, color: bool, encoding: str) -> tuple[Console, _Sink]:
 
 
 def _table() -> Table:
-    return Table(
+    return _SafeTable(
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
@@ -166,7 +207,7 @@ def _has_int_ops(profile: Profile) -> bool:
 def _header(profile: Profile) -> list[list[RenderableType]]:
     m = profile.model
     out: list[RenderableType] = [Text.assemble(("edgeprof report: ", _HEAD), (m.name or "(unnamed model)", _HEAD))]
-    grid = Table.grid(padding=(0, 2))
+    grid = _SafeTable.grid(padding=(0, 2))
     grid.add_column(style=_DIM, no_wrap=True)
     grid.add_column(overflow="fold")
     path = m.path or "-"
@@ -192,7 +233,7 @@ def _header(profile: Profile) -> list[list[RenderableType]]:
         out.append(Text("Inputs: none", style=_HEAD))
     sections.append(out)
     if profile.notices:
-        grid = Table.grid(padding=(0, 1))
+        grid = _SafeTable.grid(padding=(0, 1))
         grid.add_column(style=_WARN, no_wrap=True)
         grid.add_column(overflow="fold")
         for notice in profile.notices:
@@ -386,6 +427,11 @@ _GAP = 2  # columns are two spaces apart
 _NAME_FLOOR = 20  # a squeezed name column keeps this many columns (numbers fold first)
 
 
+def _safe_cell(cell: str | Text) -> str | Text:
+    safe = _safe(cell)
+    return safe if isinstance(safe, (str, Text)) else cell
+
+
 def _plain(cell: str | Text) -> str:
     return cell.plain if isinstance(cell, Text) else cell
 
@@ -396,16 +442,17 @@ def _named_table(
     """A table whose first column holds names (wrapped at ``/`` and ``.``) and whose other
     ``columns`` (header, is-numeric) keep their natural width: when the table is too wide the
     names give way first, down to 20 columns, and only then do the other columns fold."""
-    natural = [max([len(h)] + [len(_plain(cells[i])) for _, cells in rows]) for i, (h, _) in enumerate(columns)]
-    longest = max([len(first)] + [len(name) for name, _ in rows])
+    safe_rows = [(_PathName(name), [_safe_cell(c) for c in cells]) for name, cells in rows]
+    natural = [max([len(h)] + [len(_plain(cells[i])) for _, cells in safe_rows]) for i, (h, _) in enumerate(columns)]
+    longest = max([len(first)] + [len(name.name) for name, _ in safe_rows])
     room = width - sum(natural) - _GAP * len(columns)
     name_width = max(room, min(longest, _NAME_FLOOR)) if longest > room else None
     table = _table()
     table.add_column(first, justify="left", overflow="fold", width=name_width)
     for header, numeric in columns:
         (_num_col if numeric else _text_col)(table, header)
-    for name, cells in rows:
-        table.add_row(_PathName(name), *cells)
+    for path_name, cells in safe_rows:
+        table.add_row(path_name, *cells)
     return table
 
 
@@ -492,12 +539,17 @@ def _not_counted(profile: Profile) -> list[RenderableType]:
     return [table_title, table]
 
 
+_SGR = re.compile(r"(\x1b\[[0-9;]*m)")
+
+
 def _finish(text: str, color: bool) -> str:
     """Drop the padding rich leaves at the end of lines (plain text only: with colour the
-    padding sits inside the escape sequences and is left alone)."""
+    padding sits inside the escape sequences and is left alone). A last guard: no control
+    character is left but line ends and (with colour) rich's own colour sequences."""
     if color:
-        return text
-    return "\n".join(line.rstrip() for line in text.split("\n"))
+        parts = _SGR.split(text)  # odd items are colour sequences
+        return "".join(p if i % 2 else printable(p, newlines=True) for i, p in enumerate(parts))
+    return "\n".join(printable(line.rstrip()) for line in text.split("\n"))
 
 
 def _print(console: Console, sections: Iterable[Sequence[RenderableType]]) -> None:
@@ -507,7 +559,7 @@ def _print(console: Console, sections: Iterable[Sequence[RenderableType]]) -> No
             console.print()
         first = False
         for item in section:
-            console.print(item)
+            console.print(_safe(item))
 
 
 def render_terminal(

@@ -52,6 +52,9 @@ class ModelInfo:
     file_bytes: int | None = None
     producer: str = ""
     opset: str = ""
+    # The other files the frontend read (an ONNX model's external-data files, real paths): ``-o``
+    # never writes over them. Not part of the JSON report (``serial: False``) nor of equality.
+    data_files: tuple[str, ...] = field(default=(), compare=False, metadata={"serial": False})
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 driven by the dataclasses' fields and type hints (no type is named here).
 
 :func:`to_dict` writes each dataclass as an object with its fields in declaration order,
-tuples and lists as lists, mappings as objects, enums as their values. :func:`from_dict`
+tuples and lists as lists, mappings as objects, enums as their values; a field whose metadata
+says ``serial: False`` (run-time facts such as the files a model was read from) is left out. :func:`from_dict`
 rebuilds the tree from the type hints: nested dataclasses, ``X | None``, ``tuple[X, ...]``,
 fixed tuples, ``list[X]``, ``Mapping[str, X]`` / ``dict[str, X]`` and enums; keys it does not
 know are ignored, missing keys take the field's default.
@@ -28,7 +29,7 @@ def to_dict(obj: Any) -> dict[str, Any]:
     """A dataclass instance as a JSON-compatible dict (fields in declaration order)."""
     if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
         raise TypeError(f"to_dict needs a dataclass instance, got {type(obj).__name__}")
-    return {f.name: _dump(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    return {f.name: _dump(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.metadata.get("serial", True)}
 
 
 def _dump(value: Any) -> Any:

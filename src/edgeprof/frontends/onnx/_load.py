@@ -113,5 +113,6 @@ def _load(source: Path | str | onnx.ModelProto, request: ShapeRequest, base_dir:
         file_bytes=file_bytes,
         producer=producer_string(src.model),
         opset=opset_string(src.model),
+        data_files=tuple(str(f) for f in ext.files),
     )
     return LoadedModel(graph, info, resolved.specs, tuple(notices))
