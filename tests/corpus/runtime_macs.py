@@ -384,7 +384,15 @@ def corpus_table(corpus: Sequence[Any], packages: Mapping[str, Any], corpus_dir:
         )
     summary = (f"{n} models profiled: {counted} with every op counted, {params_ok} with params within 1% of "
                f"the stored elements, {macs_ok} with MACs equal to the runtime's.")
-    return "\n".join([f"edgeprof {edgeprof.__version__}. {summary}", "", *rows])
+    from importlib.metadata import version
+
+    soft = ", ".join(f"{m} {version(m)}" for m in ("onnx", "onnxruntime", "ai-edge-litert"))
+    lines = [
+        "Command: `python scripts/fetch_corpus.py && python scripts/fetch_corpus.py --table --write-docs`  ",
+        f"Software: edgeprof {edgeprof.__version__}, {soft}  ",
+        f"Result: {summary}",
+    ]
+    return "\n".join([*lines, "", *rows])
 
 
 def _mmacs(rt: RuntimeMacs) -> str:

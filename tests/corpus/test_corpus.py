@@ -86,7 +86,7 @@ def _params(check: str) -> list[Any]:
 
 def _path(name: str) -> Path:
     e = BY_NAME[name]
-    path = CORPUS_DIR / e.filename
+    path: Path = CORPUS_DIR / e.filename
     if not path.is_file():
         pytest.skip(f"{path} is missing: run scripts/fetch_corpus.py (make test runs it)")
     return path
