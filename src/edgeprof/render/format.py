@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from edgeprof.report.deploy import Deployment
 from edgeprof.report.llm import LLMFigures
 from edgeprof.report.memory import MemoryReport
 from edgeprof.report.model import InputSpec, LayerCost, Profile, Totals
@@ -252,6 +253,34 @@ def fit_notes(memory: MemoryReport, devices: set[str]) -> list[str]:
             notes.append(f"{m.device_id}: does not fit as stored ({' and '.join(short)} too small); "
                          "the prediction assumes it runs")
     return notes
+
+
+DEPLOYMENT_TITLE = "As given and as deployed (the graph a runtime executes: constants folded, epilogues fused, QDQ as integer kernels)"
+DEPLOYMENT_HEADERS = ("figure", "as given", "as deployed", "change")
+
+
+def deployment_rows(dep: Deployment) -> list[tuple[str, str, str, str]]:
+    """Kernels, FLOPs, integer OPs and bytes moved of the graph as given and as deployed."""
+    def change(a: int, b: int) -> str:
+        return "-" if a == 0 else f"{(b - a) / a:+.0%}"
+
+    rows = [("nodes / kernels", exact(dep.given_nodes), exact(dep.deployed_kernels),
+             change(dep.given_nodes, dep.deployed_kernels)),
+            ("FLOPs", exact(dep.given_flops), exact(dep.deployed_flops), change(dep.given_flops, dep.deployed_flops))]
+    if dep.given_int_ops or dep.deployed_int_ops:
+        rows.append(("integer OPs", exact(dep.given_int_ops), exact(dep.deployed_int_ops),
+                     change(dep.given_int_ops, dep.deployed_int_ops)))
+    rows.append(("bytes moved", human(dep.given_bytes, "B"), human(dep.deployed_bytes, "B"),
+                 change(dep.given_bytes, dep.deployed_bytes)))
+    return rows
+
+
+def deployment_note(dep: Deployment) -> str:
+    """What the deployment folded, by kind, most nodes first."""
+    kinds = sorted(dep.folded, key=lambda f: (-f.nodes, f.kind))
+    if not kinds:
+        return "Deployed as given: nothing to fold or fuse."
+    return "Folded: " + ", ".join(f"{f.count} x {f.kind}" for f in kinds) + "."
 
 
 RAM_FIT_TITLE = "Does it fit in RAM? (weights + activation peak + KV cache + what the system and runtime hold)"

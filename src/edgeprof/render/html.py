@@ -29,9 +29,13 @@ from edgeprof.render.energy import (
     top_layers,
 )
 from edgeprof.render.format import (
+    DEPLOYMENT_HEADERS,
+    DEPLOYMENT_TITLE,
     DEVICE_FIT_HEADERS,
     RAM_FIT_HEADERS,
     RAM_FIT_TITLE,
+    deployment_note,
+    deployment_rows,
     device_fit_rows,
     exact,
     human,
@@ -323,6 +327,17 @@ def _energy(profile: Profile, top: int = 10) -> str:
     return "".join(out) + "</section>"
 
 
+def _deployment(profile: Profile) -> str:
+    dep = profile.deployment
+    if dep is None:
+        return ""
+    head = "".join(f"<th>{esc(h)}</th>" for h in DEPLOYMENT_HEADERS)
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in deployment_rows(dep))
+    return (f'<section id="deployment"><h2>As given and as deployed</h2><p class="sub">{esc(DEPLOYMENT_TITLE)}</p>'
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            f'<p class="sub">{esc(deployment_note(dep))}</p></section>')
+
+
 def _layers(profile: Profile) -> str:
     total = profile.totals.flops + profile.totals.int_ops
     ints = profile.totals.int_ops > 0 or any(x.int_ops for x in profile.layers)
@@ -425,7 +440,7 @@ def _data(profile: Profile) -> str:
 
 
 SECTIONS: tuple[Callable[[Profile], str], ...] = (
-    _header, _cards_html, _inputs, _flops_chart, _category_chart, _timeline, _latency, _energy, _layers, _memory,
+    _header, _cards_html, _inputs, _deployment, _flops_chart, _category_chart, _timeline, _latency, _energy, _layers, _memory,
     _llm, _not_counted,
 )
 

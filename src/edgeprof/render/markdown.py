@@ -23,11 +23,15 @@ from edgeprof.render.energy import (
     measured_energy_rows,
 )
 from edgeprof.render.format import (
+    DEPLOYMENT_HEADERS,
+    DEPLOYMENT_TITLE,
     DEVICE_FIT_HEADERS,
     RAM_FIT_HEADERS,
     RAM_FIT_TITLE,
     ViewOptions,
     activation_share,
+    deployment_note,
+    deployment_rows,
     device_fit_rows,
     exact,
     human,
@@ -119,6 +123,15 @@ def _summary(profile: Profile) -> list[str]:
         lines.append("Foldable at deployment: nothing found (no BatchNorm/bias/activation after a kernel).")
     lines += ["", f"How counted: {md_escape(profile.provenance.method)}"]
     return lines
+
+
+def _deployment(profile: Profile) -> list[str]:
+    dep = profile.deployment
+    if dep is None:
+        return []
+    return [f"### {DEPLOYMENT_TITLE}", "",
+            *md_table(DEPLOYMENT_HEADERS, deployment_rows(dep), (False, True, True, True)), "",
+            md_escape(deployment_note(dep))]
 
 
 def _weights(profile: Profile) -> list[str]:
@@ -278,7 +291,9 @@ def _not_counted(profile: Profile) -> list[str]:
 def render_markdown(profile: Profile, view: ViewOptions | None = None) -> str:
     """The report as Markdown, ending in a newline."""
     view = view or ViewOptions()
-    sections = [_header(profile), _summary(profile), _weights(profile), _categories(profile), _layers(profile, view)]
+    sections = [_header(profile), _summary(profile), _deployment(profile), _weights(profile), _categories(profile),
+                _layers(profile, view)]
+    sections = [sec for sec in sections if sec]
     if view.by_module is not None:
         rows = [
             (r.module, r.calls if r.calls is not None else r.nodes, r.flops, r.int_ops, r.macs, r.params)

@@ -36,11 +36,15 @@ from edgeprof.render.energy import (
     measured_energy_rows,
 )
 from edgeprof.render.format import (
+    DEPLOYMENT_HEADERS,
+    DEPLOYMENT_TITLE,
     DEVICE_FIT_HEADERS,
     RAM_FIT_HEADERS,
     RAM_FIT_TITLE,
     ViewOptions,
     activation_share,
+    deployment_note,
+    deployment_rows,
     device_fit_rows,
     exact,
     human,
@@ -394,6 +398,16 @@ def _energy(profile: Profile, width: int) -> list[RenderableType]:
     return out
 
 
+def _deployment(profile: Profile, width: int) -> list[RenderableType]:
+    dep = profile.deployment
+    if dep is None:
+        return []
+    rows = [(figure, list(rest)) for figure, *rest in deployment_rows(dep)]
+    return [Text(DEPLOYMENT_TITLE, style=_HEAD),
+            _named_table(width, DEPLOYMENT_HEADERS[0], [(h, True) for h in DEPLOYMENT_HEADERS[1:]], rows),
+            Text(deployment_note(dep))]
+
+
 def _categories(profile: Profile) -> list[RenderableType]:
     ints = _has_int_ops(profile)
     table = _table()
@@ -576,6 +590,7 @@ def render_terminal(
     sections: list[Sequence[RenderableType]] = [
         *_header(profile),
         _summary(profile),
+        _deployment(profile, console.width),
         _weights(profile),
         _categories(profile),
         _layers(profile, view, console.width),
@@ -593,7 +608,7 @@ def render_terminal(
     if profile.energy is not None:
         sections.append(_energy(profile, console.width))
     sections.append(_not_counted(profile))
-    _print(console, sections)
+    _print(console, [sec for sec in sections if sec])
     return _finish(sink.getvalue(), color)
 
 
