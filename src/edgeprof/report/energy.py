@@ -100,6 +100,8 @@ class DeviceEnergy:
     user: UserFigures
     by_category: tuple[CategoryEnergy, ...] = ()
     layers: tuple[LayerEnergy, ...] = ()
+    precision: str = "as-deployed"  # or the what-if precision the network was re-typed to (a what-if)
+    what_if: bool = False
 
 
 @dataclass(frozen=True)
