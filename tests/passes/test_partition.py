@@ -3,10 +3,8 @@ falls back to the host CPU and why, the link and the parameter cache; the precis
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import edgeprof
@@ -203,7 +201,3 @@ def test_energy_follows_the_what_if() -> None:
     ea, eb = a.energy.estimated["rpi5"], b.energy.estimated["rpi5"]  # type: ignore[union-attr]
     assert eb.precision == "int8" and ea.precision == "as-deployed"
     assert eb.bottom_up_j.mid < ea.bottom_up_j.mid
-
-
-def test_unused_imports_guard() -> None:
-    assert dataclasses and np

@@ -34,6 +34,7 @@ import dataclasses
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from edgeprof.devices.catalogue import Catalogue, Device, Figure, load_catalogue
 from edgeprof.devices.runtimes import WIDER, DeviceRuntimes, Runtime, RuntimeTable, load_runtimes
@@ -186,7 +187,7 @@ def resolve_target(device: Device, runtime: str | None = None, *, host: Device |
     rt, entry = choice
     extra = {k: v for k, v in entry.figures.items() if hasattr(device, k) and getattr(device, k) is None}
     if extra:
-        device = dataclasses.replace(device, **extra)
+        device = dataclasses.replace(device, **cast("dict[str, Any]", extra))
     if host is None and entry.host:
         host = _builtin().devices.get(entry.host)
     return _Target(rt, entry, device, host)

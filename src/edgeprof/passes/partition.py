@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from edgeprof.devices.runtimes import DeviceRuntimes, Runtime
 from edgeprof.report.deploy import DeployedKernel
+from edgeprof.report.model import LayerCost
 from edgeprof.report.partition import KernelPlacement, Partition, Partitioning
 
 __all__ = ["WHAT_IF_PRECISIONS", "kernel_ops", "kernel_weight_bytes", "partition", "retype", "retypeable"]
@@ -50,16 +51,7 @@ _PATTERN_OPS = {"SiLU": ("Sigmoid", "Mul"), "GELU": ("Gelu",)}
 _IO_OPS = ("QuantizeLinear", "DequantizeLinear")
 
 
-class _Costed(Protocol):
-    precision: str
-    flops: int
-    int_ops: int
-    bytes_read: int
-    bytes_written: int
-    calls: int
-
-
-T = TypeVar("T", bound=_Costed)
+T = TypeVar("T", DeployedKernel, LayerCost)
 
 
 def retypeable(precision: str) -> bool:
