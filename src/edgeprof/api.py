@@ -387,17 +387,24 @@ def load_devices(ids: Sequence[str] | None = None, *,
 
 
 def predict_latency(
-    profile: Profile, devices: Sequence[str], *, devices_files: Sequence[str | os.PathLike[str]] = ()
+    profile: Profile, devices: Sequence[str], *, devices_files: Sequence[str | os.PathLike[str]] = (),
+    runtime: str | None = None, precision: str | None = None,
 ) -> Profile:
     """``profile`` with ``latency.predicted`` for each device id of the catalogue (plus the TOML
     ``devices_files``; ``host`` comes from ``edgeprof calibrate``'s file), and whether the model
     fits each device: its RAM (``memory.predicted.ram_fits``: weights, activations, a decoder
     LLM's KV cache, the system's share) and, with SRAM and flash sizes, those
-    (``memory.predicted.device_fits``). See docs/latency.md."""
+    (``memory.predicted.device_fits``). ``runtime`` picks one of the devices' runtimes (default:
+    each device's own, ``devices/runtimes.toml``); the graph is partitioned for it (fallbacks to the
+    host CPU). ``precision`` (fp32, fp16, int8, w8a8, w4a16) is a what-if: the network re-typed as
+    deployed at that precision. See docs/latency.md."""
+    from edgeprof.devices.catalogue import load_catalogue
     from edgeprof.passes.latency import with_predictions
 
-    targets = load_devices(devices, devices_files=devices_files)
-    result = with_predictions(profile, targets)
+    _check_precision(precision)
+    catalogue = load_catalogue(*(Path(f) for f in devices_files))
+    targets = [catalogue.get(d) for d in devices]
+    result = with_predictions(profile, targets, runtime=runtime, precision=precision, catalogue=catalogue)
     if result.memory is not None:
         from edgeprof.passes.memory import with_device_fits
 
@@ -406,23 +413,33 @@ def predict_latency(
     return result
 
 
+def _check_precision(precision: str | None) -> None:
+    from edgeprof.passes.partition import WHAT_IF_PRECISIONS
+
+    if precision is not None and precision not in WHAT_IF_PRECISIONS:
+        raise UsageError(f"precision must be one of {', '.join(WHAT_IF_PRECISIONS)}, not {precision!r}")
+
+
 def estimate_energy(
     profile: Profile, devices: Sequence[str], *, devices_files: Sequence[str | os.PathLike[str]] = (),
-    fps: float | None = None, battery_wh: float | None = None,
+    fps: float | None = None, battery_wh: float | None = None, runtime: str | None = None,
+    precision: str | None = None,
 ) -> Profile:
     """``profile`` with ``energy.estimated`` for each device id: a {low, mid, high} range in joules:
     the device's idle and active power by the predicted utilisation over the predicted latency
     (predicted here unless ``profile.latency`` has it), the range from the uncertainty of both, with
     the per-op and data-movement energies (Horowitz 45 nm, node-scaled) beside it. ``fps`` (default
     30) drives the per-hour figures; ``battery_wh`` the battery share (default: 15 Wh, an assumed
-    phone battery, on phones only; none for boards without a battery). See docs/energy.md."""
+    phone battery, on phones only; none for boards without a battery). ``runtime`` and
+    ``precision`` (a what-if) as in :func:`predict_latency`. See docs/energy.md."""
     from edgeprof.passes.energy import DEFAULT_FPS, with_energy
 
     for name, value in (("fps", fps), ("battery_wh", battery_wh)):
         if value is not None and not (value > 0 and value < float("inf")):
             raise UsageError(f"{name} must be a positive number, got {value!r}")
+    _check_precision(precision)
     return with_energy(profile, load_devices(devices, devices_files=devices_files), fps=fps or DEFAULT_FPS,
-                       battery_wh=battery_wh)
+                       battery_wh=battery_wh, precision=precision, runtime=runtime)
 
 
 # ---- measurements ------------------------------------------------------------------------------------

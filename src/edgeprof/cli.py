@@ -256,6 +256,15 @@ def build_parser() -> _Parser:
         help="a device TOML file (e.g. from 'edgeprof calibrate') added to the catalogue; repeatable",
     )
     prof.add_argument(
+        "--runtime", default=None, metavar="ID",
+        help="with --device: the runtime to partition the graph for (e.g. edgetpu, qnn, tensorrt, xnnpack); default: "
+        "the device's own ('edgetpu' on coral, 'qnn' on Snapdragon NPUs, 'xnnpack' on Raspberry Pis), stated in the output",
+    )
+    prof.add_argument(
+        "--precision", default=None, choices=("fp32", "fp16", "int8", "w8a8", "w4a16"),
+        help="with --device: a what-if: the network re-typed as deployed at this precision, for latency and energy",
+    )
+    prof.add_argument(
         "--fps", type=_positive_float, default=None, metavar="N",
         help="with --device: the frame rate for the energy-per-hour and battery figures (default 30)",
     )
@@ -468,6 +477,8 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
         profile = _on_devices(profile, args, fps=args.fps, battery_wh=args.battery_wh)
     elif args.fps is not None or args.battery_wh is not None:
         raise UsageError("--fps and --battery-wh need --device ID: the energy estimate is per device")
+    elif args.runtime is not None or args.precision is not None:
+        raise UsageError("--runtime and --precision need --device ID: they shape the prediction on a device")
     measure_error = ""
     if args.measure:
         from edgeprof import api
@@ -516,8 +527,11 @@ def _on_devices(profile: Profile, args: argparse.Namespace, *, fps: float | None
     """``profile`` with the latency predicted and the energy estimated on every ``--device``."""
     from edgeprof import api
 
-    profile = api.predict_latency(profile, args.devices, devices_files=args.devices_files)
-    return api.estimate_energy(profile, args.devices, devices_files=args.devices_files, fps=fps, battery_wh=battery_wh)
+    runtime, precision = getattr(args, "runtime", None), getattr(args, "precision", None)
+    profile = api.predict_latency(profile, args.devices, devices_files=args.devices_files, runtime=runtime,
+                                  precision=precision)
+    return api.estimate_energy(profile, args.devices, devices_files=args.devices_files, fps=fps, battery_wh=battery_wh,
+                               runtime=runtime, precision=precision)
 
 
 def _render(profile: Profile, fmt: str, view: ViewOptions, output: str | None, no_color: bool, stdout: TextIO) -> str:

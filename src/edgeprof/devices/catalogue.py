@@ -211,6 +211,12 @@ def _device(raw: Any, where: str, origin: str) -> Device:
     )
 
 
+def parse_figure(raw: Any, where: str) -> Figure:
+    """One ``{value, tag, source}`` figure (``where`` names it in the one-line error); shared with
+    :mod:`edgeprof.devices.runtimes`."""
+    return _figure(raw, where)
+
+
 def _figure(raw: Any, where: str) -> Figure:
     if not isinstance(raw, dict) or set(raw) != {"value", "tag", "source"}:
         raise UsageError(f"{where}: a figure is {{value = <number>, tag = <{'|'.join(TAGS)}>, source = <text>}}")

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 from edgeprof.devices.catalogue import Device
 from edgeprof.passes.latency import is_float32_class, precision_class
+from edgeprof.passes.partition import retype
 from edgeprof.report.energy import (
     CategoryEnergy,
     DeviceEnergy,
@@ -247,14 +248,19 @@ def utilisation(prediction: PredictedLatency) -> float:
 
 def estimate(profile: Profile, device: Device, prediction: PredictedLatency | None = None, *,
              fps: float = DEFAULT_FPS, battery_wh: float | None = None,
-             battery_source: str | None = None) -> DeviceEnergy:
+             battery_source: str | None = None, precision: str | None = None,
+             runtime: str | None = None) -> DeviceEnergy:
     """The energy of one inference of ``profile`` on ``device`` (see the module docstring);
-    ``prediction`` is the latency prediction on the same device (made here when not given)."""
+    ``prediction`` is the latency prediction on the same device (made here when not given, on
+    ``runtime``). ``precision``: the what-if re-typing (:func:`edgeprof.passes.partition.retype`) of
+    every layer, as the latency prediction does."""
     if prediction is None:
         from edgeprof.passes.latency import predict
 
-        prediction = predict(profile, device)
+        prediction = predict(profile, device, precision=precision, runtime=runtime)
     layers = [x for x in profile.layers if not x.range_group]
+    if precision is not None:
+        layers = [retype(x, precision, x.params) for x in layers]
     skipped = len(profile.layers) - len(layers)
     not_counted = sum(1 for x in layers if x.state == "not_counted")
     per_scenario = {s.name: [layer_energy(x, device, s) for x in layers] for s in SCENARIOS}
@@ -308,6 +314,8 @@ def estimate(profile: Profile, device: Device, prediction: PredictedLatency | No
         utilisation=util if power is not None else None,
         power_mid_w=power_mid,
         range_factor=factor,
+        precision=precision or "as-deployed",
+        what_if=precision is not None,
     )
 
 
@@ -369,13 +377,17 @@ def _sources(device: Device) -> list[str]:
 
 
 def with_energy(profile: Profile, devices: Iterable[Device], *, fps: float = DEFAULT_FPS,
-                battery_wh: float | None = None, battery_source: str | None = None) -> Profile:
+                battery_wh: float | None = None, battery_source: str | None = None,
+                precision: str | None = None, runtime: str | None = None) -> Profile:
     """``profile`` with ``energy.estimated`` set for each device (a latency prediction already in
-    ``profile.latency`` is reused; measured figures are kept)."""
+    ``profile.latency`` is reused when it is of the same what-if ``precision``; measured figures are kept)."""
     current = profile.energy or EnergyReport()
     estimated = dict(current.estimated)
     predicted = profile.latency.predicted if profile.latency is not None else {}
     for device in devices:
-        estimated[device.id] = estimate(profile, device, predicted.get(device.id), fps=fps, battery_wh=battery_wh,
-                                        battery_source=battery_source)
+        prior = predicted.get(device.id)
+        if prior is not None and prior.precision != (precision or "as-deployed"):
+            prior = None
+        estimated[device.id] = estimate(profile, device, prior, fps=fps, battery_wh=battery_wh,
+                                        battery_source=battery_source, precision=precision, runtime=runtime)
     return dataclasses.replace(profile, energy=dataclasses.replace(current, estimated=estimated))

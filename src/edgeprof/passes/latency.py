@@ -30,20 +30,35 @@ bandwidth figure. Layers in an ``If`` branch not known statically are left out (
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, cast
 
-from edgeprof.devices.catalogue import Device, Figure
+from edgeprof.devices.catalogue import Catalogue, Device, Figure, load_catalogue
+from edgeprof.devices.runtimes import WIDER, DeviceRuntimes, Runtime, RuntimeTable, load_runtimes
+from edgeprof.errors import UsageError
+from edgeprof.passes.partition import WHAT_IF_PRECISIONS, kernel_weight_bytes, partition, retype
 from edgeprof.report.deploy import DeployedKernel, Deployment
 from edgeprof.report.latency import Bound, LayerLatency, LLMLatency, PredictedLatency
 from edgeprof.report.model import LayerCost, Profile
+from edgeprof.report.partition import KernelPlacement, Partitioning
 
-__all__ = ["METHOD", "is_float32_class", "precision_class", "predict", "predict_layer", "with_predictions"]
+__all__ = ["METHOD", "is_float32_class", "precision_class", "predict", "predict_layer", "resolve_target",
+           "with_predictions"]
 
 METHOD = (
     "roofline per kernel of the deployed graph: max(ops / (peak rate of its precision x efficiency), (bytes read + "
     "written at the kernel's boundary) / (bandwidth x bandwidth efficiency)) + per-node overhead x calls; constants "
     "folded at load, BatchNormalization folded, activations fused into their producer (use-def chains), QDQ as "
     "integer kernels, views free; total = sum + per-inference overhead"
+)
+METHOD_PARTITIONS = (
+    "partitioned for the runtime (devices/runtimes.toml): kernels the accelerator does not run (op or precision) "
+    "fall back to the host CPU by the runtime's rule, each at its processor's figures; activations crossing a "
+    "partition boundary and weights beyond the on-chip parameter cache go over the link; on-chip activations "
+    "cost no memory time; + a switch overhead per partition boundary"
 )
 METHOD_AS_GIVEN = (
     "roofline per layer as given: max(ops / (peak rate of its precision x efficiency), (bytes read + written) / "
@@ -74,10 +89,14 @@ def _value(fig: Figure | None) -> float:
     return fig.value if fig is not None else 0.0
 
 
-def predict_layer(layer: LayerCost, device: Device) -> tuple[LayerLatency, str]:
-    """One layer's prediction and, when its precision has no rate on ``device``, the message saying so."""
+def predict_layer(layer: LayerCost, device: Device, *, rate_precision: str | None = None, on_chip: bool = False,
+                  note: str = "", processor: str = "") -> tuple[LayerLatency, str]:
+    """One layer's prediction and, when its precision has no rate on ``device``, the message saying so.
+
+    ``rate_precision`` is the precision class whose rate it runs at (default: its own; a runtime may
+    upcast or lower it); ``on_chip``: its bytes stay in the accelerator's SRAM (no memory time)."""
     ops = layer.flops + layer.int_ops
-    prec = precision_class(layer.precision)
+    prec = rate_precision or precision_class(layer.precision)
     peak = device.peak_rate(prec)
     eff = device.efficiency_for(prec, layer.category)
     rate = _value(peak) * (eff.value if eff is not None else 1.0)
@@ -92,7 +111,7 @@ def predict_layer(layer: LayerCost, device: Device) -> tuple[LayerLatency, str]:
         missing = f"no rate for precision {prec} on device {device.id}"
     bandwidth = _bandwidth(device)
     moved = layer.bytes_read + layer.bytes_written
-    memory_s = moved / bandwidth if bandwidth > 0 else None
+    memory_s = 0.0 if on_chip else moved / bandwidth if bandwidth > 0 else None
     overhead_s = _value(device.per_node_overhead_s) * layer.calls
     bound: Bound
     if compute_s is None:
@@ -104,8 +123,9 @@ def predict_layer(layer: LayerCost, device: Device) -> tuple[LayerLatency, str]:
     else:
         bound = "memory"
     time_s = max(compute_s or 0.0, memory_s or 0.0) + overhead_s
+    text = "; ".join(x for x in (missing, note) if x)
     return LayerLatency(layer.name, layer.op, layer.category, layer.precision, time_s, compute_s, memory_s,
-                        overhead_s, bound, missing), missing
+                        overhead_s, bound, text, processor), missing
 
 
 _ONE = Figure(1.0, "assumed", "no bandwidth efficiency given: the full bandwidth")
@@ -135,19 +155,116 @@ def _absorbed(deployment: Deployment) -> tuple[dict[str, DeployedKernel], dict[s
     return heads, gone
 
 
+@dataclass(frozen=True)
+class _Target:
+    """Where the kernels run: the runtime, the device's entry, the device (with the runtime table's extra
+    figures) and the host CPU device for fallbacks."""
+
+    runtime: Runtime
+    entry: DeviceRuntimes
+    device: Device
+    host: Device | None
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> RuntimeTable:
+    return load_runtimes()
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin() -> Catalogue:
+    return load_catalogue()
+
+
+def resolve_target(device: Device, runtime: str | None = None, *, host: Device | None = None,
+                   table: RuntimeTable | None = None) -> _Target | None:
+    """The runtime ``device`` runs on (``runtime`` or its default in ``runtimes.toml``), its figures
+    completed from the runtime table, and the host CPU device (``host``, else the built-in catalogue's
+    device the table names); ``None`` for a device without a runtime entry and no ``runtime``."""
+    choice = (table or _table()).choose(device.id, runtime)
+    if choice is None:
+        return None
+    rt, entry = choice
+    extra = {k: v for k, v in entry.figures.items() if hasattr(device, k) and getattr(device, k) is None}
+    if extra:
+        device = dataclasses.replace(device, **cast("dict[str, Any]", extra))
+    if host is None and entry.host:
+        host = _builtin().devices.get(entry.host)
+    return _Target(rt, entry, device, host)
+
+
+def _kernels(profile: Profile, dep: Deployment | None) -> list[DeployedKernel]:
+    if dep is not None:
+        return list(dep.kernels)
+    return [DeployedKernel(x.name, x.op, (x.name,), x.precision, x.flops, x.int_ops, x.macs, x.bytes_read,
+                           x.bytes_written, x.calls, x.category, x.state) for x in profile.layers if not x.range_group]
+
+
+def _params(profile: Profile, kernel: DeployedKernel, by_name: dict[str, LayerCost]) -> int:
+    return sum(by_name[n].params for n in kernel.nodes if n in by_name)
+
+
+def _rate_precision(prec: str, proc: Device, target: _Target | None, on_device: bool) -> tuple[str, str]:
+    """The precision class a kernel runs at on ``proc`` and what the runtime did to get there ("" when
+    nothing): fp32 lowered to fp16 by the runtime, or a precision with no rate upcast to a wider one."""
+    if target is None:
+        return prec, ""
+    rt = target.runtime
+    note = ""
+    run = prec
+    if on_device and rt.fp32_as and prec == "fp32":
+        run = rt.fp32_as
+        note = f"{rt.id} runs fp32 at {run} by default"
+    elif on_device and rt.is_cpu and prec not in rt.precisions:
+        run = next((w for w in WIDER[prec] if w in rt.precisions), prec)
+        note = f"{rt.id} has no {prec} kernels: run at {run} (upcast)"
+    if proc.peak_rate(run) is not None:
+        return run, note
+    if on_device and rt.missing_rate != "wider" and not rt.is_cpu:
+        return run, note
+    if not on_device or rt.missing_rate == "wider":
+        for wider in WIDER[run]:
+            if proc.peak_rate(wider) is not None:
+                return wider, f"no {run} rate on {proc.id}: run at the {wider} rate (upcast)"
+    return run, note
+
+
 def predict(profile: Profile, device: Device, *, top: int = 5, fuse: bool = True,
-            deployment: Deployment | None = None) -> PredictedLatency:
+            deployment: Deployment | None = None, runtime: str | None = None, host: Device | None = None,
+            precision: str | None = None, partitioned: bool = True) -> PredictedLatency:
     """The roofline prediction of one inference of ``profile`` on ``device`` (see the module docstring).
 
-    ``deployment`` defaults to ``profile.deployment``; with ``fuse=False`` the graph as given is predicted."""
+    ``deployment`` defaults to ``profile.deployment``; with ``fuse=False`` the graph as given is predicted.
+    ``runtime`` picks one of the device's runtimes (``runtimes.toml``; default: the device's default);
+    ``host`` is the CPU fallback kernels run on (default: the one ``runtimes.toml`` names);
+    ``precision`` re-types the network as a what-if (``fp32``/``fp16``/``int8``/``w8a8``/``w4a16``);
+    ``partitioned=False`` ignores runtimes (the whole graph on the device's own figures)."""
+    if precision is not None and precision not in WHAT_IF_PRECISIONS:
+        raise UsageError(f"precision must be one of {', '.join(WHAT_IF_PRECISIONS)}, not {precision!r}")
     dep = (deployment or profile.deployment) if fuse else None
+    target = resolve_target(device, runtime, host=host) if partitioned else None
+    if target is not None:
+        device = target.device
+    by_name = {x.name: x for x in profile.layers}
+    kernels = _kernels(profile, dep)
+    if precision is not None:
+        kernels = [retype(k, precision, _params(profile, k, by_name)) for k in kernels]
+    kernel_by_name = {k.name: k for k in kernels}
+    parting: Partitioning | None = None
+    place: dict[str, KernelPlacement] = {}
+    if target is not None:
+        weights = {k.name: kernel_weight_bytes(k, _params(profile, k, by_name)) for k in kernels}
+        parting = partition(kernels, target.runtime, target.entry,
+                            precision_of={k.name: precision_class(k.precision) for k in kernels}, weight_bytes=weights)
+        place = {p.name: p for p in parting.placements}
     heads, gone = _absorbed(dep) if dep is not None else ({}, {})
     removed = set(dep.removed) if dep is not None else set()
     layers: list[LayerLatency] = []
     missing: dict[str, int] = {}
     compute_s = memory_s = overhead_s = 0.0
     skipped_branches = not_counted = 0
-    precisions: set[str] = set()
+    precisions: dict[str, set[str]] = {"device": set(), "host": set()}
+    used: set[str] = set()
     for layer in profile.layers:
         if layer.range_group:
             skipped_branches += 1
@@ -162,30 +279,81 @@ def predict(profile: Profile, device: Device, *, top: int = 5, fuse: bool = True
             continue
         kernel = heads.get(layer.name)
         if kernel is not None and kernel.category != "control_flow":
-            layer = _kernel_layer(kernel, layer)
-        precisions.add(precision_class(layer.precision))
-        lat, why = predict_layer(layer, device)
+            layer = _kernel_layer(kernel_by_name.get(kernel.name, kernel), layer)
+        elif precision is not None and layer.name in kernel_by_name and dep is None:
+            layer = _kernel_layer(kernel_by_name[layer.name], layer)
+        where = place.get(layer.name)
+        proc_name = where.processor if where is not None else ("device" if target is not None else "")
+        proc = device
+        if proc_name == "host":
+            proc = target.host if target is not None and target.host is not None else device
+        on_device = proc_name != "host"
+        prec, rule_note = _rate_precision(precision_class(layer.precision), proc, target, on_device)
+        on_chip = bool(target is not None and on_device and target.runtime.activations_on_chip)
+        note = "; ".join(x for x in (where.reason if where is not None else "", rule_note) if x)
+        precisions["host" if proc_name == "host" else "device"].add(prec)
+        used.add(proc_name or "device")
+        lat, why = predict_layer(layer, proc, rate_precision=prec, on_chip=on_chip, note=note, processor=proc_name)
         layers.append(lat)
         if why:
-            missing[why] = missing.get(why, 0) + 1
+            key = why + _no_rate_reason(target, prec, on_device)
+            missing[key] = missing.get(key, 0) + 1
+        if rule_note:
+            missing["~" + rule_note] = missing.get("~" + rule_note, 0) + 1
         body = lat.time_s - lat.overhead_s
         overhead_s += lat.overhead_s
         if lat.bound == "compute":
             compute_s += body
         else:
             memory_s += body
-    per_inference = _value(device.per_inference_overhead_s)
-    overhead_s += per_inference
+    link_s = 0.0
+    host_dev = target.host if target is not None else None
+    per_inference = 0.0
+    if "device" in used or not used:
+        per_inference += _value(device.per_inference_overhead_s)
+    if "host" in used and host_dev is not None:
+        per_inference += _value(host_dev.per_inference_overhead_s)
+    switch_s = 0.0
+    if parting is not None and target is not None:
+        link = target.runtime.link_bytes_per_s
+        if link is not None and parting.link_bytes:
+            link_s = parting.link_bytes / link.value
+        switches = max(0, len(parting.partitions) - 1)
+        switch_s = switches * _value(target.runtime.switch_overhead_s)
+    overhead_s += per_inference + switch_s
+    memory_s += link_s
     total_s = compute_s + memory_s + overhead_s
-    notes = [f"{why} ({n} layer(s); their compute is not counted)" for why, n in missing.items()]
-    if device.memory_bandwidth_bytes_per_s is None:
+    notes = [f"{why} ({n} layer(s); their compute is not counted)" for why, n in missing.items()
+             if not why.startswith("~")]
+    rules = [f"{why[1:]} ({n} kernel(s))" for why, n in missing.items() if why.startswith("~")]
+    if device.memory_bandwidth_bytes_per_s is None and not (target is not None and target.runtime.activations_on_chip):
         notes.append(f"no memory bandwidth figure on device {device.id}: memory time not counted")
     if not_counted:
         notes.append(f"{not_counted} layer(s) not counted by edgeprof: their compute is missing")
     if skipped_branches:
         notes.append(f"{skipped_branches} layer(s) in If branches not known statically: left out")
+    if target is not None and "host" in used and host_dev is None:
+        notes.append(f"no host CPU device for {device.id}: fallback kernels at the device's own figures")
     dominant = tuple(x.name for x in sorted(layers, key=lambda x: -x.time_s)[:top])
     llm = _llm(profile, device, len(layers)) if profile.llm is not None else None
+    sources = _sources(device, precisions["device"] or {"fp32"})
+    if host_dev is not None and precisions["host"]:
+        sources += _sources(host_dev, precisions["host"])
+    if parting is not None and target is not None:
+        rt = target.runtime
+        sources.append(f"runtime {rt.id} ({rt.name}) [{rt.tag}]: {rt.source}")
+        for name in ("param_cache_bytes", "link_bytes_per_s", "switch_overhead_s"):
+            fig = getattr(rt, name)
+            if fig is not None:
+                sources.append(f"{rt.id}.{name} = {fig.value:g} [{fig.tag}] {fig.source}")
+        if target.entry.host:
+            sources.append(f"host CPU for {device.id}: {target.entry.host} ({target.entry.host_source})")
+        parting = dataclasses.replace(parting, notes=parting.notes + tuple(rules))
+    method = METHOD if dep is not None else METHOD_AS_GIVEN
+    if parting is not None:
+        method += "; " + METHOD_PARTITIONS
+    if precision is not None:
+        method += f"; what-if: the network re-typed as deployed at {precision}"
     return PredictedLatency(
         device_id=device.id,
         device_name=device.name,
@@ -198,15 +366,32 @@ def predict(profile: Profile, device: Device, *, top: int = 5, fuse: bool = True
         missing=tuple(notes),
         dominant=dominant,
         layers=tuple(layers),
-        method=METHOD if dep is not None else METHOD_AS_GIVEN,
-        sources=tuple(_sources(device, precisions)),
+        method=method,
+        sources=tuple(sources),
         llm=llm,
         peak_op_per_s={p: fig.value for p in ("fp32", "fp16", "int8") if (fig := device.peak_rate(p)) is not None},
         bandwidth_bytes_per_s=_bandwidth(device) or None,
+        runtime=target.runtime.id if target is not None else "",
+        partitioning=parting,
+        link_s=link_s,
+        precision=precision or "as-deployed",
+        what_if=precision is not None,
     )
 
 
+def _no_rate_reason(target: _Target | None, prec: str, on_device: bool) -> str:
+    if target is None or not on_device:
+        return ""
+    rt = target.runtime
+    if rt.kind == "mcu" and prec == "fp32":
+        return f" ({rt.id} runs float kernels in TFLite Micro's reference kernels; the device lists no fp32 rate)"
+    if prec not in rt.precisions:
+        return f" ({rt.id} does not run {prec})"
+    return f" ({rt.id} runs {prec}; the catalogue lists no {prec} rate for the device)"
+
+
 def _sources(device: Device, precisions: Iterable[str]) -> list[str]:
+    """The device figures a prediction used (its rates for ``precisions``, bandwidth, overheads, efficiencies)."""
     wanted = {f"peak_{p}_{'op' if p == 'int8' else 'flop'}_per_s" for p in precisions}
     wanted |= {"memory_bandwidth_bytes_per_s", "bandwidth_efficiency", "per_node_overhead_s", "per_inference_overhead_s"}
     out = []
@@ -255,14 +440,19 @@ def _llm(profile: Profile, device: Device, nodes: int) -> LLMLatency | None:
     )
 
 
-def with_predictions(profile: Profile, devices: Iterable[Device]) -> Profile:
-    """``profile`` with ``latency.predicted`` set for each device (measured figures kept)."""
-    import dataclasses
-
+def with_predictions(profile: Profile, devices: Iterable[Device], *, runtime: str | None = None,
+                     precision: str | None = None, catalogue: Catalogue | None = None) -> Profile:
+    """``profile`` with ``latency.predicted`` set for each device (measured figures kept); ``runtime``
+    and ``precision`` as in :func:`predict`; ``catalogue`` supplies the host CPU devices (default: the
+    built-in one)."""
     from edgeprof.report.latency import LatencyReport
 
     current = profile.latency or LatencyReport()
     predicted = dict(current.predicted)
     for device in devices:
-        predicted[device.id] = predict(profile, device)
+        host = None
+        entry = _table().for_device(device.id)
+        if catalogue is not None and entry is not None and entry.host:
+            host = catalogue.devices.get(entry.host)
+        predicted[device.id] = predict(profile, device, runtime=runtime, host=host, precision=precision)
     return dataclasses.replace(profile, latency=dataclasses.replace(current, predicted=predicted))

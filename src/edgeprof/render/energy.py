@@ -29,7 +29,8 @@ ENERGY_COLUMNS: tuple[tuple[str, bool], ...] = (
 def energy_title(e: DeviceEnergy) -> str:
     """The heading of one device's energy table."""
     node = f"{e.process_node_nm:g} nm" if e.process_node_nm is not None else "node unknown: 45 nm figures unscaled"
-    return f"Energy per inference on {e.device_id} ({e.device_name}; {node})"
+    what_if = f"; WHAT-IF at {e.precision}" if e.what_if else ""
+    return f"Energy per inference on {e.device_id} ({e.device_name}; {node}{what_if})"
 
 
 def device_energy_rows(e: DeviceEnergy) -> list[tuple[str, list[str]]]:

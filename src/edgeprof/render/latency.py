@@ -8,12 +8,12 @@ import json
 from edgeprof.measure.stats import percentile
 from edgeprof.render.format import fit_notes, seconds
 from edgeprof.render.tables import md_table, text_table
-from edgeprof.report.latency import LatencyReport, ValidationEntry
+from edgeprof.report.latency import LatencyReport, PredictedLatency, ValidationEntry
 from edgeprof.report.memory import MemoryReport
 from edgeprof.report.serial import to_dict
 from edgeprof.report.text import printable
 
-__all__ = ["LATENCY_COLUMNS", "latency_notes", "latency_rows", "render_validation"]
+__all__ = ["LATENCY_COLUMNS", "latency_notes", "latency_rows", "partition_notes", "render_validation"]
 
 LATENCY_COLUMNS: tuple[tuple[str, bool], ...] = (
     ("latency", True), ("FPS", True), ("compute / memory / overhead", True), ("how obtained", False),
@@ -36,7 +36,8 @@ def latency_rows(report: LatencyReport) -> list[tuple[str, list[str]]]:
         rows.append((f"predicted: {device_id}", [
             (">= " if p.is_lower_bound else "") + seconds(p.total_s), f"{p.fps:.4g}",
             f"{seconds(p.compute_s)} / {seconds(p.memory_s)} / {seconds(p.overhead_s)}",
-            f"{bound}roofline on {p.device_name}",
+            f"{bound}roofline on {p.device_name}" + (f", runtime {p.runtime}" if p.runtime else "")
+            + (f"; what-if {p.precision}" if p.what_if else ""),
         ]))
         if p.llm is not None:
             rows.append((f"LLM on {device_id}", [
@@ -55,12 +56,32 @@ def latency_notes(report: LatencyReport, memory: MemoryReport | None = None) -> 
     if memory is not None:
         notes += fit_notes(memory, set(report.predicted))
     for device_id, p in report.predicted.items():
+        if p.what_if:
+            notes.append(f"{device_id}: WHAT-IF: the network re-typed as deployed at {p.precision} (not the model as given)")
+        notes += partition_notes(device_id, p)
         if p.dominant:
             notes.append(f"{device_id}: most time in {', '.join(p.dominant[:3])}")
         notes += [f"{device_id}: {m}" for m in p.missing]
     if report.measurement_error:
         notes.append(f"Measurement not made: {report.measurement_error}")
     return notes
+
+
+def partition_notes(device_id: str, p: PredictedLatency) -> list[str]:
+    """The runtime and its partitions in a few lines: default or chosen, device vs host kernels, why."""
+    part = p.partitioning
+    if part is None:
+        return []
+    chosen = "default" if part.runtime == part.default_runtime else f"chosen; default {part.default_runtime}"
+    line = (f"{device_id}: runtime {part.runtime} ({chosen}; offers {', '.join(part.offered)}): "
+            f"{part.device_kernels} kernel(s) on the device")
+    if part.host_kernels:
+        line += f", {part.host_kernels} on the host CPU ({part.host_device or device_id})"
+    if part.link_bytes:
+        line += f"; {part.link_bytes:,} B over the link per inference ({seconds(p.link_s)})"
+    if part.streamed_weight_bytes:
+        line += f", {part.streamed_weight_bytes:,} B of weights streamed (beyond the on-chip cache)"
+    return [line] + [f"{device_id}: fallback: {f}" for f in part.fallback[:3]]
 
 
 def render_validation(entries: list[ValidationEntry], fmt: str) -> str:

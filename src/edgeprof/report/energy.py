@@ -104,6 +104,8 @@ class DeviceEnergy:
     utilisation: float | None = None  # the share of the predicted time the compute units are busy
     power_mid_w: float | None = None  # idle + (active - idle) x utilisation
     range_factor: float | None = None  # estimated_j spans mid / range_factor .. mid x range_factor
+    precision: str = "as-deployed"  # or the what-if precision the network was re-typed to (a what-if)
+    what_if: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from edgeprof.report.partition import Partitioning
+
 Bound = Literal["compute", "memory", "overhead", "no-rate", "fused"]
 
 
@@ -68,6 +70,7 @@ class LayerLatency:
     overhead_s: float
     bound: Bound
     note: str = ""
+    processor: str = ""  # "device", or "host" when it fell back to the host CPU ("" without a runtime)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,14 @@ class PredictedLatency:
     # efficiency) and the attainable memory bandwidth (bandwidth x bandwidth efficiency; None: no figure).
     peak_op_per_s: Mapping[str, float] = field(default_factory=dict)
     bandwidth_bytes_per_s: float | None = None
+    # The runtime it ran on (devices/runtimes.toml) and how it split the graph; "" and None for a device
+    # without a runtime entry (the whole graph on the device's own figures).
+    runtime: str = ""
+    partitioning: Partitioning | None = None
+    link_s: float = 0.0  # host<->accelerator transfers (activations at partition boundaries, streamed weights), in memory_s
+    # "as-deployed", or the what-if precision the network was re-typed to (fp32/fp16/int8/w8a8/w4a16)
+    precision: str = "as-deployed"
+    what_if: bool = False
 
 
 @dataclass(frozen=True)
