@@ -121,8 +121,8 @@ def load_models_file(path: str) -> list[ModelArg]:
         label = table.get("label", "")
         if not isinstance(label, str):
             raise UsageError(f"{where}: model {i}: 'label' must be a string")
-        out.append(ModelArg(model, *(_strings(table.get(k), f"{where}: model {i}: '{k}'") for k in ("input", "dim", "value")),
-                            label=label))
+        inputs, dims, values = (_strings(table.get(k), f"{where}: model {i}: '{k}'") for k in ("input", "dim", "value"))
+        out.append(ModelArg(model, inputs, dims, values, label))
     return out
 
 

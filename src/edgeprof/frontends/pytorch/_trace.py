@@ -268,14 +268,14 @@ class Tracer:
         mask_bufs = tuple(bound.get("mask_mod_other_buffers") or ())
         batch, heads, q_len = (int(d) for d in q_t.shape[:3])
         k_len = int(k_t.shape[2])
-        custom_mask = mask_mod is not None and mask_mod is not getattr(flex, "noop_mask", None)
-        custom_score = score_mod is not None and score_mod is not getattr(flex, "_identity", None)
+        custom_mask = callable(mask_mod) and mask_mod is not getattr(flex, "noop_mask", None)
+        custom_score = callable(score_mod) and score_mod is not getattr(flex, "_identity", None)
         mask_t: torch.Tensor | None = None
         idx: tuple[torch.Tensor, ...] = ()
         if custom_mask or custom_score:
             with mode:
                 idx = tuple(torch.arange(n, device=q_t.device) for n in (batch, heads, q_len, k_len))
-        if custom_mask:
+        if custom_mask and mask_mod is not None:
             with mode:
                 mask_t = flex._vmap_for_bhqkv(mask_mod, prefix=(), suffix=(None,) * len(mask_bufs))(*idx, *mask_bufs)
         out_tensors = [t for t in pytree.tree_leaves(out) if isinstance(t, torch.Tensor)]
@@ -292,7 +292,7 @@ class Tracer:
                        None if scale is None else float(scale), outs)
         for t, r in zip([*out_tensors, *([scores_t] if scores_t is not None else [])], outs, strict=True):
             self.names[t] = r
-        if scores_t is not None:
+        if scores_t is not None and score_mod is not None:
             from torch._dynamo._trace_wrapped_higher_order_op import TransformGetItemToIndex
 
             with mode, TransformGetItemToIndex():
