@@ -194,3 +194,114 @@ def test_cli_compare_on_devices_adds_latency_fps_and_energy(tmp_path: Path, caps
     assert data["best"]["energy_j:rpi5"] == tiny["energy_j:rpi5"]
     assert main(["compare", str(a), "--device", "no-such-device"]) == 2
     assert "unknown device 'no-such-device'" in capsys.readouterr().err
+
+
+# ---- per-model shapes (issue #15 item 15) -------------------------------------------------
+
+
+def _cnn(tmp_path: Path) -> Path:
+    """tiny_cnn as a file: input ``images`` Nx3x8x8 (symbolic batch N)."""
+    path = tmp_path / "cnn.onnx"
+    onnx.save(tiny_cnn_onnx(), str(path))
+    return path
+
+
+def _relu(tmp_path: Path, name: str = "relu.onnx") -> Path:
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["B", 64])])
+    path = tmp_path / name
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    return path
+
+
+def _json_rows(capsys: pytest.CaptureFixture[str]) -> list[tuple[str, int | None, str]]:
+    data = json.loads(capsys.readouterr().out)
+    return [(m["path"], m["values"]["flops"] if m.get("values") else None, m.get("error", "")) for m in data["models"]]
+
+
+def test_each_model_its_own_shapes_and_one_model_at_several(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    cnn, relu = _cnn(tmp_path), _relu(tmp_path)
+    argv = ["compare", f"{cnn}::--input=images=1x3x8x8", f"{cnn}::--input images=2x3x8x8", f"{relu}::--dim=B=4",
+            "--format", "json"]
+    assert main(argv) == 0
+    rows = _json_rows(capsys)
+    # tiny_cnn: 19,200 FLOPs per image (counted ops); Relu over 4x64 = 256
+    assert rows == [(f"{cnn} [images=1x3x8x8]", 19_200, ""), (f"{cnn} [images=2x3x8x8]", 38_400, ""),
+                    (str(relu), 256, "")]
+
+
+def test_global_flags_apply_to_models_without_their_own(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    cnn, relu = _cnn(tmp_path), _relu(tmp_path)
+    assert main(["compare", str(cnn), f"{relu}::--input=x=3x64", "--input", "images=2x3x8x8", "--format", "json"]) == 0
+    assert _json_rows(capsys) == [(str(cnn), 38_400, ""), (str(relu), 192, "")]
+
+
+def test_a_model_lacking_a_global_input_gets_a_row_error(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    cnn, relu = _cnn(tmp_path), _relu(tmp_path)
+    assert main(["compare", str(cnn), str(relu), "--input", "images=2x3x8x8", "--format", "json"]) == 2
+    out = capsys.readouterr()
+    rows = json.loads(out.out)["models"]
+    assert rows[0]["ok"] and not rows[1]["ok"]
+    assert "no input named 'images'" in rows[1]["error"] and "MODEL::--input" in rows[1]["error"]
+    assert out.err.count("\n") == 1
+
+
+def test_models_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _cnn(tmp_path)
+    _relu(tmp_path)
+    listing = tmp_path / "models.toml"
+    listing.write_text('[[model]]\npath = "cnn.onnx"\ninput = ["images=1x3x8x8"]\n\n'
+                       '[[model]]\npath = "cnn.onnx"\ninput = "images=3x3x8x8"\nlabel = "cnn at batch 3"\n\n'
+                       '[[model]]\npath = "relu.onnx"\ndim = ["B=2"]\n')
+    assert main(["compare", "--models-file", str(listing), "--format", "json"]) == 0
+    assert _json_rows(capsys) == [(f"{tmp_path / 'cnn.onnx'} [images=1x3x8x8]", 19_200, ""), ("cnn at batch 3", 57_600, ""),
+                                  (str(tmp_path / "relu.onnx"), 128, "")]
+    assert main(["compare", "--models-file", str(listing), "-o", str(listing)]) == 2  # never over the listing
+
+
+@pytest.mark.parametrize(("arg", "message"), [
+    ("a.onnx::--shape=1x3", "after '::' expected --input=SPEC"),
+    ("a.onnx::--input", "after '::' expected --input=SPEC"),
+    ("::--input=x=1", "no model before '::'"),
+    ("a.onnx::--input=x=1x0x", "a.onnx"),
+])
+def test_bad_model_flags_are_one_line_usage_errors(arg: str, message: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", arg]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_bad_models_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[model]]\npath = "a.onnx"\nshape = "1x3"\n')
+    assert main(["compare", "--models-file", str(bad)]) == 2
+    assert "unknown key(s) shape" in capsys.readouterr().err
+    assert main(["compare"]) == 2
+    assert "no model given" in capsys.readouterr().err
+
+
+def test_validate_gives_each_model_its_shapes_and_a_row_error(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from edgeprof.measure.calibrate import render_toml
+    from tests.measure.test_latency import CAL
+
+    host = tmp_path / "host.toml"
+    host.write_text(render_toml(CAL))
+    relu, cnn = _relu(tmp_path), _cnn(tmp_path)
+    argv = ["validate", f"{relu}::--input=x=1x64", f"{relu}::--input=x=8x64", str(cnn), "--input", "x=2x64",
+            "--devices-file", str(host), "--max-time", "1", "--format", "json"]
+    assert main(argv) == 2  # the cnn has no input x: its row says why, the others are measured
+    out = capsys.readouterr()
+    entries = json.loads(out.out)
+    assert [e["model"] for e in entries] == [f"{relu} [x=1x64]", f"{relu} [x=8x64]", str(cnn)]
+    assert all(e["measured_s"] for e in entries[:2])
+    assert entries[0]["predicted_s"] < entries[1]["predicted_s"]  # 64 vs 512 elements
+    assert entries[2]["measured_s"] is None and "no input named 'x'" in entries[2]["problem"]
+    assert "1 model(s) not measured" in out.err

@@ -565,15 +565,29 @@ def measured(
 
 def validate(models: Sequence[Any], device_id: str, *, devices_files: Sequence[str | os.PathLike[str]] = (),
              threads: int = 1, max_time_s: float = 10.0, timeout_s: float = 300.0, input_shapes: InputShapes = None,
-             progress: Progress | None = None) -> list[ValidationEntry]:
+             dims: Mapping[str, int] | None = None, progress: Progress | None = None) -> list[ValidationEntry]:
     """Predicted vs measured latency of each model on ``device_id`` (normally the calibrated
     ``host``): :func:`profile`, :func:`predict_latency`, :func:`measure_latency` and the relative
-    error (predicted - measured) / measured."""
+    error (predicted - measured) / measured. A model may be a :class:`edgeprof.compare.ModelRun`
+    with its own shapes (``input_shapes``/``dims`` apply to the others) and its row label. A model
+    that cannot be profiled at its shapes (an input or dim it lacks) keeps its row, with the reason
+    as its ``problem``."""
+    from edgeprof.compare import ModelRun
+    from edgeprof.errors import ShapeError
+
+    load_devices([device_id], devices_files=devices_files)  # an unknown device: bad input, before any work
     if progress is not None:
         progress(f"validating {len(models)} model(s)")
     entries = []
     for model in models:
-        prof = profile(model, input_shapes=input_shapes, memory=False)
+        run = model if isinstance(model, ModelRun) else ModelRun(model, str(model))
+        shapes = run.input_shapes if run.input_shapes is not None else input_shapes
+        try:
+            prof = profile(run.model, input_shapes=shapes, dims=run.dims if run.dims is not None else dims,
+                           values=run.values, memory=False)
+        except ShapeError as exc:
+            entries.append(ValidationEntry(run.label, device_id, None, None, None, problem=exc.message))
+            continue
         prof = predict_latency(prof, [device_id], devices_files=devices_files)
         prof = measure_latency(prof, threads=threads, max_time_s=max_time_s, timeout_s=timeout_s)
         assert prof.latency is not None
@@ -581,7 +595,7 @@ def validate(models: Sequence[Any], device_id: str, *, devices_files: Sequence[s
         meas = prof.latency.measured
         measured_s = meas.p50_s if meas is not None else None
         error = (pred.total_s - measured_s) / measured_s if measured_s else None
-        entries.append(ValidationEntry(str(model), device_id, pred.total_s, measured_s, error, pred.is_lower_bound,
+        entries.append(ValidationEntry(run.label, device_id, pred.total_s, measured_s, error, pred.is_lower_bound,
                                        prof.latency.measurement_error))
     return entries
 

@@ -300,6 +300,11 @@ def _add_shape_flags(p: argparse.ArgumentParser) -> None:
                    help="the size of a named symbolic dim, as for 'profile'; repeatable")
 
 
+def _add_models_file(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models-file", dest="models_file", metavar="FILE",
+                   help="a TOML file of [[model]] tables (path, input, dim, value, label), added after the MODELs")
+
+
 def _add_compare_and_check(sub: Any) -> None:
     cmp = sub.add_parser(
         "compare",
@@ -308,7 +313,11 @@ def _add_compare_and_check(sub: Any) -> None:
         "marked; a model that fails keeps its row with the reason, and the exit code is then 2.",
         allow_abbrev=False,
     )
-    cmp.add_argument("models", metavar="MODEL", nargs="+", help="the models to compare (as for 'profile')")
+    cmp.add_argument("models", metavar="MODEL", nargs="*",
+                     help="the models to compare (as for 'profile'); MODEL::--input=NAME=DxD gives one model its own "
+                     "shapes (also ::--dim=NAME=N, ::--value=NAME=V, ::--label=TEXT; repeatable); a model may appear "
+                     "several times")
+    _add_models_file(cmp)
     cmp.add_argument("--format", choices=COMPARE_FORMATS, default="table", help="output format (default: table)")
     cmp.add_argument("-o", "--output", metavar="FILE", help="write the comparison to FILE (atomically) instead of stdout")
     cmp.add_argument("--device", dest="devices", action="append", default=[], metavar="ID",
@@ -397,7 +406,10 @@ def _add_latency_commands(sub: Any) -> None:
                          description="For each MODEL (.onnx or .tflite): predict its latency on --device (default host, from "
                          "--devices-file) and time it on ONNX Runtime (LiteRT for .tflite); print both and (predicted - measured) / "
                          "measured.", allow_abbrev=False)
-    val.add_argument("models", metavar="MODEL", nargs="+", help="the models (.onnx or .tflite files)")
+    val.add_argument("models", metavar="MODEL", nargs="*",
+                     help="the models (.onnx or .tflite files); MODEL::--input=NAME=DxD gives one its own shapes, "
+                     "as for 'compare'")
+    _add_models_file(val)
     val.add_argument("--device", default="host", metavar="ID", help="the device to predict on (default host)")
     val.add_argument("--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
                      help="a device TOML file added to the catalogue (the 'host' from 'edgeprof calibrate'); repeatable")
@@ -512,14 +524,7 @@ def _profile(
     from edgeprof import api
 
     value_arg = {k: list(v) for k, v in values.items()}
-    shapes: api.InputShapes
-    if all(n is None for n, _ in pairs):
-        shapes = [s for _, s in pairs] or None
-    elif all(n is not None for n, _ in pairs):
-        shapes = {str(n): s for n, s in pairs}
-    else:  # named and positional together: ordered (name or None, shape) pairs
-        shapes = list(pairs)
-    return api.profile(model, input_shapes=shapes, dims=dims, values=value_arg, **options)
+    return api.profile(model, input_shapes=_input_shapes(pairs), dims=dims, values=value_arg, **options)
 
 
 def _on_devices(profile: Profile, args: argparse.Namespace, *, fps: float | None = None,
@@ -605,6 +610,50 @@ def _check_output(args: argparse.Namespace, models: Sequence[str]) -> None:
         check_output_path(args.output, path, what="a --devices-file")
     if getattr(args, "budget", None) is not None:
         check_output_path(args.output, args.budget, what="the --budget file")
+    if getattr(args, "models_file", None) is not None:
+        check_output_path(args.output, args.models_file, what="the --models-file")
+
+
+def _model_runs(args: argparse.Namespace) -> list[Any]:
+    """Every MODEL argument and ``--models-file`` model with its shapes (its own flags, else the global
+    ``--input``/``--dim``) and its row label, as :class:`edgeprof.compare.ModelRun`."""
+    from edgeprof.compare import ModelRun, labels, load_models_file, parse_model_arg
+
+    models = [parse_model_arg(a) for a in args.models]
+    if args.models_file is not None:
+        models += load_models_file(args.models_file)
+    if not models:
+        raise UsageError(f"{args.command}: no model given (MODEL arguments or --models-file FILE)")
+    pairs, dims = _shapes(args)
+    runs: list[Any] = []
+    by_label: dict[str, Any] = {}
+    for m, label in zip(models, labels(models), strict=True):
+        try:
+            own_pairs = [parse_input_spec(x) for x in m.inputs]
+            _unique([(n, sh) for n, sh in own_pairs if n is not None], "--input")
+            own_dims = _unique([parse_dim(x) for x in m.dims], "--dim")
+            own_values = _unique([parse_value(x) for x in m.values], "--value")
+        except UsageError as exc:
+            raise UsageError(f"{m.path}::{exc.message}") from None
+        run = ModelRun(m.path, label, _input_shapes(own_pairs or pairs), own_dims if m.dims else dims,
+                       {k: list(v) for k, v in own_values.items()} or None)
+        if by_label.get(label, run) != run:
+            raise UsageError(f"{args.command}: two different models are labelled {label!r}")
+        by_label[label] = run
+        runs.append(run)
+    return runs
+
+
+def _input_shapes(pairs: list[tuple[str | None, tuple[int, ...]]]) -> Any:
+    if all(n is None for n, _ in pairs):
+        return [s for _, s in pairs] or None
+    if all(n is not None for n, _ in pairs):
+        return {str(n): s for n, s in pairs}
+    return list(pairs)  # named and positional together: ordered (name or None, shape) pairs
+
+
+_GLOBAL_HINT = ("(--input/--dim apply to every model without its own: give this one its own with "
+                "MODEL::--input=NAME=DxD or a --models-file)")
 
 
 def _check_output_data(args: argparse.Namespace, profiles: Sequence[Profile | None]) -> None:
@@ -620,22 +669,30 @@ def _check_output_data(args: argparse.Namespace, profiles: Sequence[Profile | No
 
 
 def _run_compare(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from edgeprof import api
     from edgeprof.compare import compare_models
+    from edgeprof.errors import ShapeError
     from edgeprof.render.compare import render_compare
 
-    pairs, dims = _shapes(args)
-    _check_output(args, args.models)
-    progress = stderr if _is_tty(stderr) and len(args.models) > 1 else None
+    runs = _model_runs(args)
+    _check_output(args, [r.model for r in runs])
+    progress = stderr if _is_tty(stderr) and len(runs) > 1 else None
     if args.devices:
-        from edgeprof import api
-
         api.load_devices(args.devices, devices_files=args.devices_files)  # an unknown device: bad input, before any work
+    by_label = {r.label: r for r in runs}
+    global_flags = bool(args.inputs or args.dims)
 
-    def one(model: str) -> Profile:
-        profile = _profile(model, pairs, dims, {}, {})
+    def one(label: str) -> Profile:
+        run = by_label[label]
+        try:
+            profile = api.profile(run.model, input_shapes=run.input_shapes, dims=run.dims, values=run.values)
+        except ShapeError as exc:
+            if global_flags and ("--input" in exc.message or "--dim" in exc.message):
+                raise ShapeError(f"{exc.message} {_GLOBAL_HINT}") from None
+            raise
         return _on_devices(profile, args) if args.devices else profile
 
-    entries = compare_models(args.models, one, progress=progress)
+    entries = compare_models([r.label for r in runs], one, progress=progress)
     _check_output_data(args, [e.profile for e in entries])
     _emit(render_compare(entries, args.format), args.output, stdout)
     failed = [e for e in entries if e.profile is None]
@@ -692,20 +749,22 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
         _write_stdout(stdout, f"wrote {args.output}: device 'host' ({cal.cpu_model}); use --devices-file "
                       f"{args.output} --device host\n")
         return 0
-    pairs, dims = _shapes(args)
-    shapes: api.InputShapes = list(pairs) or None
-    _check_output(args, args.models if args.command == "validate" else [args.model])
     if args.command == "validate":
         from edgeprof.render.latency import render_validation
 
+        runs = _model_runs(args)
+        _check_output(args, [r.model for r in runs])
         with TerminalProgress(stderr) as progress:
-            entries = api.validate(args.models, args.device, devices_files=args.devices_files, threads=args.threads,
-                                   max_time_s=float(args.max_time), input_shapes=shapes, progress=progress)
+            entries = api.validate(runs, args.device, devices_files=args.devices_files, threads=args.threads,
+                                   max_time_s=float(args.max_time), progress=progress)
         _emit(render_validation(entries, args.format), args.output, stdout)
         failed = [e for e in entries if e.error is None]
         if failed:
             raise MeasurementError(f"{len(failed)} model(s) not measured: " + "; ".join(e.problem for e in failed))
         return 0
+    pairs, dims = _shapes(args)
+    shapes: api.InputShapes = list(pairs) or None
+    _check_output(args, [args.model])
     profile = api.profile(args.model, input_shapes=shapes, dims=dims, memory=False)
     _check_output_data(args, [profile])
     if args.devices:

@@ -9,7 +9,8 @@ One rule for the whole family, for a row (the elements one statistic is taken ov
 * inverse standard deviation, once per row: add epsilon, sqrt, reciprocal = 3;
 * per element: normalise = 1 multiply by the inverse std; scale = 1 multiply; bias = 1 add.
 
-So a full standardisation with scale and bias is 7n + 3 per row. This is op for op the ONNX
+So a full standardisation with scale and bias is 7n + 3 per row; a norm without its scale or bias
+input (torch's ``affine=False``, ONNX LayerNormalization without B) is not charged for it. This is op for op the ONNX
 function body of LayerNormalization (ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Reciprocal,
 Mul, then Scale and B); the other ops are counted by the same rule (RMSNormalization's body
 divides by the RMS instead: ours is one more op per row). Scalar arithmetic on attributes only
@@ -41,21 +42,30 @@ def _channels_first(call: OpCall) -> tuple[int, int, int]:
     return x[0], x[1], prod(x[2:])
 
 
+def _affine(call: OpCall, scale: int = 1, bias: int = 2) -> int:
+    """Per-element ops of the affine step: 1 multiply if the scale input is given, 1 add if the
+    bias is (ONNX always gives both to BatchNormalization/InstanceNormalization/GroupNormalization;
+    torch's ``affine=False``/``elementwise_affine=False``/``bias=False`` omit them)."""
+    return int(call.has_input(scale)) + int(call.has_input(bias))
+
+
 @formula(
     "BatchNormalization", category=Category.NORMALISATION, buffer_inputs=(3, 4),
     example=Example(((2, 3, 4, 4), (3,), (3,), (3,), (3,)), ((2, 3, 4, 4),), ops=393),
 )
 def batch_normalization(call: OpCall) -> Arith:
-    """Inference: 4·numel(X) + 3·C (centre, ·1/std, ·scale, +B; eps, sqrt, 1/x per channel); training_mode=1: 7·numel(X) + 3·C, +3·C per running-stat output."""
+    """Inference: (2 + a)·numel(X) + 3·C (centre, ·1/std, a = ·scale and +B when given; eps, sqrt, 1/x per channel); training_mode=1: (5 + a)·numel(X) + 3·C, +3·C per running-stat output when mean/var are inputs."""
     n, c, spatial = _channels_first(call)
     numel = n * c * spatial
+    affine = _affine(call)
     if not call.attr_int("training_mode", 0):
-        return Arith(ops=4 * numel + INV_STD_OPS * c)
+        return Arith(ops=(2 + affine) * numel + INV_STD_OPS * c)
     # Statistics over N·spatial per channel: mean (numel) and variance (square + sum/divide:
     # 2·numel; its centring is the normalisation's subtract).
-    running_outputs = min(max(len(call.outputs) - 1, 0), 2)
+    running_inputs = call.has_input(3) and call.has_input(4)
+    running_outputs = min(max(len(call.outputs) - 1, 0), 2) if running_inputs else 0
     # running = input·momentum + current·(1 - momentum): 2 multiplies + 1 add per channel.
-    return Arith(ops=7 * numel + INV_STD_OPS * c + running_outputs * 3 * c)
+    return Arith(ops=(5 + affine) * numel + INV_STD_OPS * c + running_outputs * 3 * c)
 
 
 @formula(
@@ -63,9 +73,9 @@ def batch_normalization(call: OpCall) -> Arith:
     example=Example(((2, 3, 4, 4), (3,), (3,)), ((2, 3, 4, 4),), ops=690),
 )
 def instance_normalization(call: OpCall) -> Arith:
-    """7·numel(X) + 3·N·C: per (n, c) row of m = prod(spatial): mean m, variance 3m, eps/sqrt/1/x 3, normalise m, scale m, bias m."""
+    """(5 + a)·numel(X) + 3·N·C: per (n, c) row of m = prod(spatial): mean m, variance 3m, eps/sqrt/1/x 3, normalise m, a = scale m + bias m when given."""
     n, c, spatial = _channels_first(call)
-    return Arith(ops=7 * n * c * spatial + INV_STD_OPS * n * c)
+    return Arith(ops=(5 + _affine(call)) * n * c * spatial + INV_STD_OPS * n * c)
 
 
 @formula(
@@ -73,12 +83,12 @@ def instance_normalization(call: OpCall) -> Arith:
     example=Example(((2, 4, 3, 3), (4,), (4,)), ((2, 4, 3, 3),), {"num_groups": 2}, ops=516),
 )
 def group_normalization(call: OpCall) -> Arith:
-    """7·numel(X) + 3·N·G: per (n, group) row of (C/G)·prod(spatial): mean, variance 3/elem, eps/sqrt/1/x 3, normalise, scale, bias."""
+    """(5 + a)·numel(X) + 3·N·G: per (n, group) row of (C/G)·prod(spatial): mean, variance 3/elem, eps/sqrt/1/x 3, normalise, a = scale + bias when given."""
     n, c, spatial = _channels_first(call)
     groups = call.attr_int("num_groups", 0)
     if groups < 1 or c % groups:
         raise Uncountable(f"GroupNormalization: num_groups={groups} does not divide C={c}")
-    return Arith(ops=7 * n * c * spatial + INV_STD_OPS * n * groups)
+    return Arith(ops=(5 + _affine(call)) * n * c * spatial + INV_STD_OPS * n * groups)
 
 
 @formula(
@@ -86,25 +96,24 @@ def group_normalization(call: OpCall) -> Arith:
     example=Example(((2, 3, 4), (4,), (4,)), ((2, 3, 4),), ops=186),
 )
 def layer_normalization(call: OpCall) -> Arith:
-    """rows·(6n+3) + rows·n with B, n = prod(shape[axis:]): mean n, centre n, square n, variance n, eps/sqrt/1/x 3, normalise n, scale n (+bias n)."""
+    """rows·(5n+3) + rows·n per Scale and per B given, n = prod(shape[axis:]): mean n, centre n, square n, variance n, eps/sqrt/1/x 3, normalise n (+scale n, +bias n)."""
     x = call.in_shape(0)
     axis = _axis(call, len(x), -1)
     rows, n = prod(x[:axis]), prod(x[axis:])
     if n == 0:
         return Arith(ops=0)
-    bias = rows * n if call.has_input(2) else 0
-    return Arith(ops=rows * (6 * n + INV_STD_OPS) + bias)
+    return Arith(ops=rows * (5 * n + INV_STD_OPS) + rows * n * _affine(call))
 
 
 @formula("RMSNormalization", category=Category.NORMALISATION, example=Example(((2, 3, 4), (4,)), ((2, 3, 4),), ops=114))
 def rms_normalization(call: OpCall) -> Arith:
-    """rows·(4n+3), n = prod(shape[axis:]): square n, mean n, eps/sqrt/1/x 3, normalise n, scale n."""
+    """rows·(3n+3) + rows·n with Scale, n = prod(shape[axis:]): square n, mean n, eps/sqrt/1/x 3, normalise n (+scale n)."""
     x = call.in_shape(0)
     axis = _axis(call, len(x), -1)
     rows, n = prod(x[:axis]), prod(x[axis:])
     if n == 0:
         return Arith(ops=0)
-    return Arith(ops=rows * (4 * n + INV_STD_OPS))
+    return Arith(ops=rows * (3 * n + INV_STD_OPS) + rows * n * int(call.has_input(1)))
 
 
 @formula("LpNormalization", category=Category.NORMALISATION, example=Example(((2, 3, 4),), ((2, 3, 4),), ops=78))

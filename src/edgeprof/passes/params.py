@@ -25,13 +25,16 @@ from edgeprof.ops.registry import Category, lookup
 
 _QUANT_WEIGHT_OPS = {
     "DequantizeLinear", "QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "Gather",
-    "MatMulNBits", "com.microsoft::MatMulNBits", "com.microsoft::QLinearConv",
+    "MatMulNBits", "com.microsoft::MatMulNBits", "com.microsoft::QLinearConv", "com.microsoft::QGemm",
 }
 
 # Inputs of quantised ops that hold scales and zero points (not parameters).
 _QUANT_METADATA_INPUTS: dict[str, frozenset[int]] = {
     "QLinearConv": frozenset({1, 2, 4, 5, 6, 7}),
     "QLinearMatMul": frozenset({1, 2, 4, 5, 6, 7}),
+    "com.microsoft::QLinearConv": frozenset({1, 2, 4, 5, 6, 7}),
+    # A, a_scale, a_zp, B, b_scale, b_zp, C (the int32 bias: a parameter), y_scale, y_zp
+    "com.microsoft::QGemm": frozenset({1, 2, 4, 5, 7, 8}),
     "QuantizeLinear": frozenset({1, 2}),
     "DequantizeLinear": frozenset({1, 2}),
     "MatMulInteger": frozenset({2, 3}),

@@ -104,6 +104,7 @@ class Builder:
     _lazy: dict[str, _LazyTranspose] = field(default_factory=dict)
     _node_names: dict[str, int] = field(default_factory=dict)
     _materialized: list[str] = field(default_factory=list)
+    _derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _tmp: int = 0
 
     def checkpoint(self) -> tuple[int, int]:
@@ -130,6 +131,24 @@ class Builder:
     ) -> None:
         self.add_value(ref)
         self.weights[ref.name] = Weight(ref.name, ref.dtype, Shape(ref.shape), role, storage_key, values)
+
+    def derive_weight(self, parts: Sequence[TRef], shape: Sequence[int]) -> str | None:
+        """A stored tensor laid out from stored weights ``parts`` (torch's per-direction LSTM
+        weights stacked into ONNX's [directions, ...] layout), read directly by the op that uses
+        it, so that its parameters show on that op's row. One part keeps its storage key (the same
+        storage, counted once); the parts of a stack are dropped from the graph at :meth:`build` if
+        no node reads them. None when a part is not a stored weight (then emit the nodes)."""
+        ws = [self.weights.get(p.name) for p in parts]
+        if not parts or any(w is None for w in ws):
+            return None
+        first = ws[0]
+        assert first is not None
+        self._tmp += 1
+        ref = TRef(f"%w{self._tmp}", tuple(shape), first.dtype)
+        key = first.key if len(ws) == 1 else "+".join(w.key for w in ws if w is not None)
+        self.add_weight(ref, first.role or "parameter", key)
+        self._derived[ref.name] = tuple(p.name for p in parts)
+        return ref.name
 
     def is_weight(self, ref: TRef) -> bool:
         return ref.name in self.weights
@@ -213,8 +232,25 @@ class Builder:
         )
 
     def build(self, name: str, outputs: Sequence[str]) -> Graph:
-        # Weights no node reads still count (a module's unused parameters); keep them.
-        return Graph(name, tuple(self.nodes), tuple(self.inputs), tuple(outputs), self.values, self.weights)
+        # Weights no node reads still count (a module's unused parameters); keep them, except the
+        # parts of a derived weight (counted in it). A part some node also reads stays, and the
+        # derived tensor is then a separate constant (as an exporter's stacked initializer is).
+        weights, values = dict(self.weights), dict(self.values)
+        read = {i for n in self.nodes for i in n.inputs} | set(outputs)
+        for derived, parts in self._derived.items():
+            if derived not in read:  # its op was rolled back
+                weights.pop(derived, None)
+                values.pop(derived, None)
+            elif len(parts) > 1 and any(p in read for p in parts):
+                w = weights[derived]
+                weights[derived] = Weight(w.name, w.dtype, w.shape, "constant", w.storage_key, w.values)
+        for derived, parts in self._derived.items():
+            if derived in read and weights[derived].role != "constant":
+                for p in parts:
+                    if p not in read and len(parts) > 1:
+                        weights.pop(p, None)
+                        values.pop(p, None)
+        return Graph(name, tuple(self.nodes), tuple(self.inputs), tuple(outputs), values, weights)
 
 
 def scalar_dtype(x: float | int | bool, like: TRef | None) -> DType:

@@ -382,6 +382,8 @@ def register(put: Put) -> None:
         "is_same_size is_nonzero equal _assert_async _assert_tensor_metadata _functional_assert_async "
         "_assert_scalar _has_compatible_shallow_copy_type record_stream",
         ignore("metadata query or assertion: computes no tensor"))
+    put("profiler._record_function_enter profiler._record_function_enter_new profiler._record_function_exit",
+        ignore("profiler marker (record_function, nn.DataParallel): no arithmetic, no tensor"))
     put("_local_scalar_dense", ignore("reads one tensor element into Python: no tensor computed"))
     # data movement
     put("view _unsafe_view reshape _reshape_alias view_as flatten unflatten _reshape_copy view_copy",

@@ -257,6 +257,24 @@ def _matmul_row(names: tuple[str, str]) -> Row:
     return Row(("MatMul",), build)
 
 
+def _scaled_mm(c: AtenCall, b: Builder) -> None:
+    """``torch._scaled_mm`` (fp8 and other low-precision matmuls): a MatMul at the operands'
+    precision (m·k·n MACs), then the output times scale_a and scale_b (+ bias, · scale_result)."""
+    out = c.out()
+    steps: list[tuple[str, TRef]] = [("Mul", c.tensor("scale_a")), ("Mul", c.tensor("scale_b"))]
+    bias, scale_result = c.opt_tensor("bias"), c.opt_tensor("scale_result")
+    if bias is not None:
+        steps.append(("Add", bias))
+    if scale_result is not None:
+        steps.append(("Mul", scale_result))
+    acc = b.tmp(out.shape, out.dtype)
+    b.node("MatMul", [b.use(c.tensor("self")), b.use(c.tensor("mat2"))], [acc])
+    for i, (op, operand) in enumerate(steps):
+        nxt = out if i == len(steps) - 1 else b.tmp(out.shape, out.dtype)
+        b.node(op, [acc.name, b.use(operand)], [nxt])
+        acc = nxt
+
+
 def _addmm_activation(c: AtenCall, b: Builder) -> None:
     mid = b.tmp(c.out().shape, c.out().dtype)
     _gemm_or_matmul(c, b, c.tensor("mat1"), c.tensor("mat2"), c.args.get("self"), c.args.get("alpha", 1),
@@ -580,6 +598,7 @@ def register(put: Put) -> None:
     put("dot vdot", _matmul_row(("self", "tensor")))
     put("baddbmm baddbmm_ addbmm addbmm_", Row(("MatMul", "ReduceSum", "Mul", "Add", "Identity"), _baddbmm))
     put("addmv addmv_", Row(("MatMul", "Mul", "Add", "Identity"), _addmv))
+    put("_scaled_mm", Row(("MatMul", "Mul", "Add"), _scaled_mm))
     put("_addmm_activation", Row(("Gemm", "MatMul", "Relu", "Gelu"), _addmm_activation))
     put("linear", Row(("Gemm", "Transpose", "MatMul", "Add"), _linear))
     put("einsum", Row(("Einsum",), _einsum))

@@ -137,6 +137,19 @@ def _resize(mode: str) -> Row:
     return Row(("Resize",), build)
 
 
+_GRID_MODES = {0: "linear", 1: "nearest", 2: "cubic"}
+_GRID_PADDING = {0: "zeros", 1: "border", 2: "reflection"}
+
+
+def _grid_sampler(c: AtenCall, b: Builder) -> None:
+    """``F.grid_sample``: ONNX GridSample (opset 20 names; 3-D inputs are the 5-D GridSample)."""
+    mode, padding = int(c.args.get("interpolation_mode", 0)), int(c.args.get("padding_mode", 0))
+    if mode not in _GRID_MODES or padding not in _GRID_PADDING:
+        raise TranslateError(f"grid_sampler: unknown interpolation mode {mode} or padding mode {padding}")
+    b.node("GridSample", [b.use(c.tensor("input")), b.use(c.tensor("grid"))], c.outs[:1], mode=_GRID_MODES[mode],
+           padding_mode=_GRID_PADDING[padding], align_corners=int(bool(c.args.get("align_corners"))))
+
+
 # ---- attention (dispatch-level spellings; F.scaled_dot_product_attention is intercepted
 # before dispatch by the tracer, so these rows only see graphs replayed at aten level) -------
 
@@ -299,6 +312,7 @@ def register(put: Put) -> None:
     put("_upsample_nearest_exact1d _upsample_nearest_exact2d _upsample_nearest_exact3d", _resize("nearest_exact"))
     put("upsample_linear1d upsample_bilinear2d upsample_trilinear3d _upsample_bilinear2d_aa", _resize("linear"))
     put("upsample_bicubic2d _upsample_bicubic2d_aa", _resize("cubic"))
+    put("grid_sampler_2d grid_sampler_3d grid_sampler", Row(("GridSample",), _grid_sampler))
     # attention
     put("_scaled_dot_product_flash_attention_for_cpu _scaled_dot_product_flash_attention "
         "_scaled_dot_product_attention_math _scaled_dot_product_fused_attention_overrideable",

@@ -2,8 +2,9 @@
 nodes, one per layer, so that every time step is counted by the registry's recurrent formulas.
 
 The weights are torch's per-layer, per-direction parameters; the ONNX operands ``W``, ``R``
-and ``B`` are built from them with zero-cost Unsqueeze/Concat nodes (as the ONNX exporter
-does). The gate order differs between torch and ONNX; the cost does not depend on it.
+and ``B`` are laid out from them as stored tensors the recurrent node reads (as the ONNX exporter's
+initializers), so the node's row shows its parameters; weights computed in the forward are
+stacked with zero-cost Unsqueeze/Concat nodes. The gate order differs between torch and ONNX; the cost does not depend on it.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ def emit_rnn(b: Builder, call: RnnCall) -> None:
         r = _stack(b, [ws[d * per + 1] for d in range(dirs)], (gates * hidden, hidden))
         bias = ""
         if call.has_bias:
+            bias = b.derive_weight([ws[d * per + k] for d in range(dirs) for k in (2, 3)],
+                                   (dirs, 2 * gates * hidden)) or ""
+        if call.has_bias and not bias:
             pairs = []
             for d in range(dirs):
                 both = b.tmp((2 * gates * hidden,), ws[d * per + 2].dtype)
@@ -108,7 +112,12 @@ def emit_rnn(b: Builder, call: RnnCall) -> None:
 
 
 def _stack(b: Builder, parts: Sequence[TRef], shape: tuple[int, ...]) -> str:
-    """[dirs, *shape] from one tensor per direction (Unsqueeze, then Concat for two)."""
+    """[dirs, *shape] from one tensor per direction: the module's parameters laid out as one
+    stored tensor the recurrent op reads (its row then shows them), or, for tensors computed in
+    the forward, Unsqueeze then Concat for two."""
+    derived = b.derive_weight(parts, (len(parts), *shape))
+    if derived is not None:
+        return derived
     ups = []
     for p in parts:
         u = b.tmp((1, *shape), p.dtype)

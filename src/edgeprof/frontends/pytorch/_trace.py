@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch._ops import HigherOrderOperator
 from torch._subclasses.fake_tensor import FakeTensor
 from torch.overrides import TorchFunctionMode
 from torch.utils import _pytree as pytree
@@ -229,6 +230,76 @@ class Tracer:
         self.names[out] = o
         return out
 
+    def higher_order(self, mode: Any, func: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        """A higher-order operator (``flex_attention``, ``cond``, ``while_loop``, ...), met with
+        this trace's dispatch mode popped. ``flex_attention`` is counted like SDPA; any other runs
+        unrecorded and becomes one *not counted* node named after it: never a failed profile."""
+        name = str(getattr(func, "_name", func))
+        if name == "flex_attention":
+            return self._flex_attention(mode, func, args, kwargs)
+        out = self._run_quiet(name, func, args, kwargs)
+        out_tensors = [t for t in pytree.tree_leaves(out) if isinstance(t, torch.Tensor)]
+        refs = tuple(self.fresh(t) for t in out_tensors)
+        b = self.builder
+        b.scope, b.source_op = self.scopes[-1], f"higher_order.{name}"
+        ins = [b.use(self.ref(t)) for t in pytree.tree_leaves((list(args), kwargs)) if isinstance(t, torch.Tensor)]
+        b.node(f"higher_order::{name}", ins, refs,
+               reason="a higher-order operator edgeprof does not trace into: its work is not counted")
+        for t, r in zip(out_tensors, refs, strict=True):
+            self.names[t] = r
+        return out
+
+    def _flex_attention(self, mode: Any, func: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        """``flex_attention`` as one ``Attention`` node (score and value matmuls, scale, softmax),
+        with its mask_mod's and score_mod's arithmetic recorded on the full (B, H, Lq, Lk) score
+        grid, as torch's own eager implementation applies them: the mask_mod's result is the
+        Attention node's mask (one add per score), the score_mod reads the scores."""
+        from torch.nn.attention import flex_attention as flex
+
+        names = ("query", "key", "value", "score_mod", "block_mask", "scale", "kernel_options",
+                 "score_mod_other_buffers", "mask_mod_other_buffers")
+        bound = dict(zip(names, args, strict=False))
+        bound.update(kwargs)
+        out = self._run_quiet("flex_attention", func, args, kwargs)
+        q_t, k_t, v_t = bound["query"], bound["key"], bound["value"]
+        score_mod, block_mask = bound.get("score_mod"), bound.get("block_mask") or ()
+        mask_mod = block_mask[-1] if block_mask else None
+        score_bufs = tuple(bound.get("score_mod_other_buffers") or ())
+        mask_bufs = tuple(bound.get("mask_mod_other_buffers") or ())
+        batch, heads, q_len = (int(d) for d in q_t.shape[:3])
+        k_len = int(k_t.shape[2])
+        custom_mask = callable(mask_mod) and mask_mod is not getattr(flex, "noop_mask", None)
+        custom_score = callable(score_mod) and score_mod is not getattr(flex, "_identity", None)
+        mask_t: torch.Tensor | None = None
+        idx: tuple[torch.Tensor, ...] = ()
+        if custom_mask or custom_score:
+            with mode:
+                idx = tuple(torch.arange(n, device=q_t.device) for n in (batch, heads, q_len, k_len))
+        if custom_mask and mask_mod is not None:
+            with mode:
+                mask_t = flex._vmap_for_bhqkv(mask_mod, prefix=(), suffix=(None,) * len(mask_bufs))(*idx, *mask_bufs)
+        out_tensors = [t for t in pytree.tree_leaves(out) if isinstance(t, torch.Tensor)]
+        outs = [self.fresh(t) for t in out_tensors]
+        scores_t: torch.Tensor | None = None
+        if custom_score:
+            scores_t = q_t.new_empty((batch, heads, q_len, k_len), dtype=torch.float32)
+            outs.append(self.fresh(scores_t))
+        b = self.builder
+        b.scope, b.source_op = self.scopes[-1], "torch.nn.attention.flex_attention"
+        scale = bound.get("scale")
+        mask = self.ref(mask_t) if isinstance(mask_t, torch.Tensor) else None
+        attention_node(b, self.ref(q_t), self.ref(k_t), self.ref(v_t), mask, False,
+                       None if scale is None else float(scale), outs)
+        for t, r in zip([*out_tensors, *([scores_t] if scores_t is not None else [])], outs, strict=True):
+            self.names[t] = r
+        if scores_t is not None and score_mod is not None:
+            from torch._dynamo._trace_wrapped_higher_order_op import TransformGetItemToIndex
+
+            with mode, TransformGetItemToIndex():
+                flex._vmap_for_bhqkv(score_mod, prefix=(0,), suffix=(None,) * len(score_bufs))(scores_t, *idx,
+                                                                                                 *score_bufs)
+        return out
+
     def rnn(self, kind: RnnKind, func: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
         if kwargs or len(args) != 9 or not isinstance(args[2], (list, tuple)):
             return func(*args, **kwargs)  # packed sequences: recorded op by op at dispatch
@@ -305,7 +376,7 @@ class Tracer:
         try:
             post = register_module_forward_hook(self._post_hook, always_call=True)
             try:
-                with _Intercept(self), _Record(self):
+                with _eager_flex_attention(), _Intercept(self), _Record(self):
                     yield
             finally:
                 post.remove()
@@ -321,6 +392,27 @@ class Tracer:
                 if r.name not in out_names:
                     out_names.append(r.name)
         return self.builder.build(name, out_names)
+
+
+@contextlib.contextmanager
+def _eager_flex_attention() -> Iterator[None]:
+    """Outside torch.compile, ``flex_attention`` wraps its higher-order op in a ``torch.compile``
+    call, which a trace cannot go through; torch's own debug flag makes it call the op directly
+    (restored on exit)."""
+    try:
+        from torch.nn.attention import flex_attention as flex
+    except ImportError:  # pragma: no cover - torch without flex attention
+        yield
+        return
+    before = getattr(flex, "_FLEX_ATTENTION_DISABLE_COMPILE_DEBUG", None)
+    if before is None:
+        yield
+        return
+    flex._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = True
+    try:
+        yield
+    finally:
+        flex._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = before
 
 
 def _bind(func: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -373,6 +465,8 @@ def _tensor_args(args: dict[str, Any]) -> list[TRef]:
 
 
 class _Record(TorchDispatchMode):  # type: ignore[no-untyped-call]
+    supports_higher_order_operators = True  # they come to __torch_dispatch__ (this mode popped)
+
     def __init__(self, tracer: Tracer) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.tracer = tracer
@@ -382,6 +476,8 @@ class _Record(TorchDispatchMode):  # type: ignore[no-untyped-call]
         fargs, fkwargs = self.tracer.as_fake(args), self.tracer.as_fake(kwargs)
         if self.tracer.suppress:
             return func(*fargs, **fkwargs)
+        if isinstance(func, HigherOrderOperator):
+            return self.tracer.higher_order(self, func, fargs, fkwargs)
         try:
             out = func(*fargs, **fkwargs)
         except Exception as exc:
