@@ -76,8 +76,13 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "sbc": ("rpi4", "rpi5"),
     "gpu-module": ("jetson-nano", "orin-nano"),
     "phone-npu": ("sd8gen2-npu", "sd8gen3"),
-    "coral": ("coral",),
     "mcu": ("cortex-m4", "stm32h7a3", "esp32-s3"),
+}
+# devices whose figures are not fitted: every row of theirs is out of sample (held out)
+NOT_FITTED = {
+    "coral": "the roofline charges every kernel's bytes to the Edge TPU's host link (the catalogue's coral bandwidth), "
+             "where the device keeps parameters (8 MB SRAM) and activations on chip: no efficiency or overhead can fit "
+             "that; it needs the accelerator partition model (another change, #14)",
 }
 # rates the catalogue gives as effective (reached on a network in AI Hub): efficiency stays 1.0
 EFFECTIVE = {("sd8gen2-npu", "fp16"), ("sd8gen2-npu", "int8"), ("sd8gen3", "fp16")}
@@ -139,7 +144,7 @@ def read_rows() -> list[Row]:
                       r["source_title"], r["source_url"],
                       graph="int8" if prec in ("int8", "w8a8") else "fp32",
                       as_prec="fp16" if prec in ("fp16", "mixed") else ("int8" if prec in ("int8", "w8a8") else "fp32"))
-            row.split = split_of(row.device, row.model)
+            row.split = "held-out" if row.target in NOT_FITTED else split_of(row.device, row.model)
             row.skip = (SKIP_ROW.get(row.id) or SKIP_DEVICE.get(row.device) or SKIP_RUNTIME.get(row.runtime)
                         or can_build(row.model))
             if not row.skip and row.device == "orin-nano" and r["accelerator"] == "cpu":
@@ -309,6 +314,52 @@ def fit_group(rows: Sequence[Row], kernels: Mapping[str, Kernels], devices: Mapp
     return {"theta": theta, "cost": best, "rows": [r.id for r in rows], "params": {d: params(d, theta) for d in base}}
 
 
+def _sig(v: float) -> str:
+    return f"{float(f'{v:.2g}'):g}"
+
+
+def toml_lines(group: str, res: Mapping[str, Any], devices: Mapping[str, Any], held_out: Sequence[str]) -> str:
+    """The fitted figures of ``group`` as catalogue.toml lines, one block per device."""
+    theta, ids = res["theta"], ", ".join(res["rows"])
+    devs = GROUPS[group]
+    why = (f"fitted ({COMMAND}): least squares on log latency over the fit rows of group {group} "
+           f"({', '.join(devs)}) of benchmarks/data/published_latency.csv: {ids}; held out: {', '.join(held_out)}")
+    out = []
+    for d in devs:
+        dev = devices[d]
+
+        def was(fig: Any) -> str:
+            return f"; was {fig.value:g} [{fig.tag}] {fig.source}" if fig is not None else ""
+
+        eff = {}
+        default = dev.efficiency_for("fp32", "default")
+        for p in PRECS:
+            if (d, p) in EFFECTIVE:
+                eff[f"{p}:default"] = ("1.0", "derived", f"the {p} rate of this device is already effective (reached "
+                                       "on a network in AI Hub): no efficiency on top of it (issue #14: no double "
+                                       "discount)")
+            elif f"eff.{p}" in theta and dev.peak_rate(p) is not None:
+                v = theta[f"eff.{p}"]
+                edge = " (at the search's upper bound 1: the peak itself)" if v >= BOUNDS["eff"][1] else ""
+                eff[f"{p}:default"] = (_sig(v), "fitted", why + edge + was(dev.efficiency_for(p, "default")))
+        if default is not None:
+            eff["default"] = (f"{default.value:g}", default.tag, default.source + " (not fitted: no fit row runs "
+                              "mostly at the other precisions)")
+        items = ", ".join(f'"{k}" = {{ value = {v}, tag = "{tg}", source = {json.dumps(s)} }}'
+                          for k, (v, tg, s) in eff.items())
+        lines = [f"# {d}", f"efficiency = {{ {items} }}"]
+        for key, field_name in (("bw", "bandwidth_efficiency"), ("node", "per_node_overhead_s"),
+                                ("inf", "per_inference_overhead_s")):
+            if key in theta:
+                lo, hi = BOUNDS[key]
+                edge = (f" (at the search's lower bound {lo:g}: the rows only say it is at most this)" if theta[key] <= lo
+                        else f" (at the search's upper bound {hi:g})" if theta[key] >= hi else "")
+                lines.append(f'{field_name} = {{ value = {_sig(theta[key])}, tag = "fitted", source = '
+                             f"{json.dumps(why + edge + was(getattr(dev, field_name)))} }}")
+        out.append("\n".join(lines))
+    return "\n".join(out)
+
+
 # ---------------------------------------------------------------------------------------------
 # report
 
@@ -333,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit", action="store_true", help="fit the figures on the fit rows and print them")
     parser.add_argument("--verify", action="store_true", help="re-profile and check against edgeprof.predict_latency")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument("--toml", metavar="FILE", help="with --fit: append the fitted figures as catalogue.toml lines")
     args = parser.parse_args(argv)
 
     from edgeprof.devices.catalogue import load_catalogue
@@ -369,6 +421,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fit {group} ({len(fit_rows)} rows, sum of squared log errors {res['cost']:.3f}): {th}")
             print(f"  rows: {', '.join(res['rows'])}")
             fitted.update(res["params"])
+            if args.toml:
+                held = [r.id for r in rows if not r.skip and r.split == "held-out" and r.target in devs]
+                with open(args.toml, "a", encoding="utf-8") as f:
+                    f.write(toml_lines(group, res, catalogue.devices, held) + "\n")
         print()
 
     out: list[dict[str, Any]] = []
@@ -381,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         pred_s, lb = predict_s(kernels[row.id], fitted.get(row.target) or device_params(catalogue.get(row.target)))
         pred_ms = pred_s * 1e3
         dev = row.device if row.device == row.target else f"{row.device} (as {row.target})"
-        rec = {"id": row.id, "device": dev, "model": row.model, "precision": row.precision, "runtime": row.runtime,
+        rec = {"id": row.id, "device": dev, "target": row.target, "model": row.model, "precision": row.precision, "runtime": row.runtime,
                "published_ms": row.published_ms, "pred_ms": pred_ms, "ratio": pred_ms / row.published_ms,
                "off": factor_off(pred_ms, row.published_ms), "lower_bound": lb, "split": row.split,
                "source": row.source, "url": row.url}
@@ -392,11 +448,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"fit:      {summary([r for r in out if r['split'] == 'fit'])}")
     print(f"held-out: {summary([r for r in out if r['split'] == 'held-out'])}")
-    for group, devs in GROUPS.items():
+    print(f"held-out without {', '.join(NOT_FITTED)}: "
+          f"{summary([r for r in out if r['split'] == 'held-out' and r['target'] not in NOT_FITTED])}")
+    for group, devs in {**GROUPS, **{d: (d,) for d in NOT_FITTED}}.items():
         for split in ("fit", "held-out"):
-            sel = [r for r in out if r["split"] == split and r["device"].split(" ")[0] in devs
-                   or r["split"] == split and any(r["device"].endswith(f"(as {d})") for d in devs)]
-            print(f"  {group:10s} {split:8s} {summary(sel)}")
+            sel = [r for r in out if r["split"] == split and r["target"] in devs]
+            if sel:
+                print(f"  {group:10s} {split:8s} {summary(sel)}")
     print()
     reasons: dict[str, list[str]] = {}
     for row in rows:
