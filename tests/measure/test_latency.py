@@ -131,7 +131,9 @@ def test_cli_devices_lists_every_device_with_tags(capsys: pytest.CaptureFixture[
     rows = json.loads(capsys.readouterr().out)
     rpi5 = next(r for r in rows if r["id"] == "rpi5")
     assert rpi5["peak_fp32_flop_per_s"]["tag"] == "derived"
-    assert rpi5["per_node_overhead_s"]["tag"] == "assumed"
+    assert rpi5["per_node_overhead_s"]["tag"] == "fitted"  # fitted to published latencies (issue #14 part 7)
+    ane = next(r for r in rows if r["id"] == "a17pro-ane")
+    assert ane["per_node_overhead_s"]["tag"] == "assumed"
 
 
 def test_cli_profile_device_adds_predictions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

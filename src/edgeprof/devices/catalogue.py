@@ -2,7 +2,7 @@
 
 The shipped catalogue is ``catalogue.toml`` beside this module; users add or override
 devices with their own TOML file of the same schema. Every figure carries its value, a
-tag (vendor / measured / derived / secondary / assumed) and its source; the unit is in the field name.
+tag (vendor / measured / derived / secondary / fitted / assumed) and its source; the unit is in the field name.
 
 Latency prediction also reads, per device: ``efficiency`` (the attainable fraction of the peak rate,
 keyed ``"<precision>:<category>"``, ``"<category>"``, ``"<precision>:default"`` or ``"default"``,
@@ -32,8 +32,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from edgeprof.errors import UsageError
 
-Tag = Literal["vendor", "measured", "derived", "secondary", "assumed"]
-TAGS: tuple[str, ...] = ("vendor", "measured", "derived", "secondary", "assumed")
+Tag = Literal["vendor", "measured", "derived", "secondary", "fitted", "assumed"]
+TAGS: tuple[str, ...] = ("vendor", "measured", "derived", "secondary", "fitted", "assumed")
 DeviceClass = Literal["sbc", "gpu-module", "phone", "laptop", "accelerator", "mcu", "host"]
 CLASSES: tuple[str, ...] = ("sbc", "gpu-module", "phone", "laptop", "accelerator", "mcu", "host")
 
