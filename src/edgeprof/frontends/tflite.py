@@ -97,9 +97,11 @@ def load_tflite_bytes(data: bytes, request: ShapeRequest, *, label: str = "<tfli
 
 def _build(model: TfModel, request: ShapeRequest, label: str, path: str, name: str) -> LoadedModel:
     from edgeprof.frontends.tflite_graph import GraphBuilder, ModelContext
+    from edgeprof.frontends.tflite_limits import check_node_limit
     from edgeprof.frontends.tflite_ops import map_operator
     from edgeprof.frontends.tflite_shapes import plan_shapes
 
+    check_node_limit(model, label)
     plan = plan_shapes(model, request, label)
     ctx = ModelContext(model, plan, map_operator, label)
     graph = GraphBuilder(ctx, model.subgraphs[0]).build()
