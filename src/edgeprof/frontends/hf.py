@@ -27,6 +27,7 @@ from edgeprof.errors import EdgeprofError, ModelLoadError, ShapeError, UsageErro
 from edgeprof.frontends.base import LoadedModel, ShapeRequest
 from edgeprof.frontends.torch import load_torch, trace_module
 from edgeprof.passes.llm import DecoderSpec, LLMFigures, llm_figures
+from edgeprof.safe_files import MAX_TEXT_BYTES, UnreadableFile, read_regular_file
 
 __all__ = ["build_model", "decoder_spec", "is_decoder_llm", "llm_figures_for", "load_hf_config", "read_config"]
 
@@ -38,14 +39,18 @@ def read_config(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(source, Mapping):
         return dict(source)
     path = Path(source)
+    try:  # a regular file only (``/dev/zero`` never ends, a FIFO blocks), at most 16 MiB
+        raw = read_regular_file(path, MAX_TEXT_BYTES)
+    except UnreadableFile as exc:
+        raise ModelLoadError(f"{path}: {exc}") from None
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ModelLoadError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelLoadError(f"{path}: not a JSON file ({exc})") from None
+    except ValueError:  # an integer of more than 4,300 digits (Python refuses to convert it)
+        raise ModelLoadError(f"{path}: the config holds an integer of more than 4,300 digits") from None
+    except RecursionError:
+        raise ModelLoadError(f"{path}: the config nests too deeply to load") from None
     if not isinstance(data, dict) or not isinstance(data.get("model_type"), str):
         raise ModelLoadError(f"{path}: not a Hugging Face config (no \"model_type\")")
     return data
