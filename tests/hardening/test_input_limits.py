@@ -70,11 +70,14 @@ def test_counts_past_their_limits_are_refused_before_any_work(
 def test_the_count_limits_follow_the_node_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "m.onnx"
-    path.write_bytes(_counts_model("inputs", 30).SerializeToString())
-    assert main(["profile", str(path)]) == 0
+    path.write_bytes(_counts_model("inputs", 1000).SerializeToString())
+    assert main(["profile", str(path), "--no-memory"]) == 0
     capsys.readouterr()
-    monkeypatch.setenv("EDGEPROF_MAX_NODES", "100")  # graph inputs and outputs: a fifth, 20
-    _one_line(["profile", str(path)], capsys, "32 graph inputs and outputs", "limit of 20")
+    monkeypatch.setenv("EDGEPROF_MAX_NODES", "100")  # graph inputs and outputs: a fifth, but at least 1,000
+    _one_line(["profile", str(path)], capsys, "1,002 graph inputs and outputs", "limit of 1,000")
+    monkeypatch.setenv("EDGEPROF_MAX_NODES", "10000")
+    path.write_bytes(_counts_model("initializers", 10_001).SerializeToString())
+    _one_line(["profile", str(path)], capsys, "10,001 initializers", "limit of 10,000")
 
 
 @pytest.mark.parametrize("argv", [

@@ -40,7 +40,8 @@ _MAGIC: tuple[tuple[int, bytes, str], ...] = (
 
 
 MAX_FILE_BYTES = 2**31 - 1  # protobuf's limit for one serialized message
-IO_SHARE = 5  # graph inputs and outputs: at most a fifth of the node limit (100,000 by default)
+IO_SHARE = 5  # graph inputs and outputs: at most a fifth of the node limit (100,000 by default) ...
+MIN_IO = 1000  # ... and never fewer than this (a lowered node limit still admits small models)
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ def _check_counts(model: onnx.ModelProto, label: str, limit: int) -> None:
         ("initializers", sum(len(g.initializer) + len(g.sparse_initializer) for g in graphs), limit),
         ("value_info entries", sum(len(g.value_info) for g in graphs) + sum(len(f.value_info) for f in model.functions
                                                                             if hasattr(f, "value_info")), limit),
-        ("graph inputs and outputs", sum(len(g.input) + len(g.output) for g in graphs), max(1, limit // IO_SHARE)),
+        ("graph inputs and outputs", sum(len(g.input) + len(g.output) for g in graphs), max(MIN_IO, limit // IO_SHARE)),
     )
     for what, count, most in counts:
         if count > most:
