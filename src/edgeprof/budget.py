@@ -144,7 +144,7 @@ def load_budget_file(path: str) -> Budget:
     try:  # a regular file only (``/dev/zero`` never ends, a FIFO blocks), at most 16 MiB
         data = tomllib.loads(read_regular_file(path, MAX_TEXT_BYTES).decode("utf-8"))
     except UnreadableFile as exc:
-        raise UsageError(f"--budget {path}: {exc}") from None
+        raise UsageError(f"--budget {path}: {'No such file or directory' if exc.missing else exc}") from None
     except UnicodeDecodeError:
         raise UsageError(f"--budget {path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:

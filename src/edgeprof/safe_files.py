@@ -17,7 +17,11 @@ MAX_TEXT_BYTES = 16 * 2**20  # config.json, budget and device TOML files: real o
 
 
 class UnreadableFile(Exception):
-    """Why a file is not read (the message completes ``<path>: ``)."""
+    """Why a file is not read (the message completes ``<path>: ``); ``missing``: there is no such file."""
+
+    def __init__(self, message: str, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 def _refuse_kind(mode: int) -> None:
@@ -32,7 +36,7 @@ def read_regular_file(path: str | os.PathLike[str], max_bytes: int) -> bytes:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise UnreadableFile("no such file") from None
+        raise UnreadableFile("no such file", missing=True) from None
     except OSError as exc:
         raise UnreadableFile(f"cannot read the file ({exc.strerror or type(exc).__name__})") from None
     _refuse_kind(st.st_mode)

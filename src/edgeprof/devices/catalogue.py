@@ -120,7 +120,7 @@ def load_catalogue(*extra: Path) -> Catalogue:
         try:  # a regular file only (``/dev/zero`` never ends, a FIFO blocks), at most 16 MiB
             user_text = read_regular_file(path, MAX_TEXT_BYTES).decode("utf-8")
         except UnreadableFile as exc:
-            raise UsageError(f"device file {path}: {exc}") from None
+            raise UsageError(f"device file {path}: cannot read it ({exc})") from None
         except UnicodeDecodeError:
             raise UsageError(f"device file {path}: not UTF-8 text") from None
         devices.update(_parse(_toml(user_text, str(path)), str(path)))
