@@ -32,12 +32,12 @@ import re
 import sys
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 
 from edgeprof.errors import UsageError
 from edgeprof.render.format import exact, human
 from edgeprof.report.budget import BudgetCheck, CheckResult, Status
 from edgeprof.report.model import Profile
+from edgeprof.safe_files import MAX_TEXT_BYTES, UnreadableFile, read_regular_file
 
 __all__ = [
     "BUDGET_KEYS",
@@ -65,6 +65,9 @@ BUDGET_KEYS: dict[str, tuple[str, str, int]] = {
 DEVICE_BUDGETS = ("max_latency_ms", "max_energy_mj")  # checked per device of the profile
 
 
+MAX_QUANTITY_DIGITS = 1000  # digits of a budget number (counts are far below 10**1000)
+
+
 def parse_quantity(text: str | int, what: str) -> Fraction:
     """``'2G'`` -> 2000000000, ``'1.5M'`` -> 1500000, ``'10'`` -> 10, exactly; K/M/G/T are
     decimal (10**3 .. 10**12). Raises :class:`UsageError` naming ``what`` for anything else."""
@@ -72,11 +75,17 @@ def parse_quantity(text: str | int, what: str) -> Fraction:
         raise UsageError(f"{what}: expected a number such as 2G, 1.5M or 10, got {text!r}")
     if isinstance(text, int):
         if text < 0:
-            raise UsageError(f"{what}: {text} is negative")
+            raise UsageError(f"{what}: it is negative")
+        if text >= 10**MAX_QUANTITY_DIGITS:
+            raise UsageError(f"{what}: the number has more than the {MAX_QUANTITY_DIGITS} digits edgeprof reads")
         return Fraction(text)
     m = _QUANTITY.fullmatch(text.strip())
     if m is None:
-        raise UsageError(f"{what}: {text!r} is not a quantity (expected e.g. 2G, 1.5M, 500K or 10; K/M/G/T are decimal)")
+        raise UsageError(f"{what}: {text[:80]!r} is not a quantity (expected e.g. 2G, 1.5M, 500K or 10; K/M/G/T are "
+                         "decimal)")
+    if len(m.group(1)) > MAX_QUANTITY_DIGITS:  # int() of over 4,300 digits raises; no count is that large
+        raise UsageError(f"{what}: the number has {len(m.group(1)):,} digits, more than the {MAX_QUANTITY_DIGITS} "
+                         "edgeprof reads")
     return Fraction(m.group(1)) * _SUFFIX[m.group(2).lower()]
 
 
@@ -128,14 +137,18 @@ def load_budget_file(path: str) -> Budget:
             import tomli as tomllib
         except ModuleNotFoundError:
             raise UsageError(f"--budget {path}: reading TOML needs Python 3.11+ or the tomli package") from None
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--budget {path}: {exc.strerror or exc}") from None
+    try:  # a regular file only (``/dev/zero`` never ends, a FIFO blocks), at most 16 MiB
+        data = tomllib.loads(read_regular_file(path, MAX_TEXT_BYTES).decode("utf-8"))
+    except UnreadableFile as exc:
+        raise UsageError(f"--budget {path}: {'No such file or directory' if exc.missing else exc}") from None
     except UnicodeDecodeError:
         raise UsageError(f"--budget {path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"--budget {path}: not valid TOML: {exc}") from None
+    except ValueError:  # tomllib converts an integer of more than 4,300 digits: Python refuses
+        raise UsageError(f"--budget {path}: holds an integer of more than 4,300 digits") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise UsageError(f"--budget {path}: not valid TOML: arrays or tables nested too deeply") from None
     table = data.get("budget")
     if not isinstance(table, dict):
         raise UsageError(f"--budget {path}: no [budget] table (expected e.g. [budget] max_flops = \"2G\")")

@@ -66,7 +66,9 @@ def _dim_problem(text: str, position: int) -> str | None:
     if text.startswith("-") and _DIGITS.fullmatch(text[1:]):
         return f"dim {position} ({text}) is negative"
     if not _DIGITS.fullmatch(text):
-        return f"dim {position} ({text!r}) is not an integer"
+        return f"dim {position} ({text[:40]!r}) is not an integer"
+    if len(text.lstrip("0")) > 19:  # past 2**62 for sure: int() of over 4,300 digits would raise
+        return f"dim {position} ({len(text):,} digits) is larger than 2**62"
     value = int(text)
     if value == 0:
         return f"dim {position} is 0; dims must be at least 1"
@@ -80,7 +82,7 @@ def parse_input_spec(spec: str) -> tuple[str | None, tuple[int, ...]]:
     ``('images', (1, 3, 320, 320))``. Raises :class:`UsageError` naming what is wrong."""
 
     def bad(problem: str) -> UsageError:
-        return UsageError(f"--input {spec!r}: {problem} ({_SPEC_HINT})")
+        return UsageError(f"--input {_shown(spec)}: {problem} ({_SPEC_HINT})")
 
     name: str | None = None
     shape_text = spec
@@ -102,19 +104,24 @@ def parse_input_spec(spec: str) -> tuple[str | None, tuple[int, ...]]:
     return name, tuple(dims)
 
 
+def _shown(spec: str) -> str:
+    """``spec`` for a message, cut when it is long (a dim of 5,000 digits)."""
+    return repr(spec) if len(spec) <= 120 else repr(spec[:100]) + f"... ({len(spec):,} characters)"
+
+
 def parse_dim(spec: str) -> tuple[str, int]:
     """``'batch=8'`` -> ``('batch', 8)``; a dim may be 0 (an empty past sequence) up to 2**62-1."""
     name, sep, value = spec.partition("=")
     if not sep:
-        raise UsageError(f"--dim {spec!r}: expected NAME=N, e.g. batch=8")
+        raise UsageError(f"--dim {_shown(spec)}: expected NAME=N, e.g. batch=8")
     if name.strip() == "" or name != name.strip():
-        raise UsageError(f"--dim {spec!r}: the dim name before '=' is empty or has spaces (expected NAME=N)")
+        raise UsageError(f"--dim {_shown(spec)}: the dim name before '=' is empty or has spaces (expected NAME=N)")
     if not _DIGITS.fullmatch(value):
         what = "is empty" if value == "" else "is negative" if value.startswith("-") else "is not an integer"
-        raise UsageError(f"--dim {spec!r}: the size {what} (expected NAME=N with N a non-negative integer)")
-    size = int(value)
+        raise UsageError(f"--dim {_shown(spec)}: the size {what} (expected NAME=N with N a non-negative integer)")
+    size = int(value) if len(value.lstrip("0")) <= 19 else MAX_DIM + 1  # int() of over 4,300 digits raises
     if not dim_in_range(size, MIN_NAMED_DIM):
-        raise UsageError(f"--dim {spec!r}: the size is larger than 2**62-1")
+        raise UsageError(f"--dim {_shown(spec)}: the size is larger than 2**62-1")
     return name, size
 
 
@@ -143,14 +150,16 @@ def parse_value(spec: str) -> tuple[str, tuple[float, ...]]:
 
 def _non_negative_int(text: str) -> int:
     if not _DIGITS.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative integer")
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a non-negative integer")
+    if len(text.lstrip("0")) > 19:  # int() of over 4,300 digits raises; no count flag needs 10**19
+        raise argparse.ArgumentTypeError(f"a number of {len(text):,} digits is too large")
     return int(text)
 
 
 def _positive_int(text: str) -> int:
-    if not _DIGITS.fullmatch(text) or int(text) == 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return int(text)
+    if not _DIGITS.fullmatch(text) or not text.strip("0"):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a positive integer")
+    return _non_negative_int(text)
 
 
 def _positive_float(text: str) -> float:

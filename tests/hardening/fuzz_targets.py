@@ -267,6 +267,241 @@ def check_onnx_bytes(index: int, edits: list[Mutation]) -> str:
         return outcome
 
 
+# ---- ONNX functions that call each other ------------------------------------------------------
+
+# One function body: a chain of steps, each a Relu (-1), a call of function j (j >= 0), or an If
+# whose then-branch calls function j (("if", j)). Calls may form cycles (refused).
+FunctionStep = int | tuple[str, int]
+function_graphs = st.tuples(
+    st.lists(st.lists(st.one_of(st.integers(-1, 4), st.tuples(st.just("if"), st.integers(0, 4))), max_size=4),
+             min_size=1, max_size=5),
+    st.sampled_from([40, 300, 5000]),
+)
+
+
+def _steps(steps: list[FunctionStep], n_functions: int, source: str, sink: str) -> list[onnx.NodeProto]:
+    nodes: list[onnx.NodeProto] = []
+    prev = source
+    for k, step in enumerate(steps):
+        out = sink if k == len(steps) - 1 else f"{sink}_{k}"
+        if isinstance(step, tuple):
+            j = step[1] % n_functions
+            cond = f"{out}_cond"
+            then_g = helper.make_graph([helper.make_node(f"F{j}", [prev], [f"{out}_t"], domain="local")], "then", [],
+                                       [_vi(f"{out}_t", None)])
+            else_g = helper.make_graph([helper.make_node("Relu", [prev], [f"{out}_e"])], "else", [],
+                                       [_vi(f"{out}_e", None)])
+            nodes.append(helper.make_node("Constant", [], [cond], value=helper.make_tensor("c", TensorProto.BOOL, [],
+                                                                                             [True])))
+            nodes.append(helper.make_node("If", [cond], [out], then_branch=then_g, else_branch=else_g))
+        elif step < 0:
+            nodes.append(helper.make_node("Relu", [prev], [out]))
+        else:
+            nodes.append(helper.make_node(f"F{step % n_functions}", [prev], [out], domain="local"))
+        prev = out
+    if not steps:
+        nodes.append(helper.make_node("Identity", [source], [sink]))
+    return nodes
+
+
+def function_model(bodies: list[list[FunctionStep]]) -> onnx.ModelProto:
+    """Functions F0..Fn-1 with the given bodies; the main graph calls F0 once."""
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("local", 1)]
+    fns = [helper.make_function("local", f"F{i}", ["a"], ["b"], _steps(body, len(bodies), "a", "b"), opsets)
+           for i, body in enumerate(bodies)]
+    g = helper.make_graph([helper.make_node("F0", ["x"], ["y"], domain="local")], "g", [_vi("x", [1, 4])],
+                          [_vi("y", None)])
+    m = helper.make_model(g, opset_imports=opsets, functions=fns, producer_name="edgeprof-fuzz")
+    m.ir_version = 8
+    return m
+
+
+def _inlined_nodes(bodies: list[list[FunctionStep]]) -> int | None:
+    """The oracle: nodes after inlining by hand (None for a cycle anywhere); subgraph nodes included."""
+    n = len(bodies)
+
+    def count(i: int, path: tuple[int, ...]) -> int | None:
+        if i in path:
+            return None
+        total = 0
+        for step in bodies[i] or [-1]:
+            if isinstance(step, tuple):
+                inner = count(step[1] % n, (*path, i))
+                if inner is None:
+                    return None
+                total += 2 + inner + 1  # Constant, If, the then-branch's expansion, the else-branch's Relu
+            elif step < 0:
+                total += 1
+            else:
+                inner = count(step % n, (*path, i))
+                if inner is None:
+                    return None
+                total += inner
+        return total
+
+    if any(count(i, ()) is None for i in range(n)):  # onnx refuses a cycle even among unused functions
+        return None
+    return count(0, ())
+
+
+@contextmanager
+def node_limit(limit: int) -> Iterator[None]:
+    old = os.environ.get("EDGEPROF_MAX_NODES")
+    os.environ["EDGEPROF_MAX_NODES"] = str(limit)
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["EDGEPROF_MAX_NODES"]
+        else:
+            os.environ["EDGEPROF_MAX_NODES"] = old
+
+
+def check_onnx_functions(bodies: list[list[FunctionStep]], limit: int) -> str:
+    """Functions calling each other (chains, fan-out, cycles, calls inside If branches): the
+    predicted expanded node count is exact (equal to a hand inlining); a model above the node
+    limit is refused before inlining, a cycle is refused, anything else gives a profile."""
+    import edgeprof
+    from edgeprof.errors import ModelLoadError
+    from edgeprof.frontends.onnx._expansion import RecursiveFunction, expanded_node_count
+
+    model = function_model(bodies)
+    what = f"functions {bodies} limit {limit}"
+    expected = _inlined_nodes(bodies)
+    try:
+        predicted: int | None = expanded_node_count(model)
+    except RecursiveFunction:
+        predicted = None
+    if predicted != expected:
+        raise FuzzFailure(f"{what}: predicted {predicted} nodes after inlining, expected {expected}")
+    with node_limit(limit):
+        outcome = run_profile(lambda: edgeprof.profile(model), what)
+        if outcome == "error":
+            try:
+                edgeprof.profile(model)
+            except ModelLoadError as exc:
+                refused = "calls itself" in str(exc) or "once its functions are inlined" in str(exc)
+                if refused != (expected is None or expected > limit):
+                    raise FuzzFailure(f"{what}: unexpected refusal or error: {exc}") from None
+            except Exception as exc:  # a typed error that is not a refusal: must not be one of ours
+                if expected is None or expected > limit:
+                    raise FuzzFailure(f"{what}: not refused up front: {exc}") from None
+        elif expected is None or expected > limit:
+            raise FuzzFailure(f"{what}: profiled although it expands to {expected} nodes (limit {limit})")
+    return outcome
+
+
+# ---- TFLite subgraphs shared by several IF / CALL_ONCE operators ------------------------------
+
+# One subgraph: a chain of steps, each a RELU (-1), an IF running subgraphs (a, b) (("if", a, b))
+# or a CALL_ONCE running subgraph a (("once", a)). Subgraph 0 is the main graph; indices wrap
+# onto 1..n-1, so subgraphs are shared and may run themselves (refused).
+TfliteStep = int | tuple[str, int] | tuple[str, int, int]
+tflite_subgraph_graphs = st.tuples(
+    st.lists(st.lists(st.one_of(st.just(-1), st.tuples(st.just("if"), st.integers(0, 5), st.integers(0, 5)),
+                                st.tuples(st.just("once"), st.integers(0, 5))), max_size=4),
+             min_size=2, max_size=6),
+    st.sampled_from([30, 300, 5000]),
+)
+
+
+def _wrap(index: int, n: int) -> int:
+    return 1 + index % (n - 1)
+
+
+def shared_subgraph_tflite(bodies: list[list[TfliteStep]]) -> bytes:
+    """A .tflite file with one subgraph per body (see TfliteStep), every tensor 1x4 float; an IF's
+    condition is a constant true."""
+    import numpy as np
+
+    from tests.frontends.tflite_files import builders
+
+    b = builders()
+    n = len(bodies)
+    true = np.array([True]).tobytes()
+    subgraphs = []
+    for k, body in enumerate(bodies):
+        tensors = [b.Tensor("x", (1, 4)), b.Tensor("c", (1,), b.BOOL, data=true)]
+        ops = []
+        last = 0
+        for step in body:
+            if isinstance(step, tuple) and step[0] == "once":
+                ops.append(b.Op("CALL_ONCE", (), (), ("CallOnceOptions", {"InitSubgraphIndex": _wrap(step[1], n)})))
+                continue
+            tensors.append(b.Tensor(f"s{len(tensors)}", (1, 4)))
+            out = len(tensors) - 1
+            if isinstance(step, tuple):
+                then_i, else_i = _wrap(step[1], n), _wrap(int(step[2]), n)  # type: ignore[misc]
+                ops.append(b.Op("IF", (1, last), (out,), ("IfOptions", {"ThenSubgraphIndex": then_i,
+                                                                        "ElseSubgraphIndex": else_i})))
+            else:
+                ops.append(b.Op("RELU", (last,), (out,)))
+            last = out
+        subgraphs.append(b.Subgraph(tensors, (0,), (last,), ops, "main" if k == 0 else f"sg{k}"))
+    return bytes(b.build(subgraphs))
+
+
+def tflite_expanded_operators(bodies: list[list[TfliteStep]]) -> int | None:
+    """The oracle: operators met walking from the main graph into every IF branch and CALL_ONCE
+    at each call site (None when a subgraph reachable from the main graph runs itself)."""
+    n = len(bodies)
+
+    def count(k: int, path: frozenset[int]) -> int | None:
+        total = 0
+        for step in bodies[k]:
+            total += 1
+            if isinstance(step, tuple):
+                for j in step[1:]:
+                    sub = _wrap(int(j), n)
+                    if sub in path or sub == k:
+                        return None
+                    inner = count(sub, path | {k})
+                    if inner is None:
+                        return None
+                    total += inner
+        return total
+
+    return count(0, frozenset())
+
+
+def check_tflite_shared_subgraphs(bodies: list[list[TfliteStep]], limit: int) -> str:
+    """Shared subgraphs: the predicted expanded operator count is exact; above the node limit
+    the model is refused before any graph is built, a subgraph that runs itself is refused, and
+    anything else gives a profile."""
+    from edgeprof.frontends.tflite._read import read_model
+
+    import edgeprof
+    from edgeprof.errors import EdgeprofError
+    from edgeprof.frontends.tflite._limits import expanded_operator_count
+
+    data = shared_subgraph_tflite(bodies)
+    what = f"tflite subgraphs {bodies} limit {limit}"
+    expected = tflite_expanded_operators(bodies)
+    try:
+        predicted: int | None = expanded_operator_count(read_model(data), "m")
+    except EdgeprofError:
+        predicted = None
+    if predicted != expected:
+        raise FuzzFailure(f"{what}: predicted {predicted} operators, expected {expected}")
+    with tempfile.TemporaryDirectory(prefix="edgeprof-fuzz-tflite-") as tmp, node_limit(limit):
+        path = Path(tmp) / "m.tflite"
+        path.write_bytes(data)
+        try:
+            p = edgeprof.profile(path, search_order=False)
+        except EdgeprofError as exc:
+            check_error(exc, what)
+            refused = "calls itself" in str(exc) or "at every IF/WHILE/CALL_ONCE" in str(exc)
+            if not refused or (expected is not None and expected <= limit):
+                raise FuzzFailure(f"{what}: unexpected error: {exc}") from None
+            return "error"
+        except Exception as exc:
+            raise FuzzFailure(f"{what}: untyped {type(exc).__name__}: {exc}") from exc
+        if expected is None or expected > limit:
+            raise FuzzFailure(f"{what}: profiled although it expands to {expected} operators (limit {limit})")
+        check_profile(p, what)
+        return "profile"
+
+
 # ---- HF config.json ------------------------------------------------------------------------
 
 HF_BASES: tuple[dict[str, Any], ...] = (

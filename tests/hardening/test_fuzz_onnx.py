@@ -47,3 +47,13 @@ def test_a_subgraph_attribute_name_that_breaks_subgraph_paths_is_refused() -> No
         model.graph.node[1].attribute[0].name = name
         with pytest.raises(GraphError, match="subgraph attribute with an invalid name"):
             edgeprof.profile(model)
+
+
+@settings(max_examples=80, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(spec=ft.function_graphs)
+def test_functions_calling_each_other_are_counted_exactly_or_refused(spec: tuple[list[list[ft.FunctionStep]], int]) -> None:
+    """Random call graphs of model-local functions (chains, fan-out, cycles, calls inside If
+    branches): the expanded node count predicted before inlining equals a hand inlining; above
+    the node limit or on a cycle, one typed line before anything is inlined."""
+    ft.check_onnx_functions(*spec)

@@ -69,3 +69,14 @@ def test_every_seed_loads_undamaged() -> None:
     """The seeds are loadable models (else the mutations test only the identifier check)."""
     for i, name in enumerate(_SEEDS):
         assert _check(_seed(i), name) == "profile", name
+
+
+@settings(max_examples=60, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(spec=ft.tflite_subgraph_graphs)
+def test_subgraphs_shared_by_several_operators_are_counted_exactly_or_refused(
+        spec: tuple[list[list[ft.TfliteStep]], int]) -> None:
+    """Random subgraph call graphs (IF branches and CALL_ONCE sharing subgraphs, cycles): the
+    expanded operator count predicted before building equals a walk of every call site; above
+    the node limit or on a cycle, one typed line before any graph is built; else a profile."""
+    ft.check_tflite_shared_subgraphs(*spec)

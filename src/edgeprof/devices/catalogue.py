@@ -31,6 +31,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from edgeprof.errors import UsageError
+from edgeprof.safe_files import MAX_TEXT_BYTES, UnreadableFile, read_regular_file
 
 Tag = Literal["vendor", "measured", "derived", "secondary", "fitted", "assumed"]
 TAGS: tuple[str, ...] = ("vendor", "measured", "derived", "secondary", "fitted", "assumed")
@@ -117,10 +118,12 @@ def load_catalogue(*extra: Path) -> Catalogue:
     defaults = _class_defaults(data.get("defaults", {}))
     devices = _parse(data, "built-in")
     for path in extra:
-        try:
-            user_text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"device file {path}: cannot read it ({exc.strerror or exc})") from None
+        try:  # a regular file only (``/dev/zero`` never ends, a FIFO blocks), at most 16 MiB
+            user_text = read_regular_file(path, MAX_TEXT_BYTES).decode("utf-8")
+        except UnreadableFile as exc:
+            raise UsageError(f"device file {path}: cannot read it ({exc})") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"device file {path}: not UTF-8 text") from None
         devices.update(_parse(_toml(user_text, str(path)), str(path)))
     return Catalogue({k: _with_defaults(d, defaults.get(d.device_class, {})) for k, d in devices.items()})
 
@@ -130,6 +133,10 @@ def _toml(text: str, origin: str) -> dict[str, Any]:
         return dict(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"device file {origin}: not valid TOML ({exc})") from None
+    except ValueError:  # tomllib converts an integer of more than 4,300 digits: Python refuses
+        raise UsageError(f"device file {origin}: holds an integer of more than 4,300 digits") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise UsageError(f"device file {origin}: not valid TOML (arrays or tables nested too deeply)") from None
 
 
 def _class_defaults(raw: Any) -> dict[str, dict[str, Any]]:

@@ -125,6 +125,19 @@ class Graph:
         object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
 
     @cached_property
+    def outer_read_names(self) -> frozenset[str]:
+        """Names this graph reads that it does not define (see :func:`outer_reads`), computed once
+        per graph: a subgraph run by several nodes (TFLite IF/WHILE branches) is not re-walked."""
+        defined = set(self.inputs) | set(self.weights)
+        for n in self.nodes:
+            defined.update(o for o in n.outputs if o)
+        reads: set[str] = set()
+        for n in self.nodes:
+            reads.update(node_reads(n))
+        reads.update(self.outputs)
+        return frozenset(r for r in reads if r not in defined)
+
+    @cached_property
     def producer(self) -> Mapping[str, Node]:
         """The node that writes each value (graph inputs and weights have none)."""
         return MappingProxyType({out: n for n in self.nodes for out in n.outputs if out})
@@ -167,11 +180,4 @@ def node_reads(node: Node) -> tuple[str, ...]:
 
 def outer_reads(graph: Graph) -> set[str]:
     """Names a (sub)graph reads that it does not define itself: captured outer values."""
-    defined = set(graph.inputs) | set(graph.weights)
-    for n in graph.nodes:
-        defined.update(o for o in n.outputs if o)
-    reads: set[str] = set()
-    for n in graph.nodes:
-        reads.update(node_reads(n))
-    reads.update(graph.outputs)
-    return {r for r in reads if r not in defined}
+    return set(graph.outer_read_names)

@@ -122,9 +122,13 @@ class OrderMemory:
         return tuple(live)
 
 
-def storage_model(graph: Graph, size_of: SizeFn = stored_size, *, inputs_held: bool = True) -> StorageModel:
+def storage_model(graph: Graph, size_of: SizeFn = stored_size, *, inputs_held: bool = True,
+                  peaks: dict[Graph, int] | None = None) -> StorageModel:
     """Build the storages of ``graph`` (see the module docstring) with sizes from ``size_of``;
-    ``inputs_held``: the caller keeps the graph inputs alive for the whole run."""
+    ``inputs_held``: the caller keeps the graph inputs alive for the whole run; ``peaks``: the
+    peaks of subgraphs already evaluated with the same ``size_of`` (a subgraph run by several
+    nodes, such as a TFLite branch shared by IF operators, is evaluated once)."""
+    peaks = {} if peaks is None else peaks
     index = {id(node): i for i, node in enumerate(graph.nodes)}
     root_of: dict[str, str] = {}  # activation value -> root value
     producer_of_root: dict[str, int] = {}
@@ -177,7 +181,7 @@ def storage_model(graph: Graph, size_of: SizeFn = stored_size, *, inputs_held: b
     allocs = tuple(
         tuple(sid_of_root[o] for o in node.outputs if o and root_of.get(o) == o) for node in graph.nodes
     )
-    sub_peaks = tuple(_subgraph_peak(node, size_of, inputs_held) for node in graph.nodes)
+    sub_peaks = tuple(_subgraph_peak(node, size_of, inputs_held, peaks) for node in graph.nodes)
     preds = _dependencies(graph, root_of, sid_of_root, readers)
     return StorageModel(graph, tuple(storages), {v: sid_of_root[r] for v, r in root_of.items()}, allocs,
                         tuple(reads), sub_peaks, preds, inputs_held)
@@ -191,7 +195,8 @@ def with_sizes(model: StorageModel, size_of: SizeFn) -> StorageModel:
         value = model.graph.values.get(s.root)
         size = size_of(value) if value is not None else None
         storages.append(replace(s, size_bytes=size or 0, sized=size is not None))
-    sub_peaks = tuple(_subgraph_peak(node, size_of, model.inputs_held) for node in model.graph.nodes)
+    peaks: dict[Graph, int] = {}
+    sub_peaks = tuple(_subgraph_peak(node, size_of, model.inputs_held, peaks) for node in model.graph.nodes)
     return replace(model, storages=tuple(storages), subgraph_peak_bytes=sub_peaks)
 
 
@@ -211,11 +216,14 @@ def _alias_source(node: Node) -> str | None:
     return None
 
 
-def _subgraph_peak(node: Node, size_of: SizeFn, inputs_held: bool) -> int:
+def _subgraph_peak(node: Node, size_of: SizeFn, inputs_held: bool, peaks: dict[Graph, int]) -> int:
     peak = 0
     for sub in node.subgraphs.values():
-        model = storage_model(sub, size_of, inputs_held=inputs_held)
-        peak = max(peak, evaluate(model, default_order(model)).peak_bytes)
+        known = peaks.get(sub)
+        if known is None:
+            model = storage_model(sub, size_of, inputs_held=inputs_held, peaks=peaks)
+            known = peaks[sub] = evaluate(model, default_order(model)).peak_bytes
+        peak = max(peak, known)
     return peak
 
 

@@ -6,7 +6,6 @@ External data is never loaded here (see :mod:`edgeprof.frontends.onnx._safety`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,9 @@ import onnx
 from google.protobuf.message import DecodeError
 
 from edgeprof.errors import GraphError, ModelLoadError
+from edgeprof.frontends.limits import DEFAULT_MAX_NODES as DEFAULT_MAX_NODES
+from edgeprof.frontends.limits import max_nodes
+from edgeprof.frontends.onnx._expansion import RecursiveFunction, expanded_node_count
 from edgeprof.frontends.onnx._structure import function_subgraphs, walk_graphs
 from edgeprof.frontends.onnx._tensors import as_text
 
@@ -38,17 +40,8 @@ _MAGIC: tuple[tuple[int, bytes, str], ...] = (
 
 
 MAX_FILE_BYTES = 2**31 - 1  # protobuf's limit for one serialized message
-DEFAULT_MAX_NODES = 500_000  # nodes in all graphs, subgraphs and functions; EDGEPROF_MAX_NODES overrides it
-
-
-def max_nodes() -> int:
-    """The node limit: ``EDGEPROF_MAX_NODES`` when set to a positive integer, else 500,000.
-    A profile costs about 0.2 ms and 8 kB per node (docs/hardening.md), so the default bounds
-    one to under two minutes and about 4 GB."""
-    raw = os.environ.get("EDGEPROF_MAX_NODES", "").strip()
-    if raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    return DEFAULT_MAX_NODES
+IO_SHARE = 5  # graph inputs and outputs: at most a fifth of the node limit (100,000 by default) ...
+MIN_IO = 1000  # ... and never fewer than this (a lowered node limit still admits small models)
 
 
 @dataclass(frozen=True)
@@ -225,7 +218,46 @@ def _check_model(model: onnx.ModelProto, label: str) -> None:
             f"{label}: the model has {nodes:,} nodes (subgraphs and functions included), more than edgeprof's limit "
             f"of {limit:,}; set EDGEPROF_MAX_NODES to raise it (a load takes about 0.2 ms and 8 kB per node)"
         )
+    _check_counts(model, label, limit)
+    if model.functions:
+        _check_expansion(model, label, limit)
     _check_names(model, label)
+
+
+def _check_counts(model: onnx.ModelProto, label: str, limit: int) -> None:
+    """Initializers, value_info entries and graph inputs and outputs (all graphs) are bounded
+    like nodes (1 M initializers took 56 s and 2.5 GB; 100,000 graph inputs 28 s)."""
+    graphs = list(walk_graphs(model.graph, *function_subgraphs(model)))
+    counts = (
+        ("initializers", sum(len(g.initializer) + len(g.sparse_initializer) for g in graphs), limit),
+        ("value_info entries", sum(len(g.value_info) for g in graphs) + sum(len(f.value_info) for f in model.functions
+                                                                            if hasattr(f, "value_info")), limit),
+        ("graph inputs and outputs", sum(len(g.input) + len(g.output) for g in graphs), max(MIN_IO, limit // IO_SHARE)),
+    )
+    for what, count, most in counts:
+        if count > most:
+            raise ModelLoadError(
+                f"{label}: the model has {count:,} {what} (all graphs), more than edgeprof's limit of {most:,}; "
+                "set EDGEPROF_MAX_NODES to raise it"
+            )
+
+
+def _check_expansion(model: onnx.ModelProto, label: str, limit: int) -> None:
+    """The node limit applies to the graph the inliner would build: predicted, never expanded."""
+    try:
+        expanded = expanded_node_count(model)
+    except RecursiveFunction as exc:
+        raise ModelLoadError(
+            f"{label}: model-local function {str(exc)[:200]!r} calls itself (directly or through other functions); "
+            "it cannot be inlined"
+        ) from None
+    if expanded > limit:
+        bits = expanded.bit_length()  # str() of an int over 4,300 digits raises: no decimal for those
+        shown = f"{expanded:,}" if bits <= 100 else f"more than 2**{bits - 1}"
+        raise ModelLoadError(
+            f"{label}: the model has {shown} nodes once its functions are inlined, more than edgeprof's limit of "
+            f"{limit:,}; set EDGEPROF_MAX_NODES to raise it (a load takes about 0.2 ms and 8 kB per node)"
+        )
 
 
 def _count_nodes(model: onnx.ModelProto) -> int:

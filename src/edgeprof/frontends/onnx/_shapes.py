@@ -46,6 +46,7 @@ from edgeprof.frontends.onnx._fold import (
     tile_dims,
 )
 from edgeprof.frontends.onnx._graphs import DEFAULT_DOMAINS, GraphSlot, NodeRec, chain, index_graphs, locate
+from edgeprof.frontends.onnx._sealed import sealed_copy
 from edgeprof.frontends.onnx._structure import walk_graphs
 from edgeprof.frontends.onnx._tensors import (
     constant_tensor,
@@ -755,15 +756,18 @@ def ort_symbolic_shapes(model: onnx.ModelProto) -> dict[str, TType]:
 
     The tool's ``infer_shapes`` entry point writes ``sym_shape_infer_temp.onnx`` into the current
     folder when it cannot infer everything; its steps are run here instead, which also keeps the
-    partial result (all this frontend needs)."""
+    partial result (all this frontend needs).
+
+    The tool reads the values of Constants and initializers with ``numpy_helper.to_array``, which
+    opens an external ``location`` relative to the *current* folder: it is given a sealed copy
+    (:mod:`edgeprof.frontends.onnx._sealed`) in which no tensor is external any more."""
     try:
         from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
     except Exception:
         return {}
     if _default_opset(model) < 7:
         return {}
-    copy = onnx.ModelProto()
-    copy.CopyFrom(model)
+    copy, standins = sealed_copy(model)
     logger = logging.getLogger("onnxruntime.tools.symbolic_shape_infer")
     level = logger.level
     logger.setLevel(logging.CRITICAL)
@@ -782,7 +786,7 @@ def ort_symbolic_shapes(model: onnx.ModelProto) -> dict[str, TType]:
     found: dict[str, TType] = {}
     for name, vi in known.items():
         t = parse_type(vi.type)
-        if t is not None and t.is_tensor and t.dims is not None:
+        if t is not None and t.is_tensor and t.dims is not None and name not in standins:
             found[name] = t
     return found
 

@@ -69,7 +69,10 @@ def check_payload(t: TensorProto, what: str) -> None:
 
 def tensor_array(t: TensorProto, payload: bytes | None = None) -> np.ndarray:
     """The values of a (small) tensor as a numpy array. ``payload`` is the raw bytes of an
-    external tensor (read by the caller from inside the model's folder)."""
+    external tensor (read by the caller from inside the model's folder). An external tensor
+    without it is refused: onnx would open its ``location`` relative to the current folder."""
+    if payload is None and is_external(t):
+        raise ValueError(f"tensor {as_text(t.name)!r} is stored externally; its bytes were not read")
     if payload is not None:
         inline = TensorProto()
         inline.data_type = t.data_type

@@ -31,6 +31,7 @@ from edgeprof.frontends.pytorch._load import load_torch, trace_module
 from edgeprof.frontends.pytorch._trace import ir_dtype
 from edgeprof.ir import Graph
 from edgeprof.report.llm import DecoderSpec
+from edgeprof.safe_files import MAX_TEXT_BYTES, UnreadableFile, read_regular_file
 
 __all__ = ["DecoderTrace", "build_model", "decoder_spec", "is_decoder_llm", "load_hf_config", "load_hf_config_and_decoder",
            "read_config", "trace_decoder"]
@@ -43,14 +44,18 @@ def read_config(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(source, Mapping):
         return dict(source)
     path = Path(source)
+    try:  # a regular file only (``/dev/zero`` never ends, a FIFO blocks), at most 16 MiB
+        raw = read_regular_file(path, MAX_TEXT_BYTES)
+    except UnreadableFile as exc:
+        raise ModelLoadError(f"{path}: {exc}") from None
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ModelLoadError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelLoadError(f"{path}: not a JSON file ({exc})") from None
+    except ValueError:  # an integer of more than 4,300 digits (Python refuses to convert it)
+        raise ModelLoadError(f"{path}: the config holds an integer of more than 4,300 digits") from None
+    except RecursionError:
+        raise ModelLoadError(f"{path}: the config nests too deeply to load") from None
     if not isinstance(data, dict) or not isinstance(data.get("model_type"), str):
         raise ModelLoadError(f"{path}: not a Hugging Face config (no \"model_type\")")
     return data

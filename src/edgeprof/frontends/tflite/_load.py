@@ -23,6 +23,7 @@ from edgeprof.errors import EdgeprofError, GraphError, ModelLoadError, UsageErro
 from edgeprof.frontends.base import LoadedModel, ShapeRequest
 from edgeprof.ir import validate
 from edgeprof.report.model import ModelInfo
+from edgeprof.safe_files import UnreadableFile, read_head, read_regular_file
 
 if TYPE_CHECKING:
     from edgeprof.frontends.tflite._read import TfModel
@@ -34,11 +35,7 @@ MAX_FILE_BYTES = 1 << 34  # 16 GiB: a larger claim is not a model this reader ca
 
 def is_tflite_file(path: Path) -> bool:
     """Whether ``path`` starts like a TFLite flatbuffer (``TFL3`` at bytes 4..8)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError:
-        return False
+    head = read_head(path, 8)  # a FIFO or a device is never opened: b""
     return len(head) == 8 and head[4:8] == b"TFL3"
 
 
@@ -52,17 +49,10 @@ def load_tflite(source: Path | str, request: ShapeRequest, **options: Any) -> Lo
         raise UsageError(f"unknown option(s) for TFLite models: {', '.join(sorted(options))}")
     path = Path(source)
     label = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ModelLoadError(f"{label}: {size} bytes is larger than a TFLite model this tool reads")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelLoadError(f"{label}: no such file") from None
-    except IsADirectoryError:
-        raise ModelLoadError(f"{label}: is a directory, not a model file") from None
-    except OSError as exc:
-        raise ModelLoadError(f"{label}: cannot read the file ({exc.strerror or exc})") from None
+    try:  # a regular file only (``/dev/zero`` never ends, a FIFO blocks), at most MAX_FILE_BYTES
+        data = read_regular_file(path, MAX_FILE_BYTES)
+    except UnreadableFile as exc:
+        raise ModelLoadError(f"{label}: {exc}") from None
     return load_tflite_bytes(data, request, label=label, path=str(path), name=path.stem)
 
 
@@ -97,9 +87,11 @@ def load_tflite_bytes(data: bytes, request: ShapeRequest, *, label: str = "<tfli
 
 def _build(model: TfModel, request: ShapeRequest, label: str, path: str, name: str) -> LoadedModel:
     from edgeprof.frontends.tflite._graph import GraphBuilder, ModelContext
+    from edgeprof.frontends.tflite._limits import check_node_limit
     from edgeprof.frontends.tflite._ops import map_operator
     from edgeprof.frontends.tflite._shapes import plan_shapes
 
+    check_node_limit(model, label)
     plan = plan_shapes(model, request, label)
     ctx = ModelContext(model, plan, map_operator, label)
     graph = GraphBuilder(ctx, model.subgraphs[0]).build()
