@@ -409,7 +409,7 @@ def predict_latency(
         from edgeprof.passes.memory import with_device_fits
 
         kv_cache = result.llm.kv_cache_bytes if result.llm is not None else 0
-        result = dataclasses.replace(result, memory=with_device_fits(result.memory, targets, kv_cache))
+        result = dataclasses.replace(result, memory=with_device_fits(result.memory, targets, kv_cache, precision))
     return result
 
 

@@ -73,3 +73,16 @@ def test_ram_fit_needs_a_ram_figure() -> None:
     assert stm.ram_bytes is None
     with pytest.raises(edgeprof.UsageError, match="no RAM size"):
         ram_fit(p.memory, stm)  # type: ignore[arg-type]
+
+
+def test_the_fit_follows_a_precision_what_if(tmp_path: Path) -> None:
+    p = edgeprof.profile(DEMO)
+    mem = p.memory.predicted  # type: ignore[union-attr]
+    for what_if, (weights, acts) in (("int8", ("int8", "int8")), ("w4a16", ("int4", "fp16")), ("fp16", ("fp16", "fp16"))):
+        out = edgeprof.predict_latency(p, ["rpi5"], precision=what_if)
+        (fit,) = out.memory.predicted.ram_fits  # type: ignore[union-attr]
+        assert fit.precision == what_if
+        assert fit.weight_bytes == mem.precision(weights).weight_bytes
+        assert fit.peak_activation_bytes == mem.precision(acts).peak_activation_bytes
+    stored = edgeprof.predict_latency(p, ["rpi5"]).memory.predicted.ram_fits[0]  # type: ignore[union-attr]
+    assert stored.precision == "stored" and stored.weight_bytes == mem.weight_bytes

@@ -54,7 +54,7 @@ from edgeprof.report.memory import (
 from edgeprof.report.model import Provenance, WeightGroup
 
 __all__ = [
-    "SYSTEM_BYTES", "analyse_memory", "mcu_fit", "model_size", "precision_weight_bytes", "ram_fit", "with_device_fits", "with_measurement",
+    "SYSTEM_BYTES", "WHAT_IF_MEMORY", "analyse_memory", "mcu_fit", "model_size", "precision_weight_bytes", "ram_fit", "with_device_fits", "with_measurement",
     "with_measurement_error",
 ]
 
@@ -348,32 +348,45 @@ SYSTEM_BYTES: dict[str, Figure] = {
 }
 
 
+# The memory rows (weights, activations) a --precision what-if deploys at.
+WHAT_IF_MEMORY: dict[str, tuple[str, str]] = {
+    "fp32": ("fp32", "fp32"), "fp16": ("fp16", "fp16"), "int8": ("int8", "int8"), "w8a8": ("int8", "int8"),
+    "w4a16": ("int4", "fp16"),
+}
+
+
 def ram_fit(report: MemoryReport, device: Device, kv_cache_bytes: int = 0, precision: str = "stored") -> RamFit:
     """Whether the model fits ``device``'s RAM: weights + activation peak (the best order found) +
-    ``kv_cache_bytes`` + the system share of :data:`SYSTEM_BYTES` for the device's class."""
+    ``kv_cache_bytes`` + the system share of :data:`SYSTEM_BYTES` for the device's class.
+    ``precision``: ``stored``, or a what-if of :data:`WHAT_IF_MEMORY` (weights and activations
+    re-typed; a KV cache is taken as given)."""
     if device.ram_bytes is None:
         raise UsageError(f"device {device.id} has no RAM size")
-    row = report.predicted.precision(precision)
+    weight_row, act_row = WHAT_IF_MEMORY.get(precision, (precision, precision))
+    weights = report.predicted.precision(weight_row).weight_bytes
+    row = report.predicted.precision(act_row)
     best = row.best_order_peak_activation_bytes
     peak = row.peak_activation_bytes if best is None else best
     system = SYSTEM_BYTES.get(device.device_class, SYSTEM_BYTES["sbc"])
-    needs = row.weight_bytes + peak + kv_cache_bytes + int(system.value)
+    needs = weights + peak + kv_cache_bytes + int(system.value)
     ram = int(device.ram_bytes.value)
-    return RamFit(device_id=device.id, precision=precision, ram_bytes=ram, weight_bytes=row.weight_bytes,
+    return RamFit(device_id=device.id, precision=precision, ram_bytes=ram, weight_bytes=weights,
                   peak_activation_bytes=peak, kv_cache_bytes=kv_cache_bytes, system_bytes=int(system.value),
                   system_source=f"{system.tag}: {system.source}", needs_bytes=needs, fits=needs <= ram,
                   is_lower_bound=report.predicted.is_lower_bound)
 
 
-def with_device_fits(report: MemoryReport, devices: Sequence[Device], kv_cache_bytes: int = 0) -> MemoryReport:
+def with_device_fits(report: MemoryReport, devices: Sequence[Device], kv_cache_bytes: int = 0,
+                     precision: str | None = None) -> MemoryReport:
     """``report`` with :func:`mcu_fit` for each device that has both an SRAM and a flash size
     (microcontrollers, the Coral's parameter SRAM...), at :data:`FIT_PRECISIONS`, and
-    :func:`ram_fit` for each device with a RAM size (``kv_cache_bytes``: a decoder LLM's cache)."""
+    :func:`ram_fit` for each device with a RAM size (``kv_cache_bytes``: a decoder LLM's cache;
+    ``precision``: a what-if precision the fits follow)."""
     fits = list(report.predicted.device_fits)
     ram_fits = list(report.predicted.ram_fits)
     for device in devices:
         if device.ram_bytes is not None:
-            ram_fits.append(ram_fit(report, device, kv_cache_bytes))
+            ram_fits.append(ram_fit(report, device, kv_cache_bytes, precision or "stored"))
         if device.sram_bytes is None or device.flash_bytes is None:
             continue
         fits += [mcu_fit(report, int(device.sram_bytes.value), int(device.flash_bytes.value), precision, device.id)

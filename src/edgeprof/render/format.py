@@ -295,7 +295,8 @@ def ram_fit_rows(mem: MemoryReport) -> list[tuple[str, str, str, str, str, str, 
         verdict = "yes" if f.fits else f"no: short by {human(-f.margin_bytes, 'B')}"
         if f.fits and f.is_lower_bound:
             verdict = "not known: some tensors unsized"
-        rows.append((f.device_id, bound + human(f.needs_bytes, "B"), human(f.weight_bytes, "B"),
+        device = f.device_id if f.precision == "stored" else f"{f.device_id} ({f.precision}, what-if)"
+        rows.append((device, bound + human(f.needs_bytes, "B"), human(f.weight_bytes, "B"),
                      human(f.peak_activation_bytes, "B"), human(f.kv_cache_bytes, "B") if f.kv_cache_bytes else "-",
                      f"{human(f.system_bytes, 'B')} ({f.system_source.split(':')[0]})", human(f.ram_bytes, "B"),
                      verdict))
