@@ -292,7 +292,8 @@ def resolve_inputs(
             source = "flag" if source == "model" else source
         shapes[inp.name] = shape
         elem_types[inp.name] = elem
-        specs.append(InputSpec(inp.name, shape, dtype_of(elem).name, source))
+        given_value = tuple(float(v) for v in values[inp.name].reshape(-1).tolist()) if inp.name in values else ()
+        specs.append(InputSpec(inp.name, shape, dtype_of(elem).name, source, given_value))
     if unset:
         raise ShapeError(_unset(label, unset, symbols, image_size))
     # Named dims set by a default batch or by a flag reach every input and value_info.
