@@ -79,7 +79,7 @@ def tiny_cnn() -> Profile:
         layers=layers,
         not_counted=(NotCounted("com.example::Mystery", 2, "/post/Mystery", "no formula for this op"),),
         foldable=Foldable(256, 1, ("1 x Relu into the preceding kernel",)),
-        notices=("input 'images': dim 0 ('N') not set, assumed 1; set it with --input images=Nx3x8x8 or --dim N=N",),
+        notices=("input 'images': dim 0 ('N') not set, assumed 1 (the batch); for a batch of 8: --dim N=8",),
     )
 
 

@@ -16,7 +16,9 @@ Rules:
 * ``--value NAME=V`` gives a small input's value (it also fixes the length of a 1-d input);
 * a leading symbolic or unknown dim of an input of rank >= 2 that nothing sets is the batch
   and defaults to 1, with a notice;
-* any other dim that nothing sets is an error.
+* any other dim that nothing sets is an error: one error names every such dim at once, with a
+  command line that can be pasted as is (the sizes in it a suggestion: the model's image size when
+  its metadata gives one, else a common default, and the message says which).
 """
 
 from __future__ import annotations
@@ -163,9 +165,18 @@ class ResolvedInputs:
     notices: tuple[str, ...]
 
 
+IMAGE_SIDE = 224
+"""Suggested height and width of an image input the model leaves open (a common default)."""
+SEQUENCE_LENGTH = 128
+"""Suggested size of any other dim the model leaves open (a common sequence length)."""
+
+
 def resolve_inputs(
-    inputs: Sequence[ModelInput], request: ShapeRequest, model_symbols: set[str], label: str
+    inputs: Sequence[ModelInput], request: ShapeRequest, model_symbols: set[str], label: str,
+    image_size: tuple[int, int] | None = None,
 ) -> ResolvedInputs:
+    """Static input shapes from the model's and the user's; ``image_size`` (height, width) is what
+    the model's metadata says its images are, used only to suggest sizes in an error."""
     names = [i.name for i in inputs]
     by_name = {i.name: i for i in inputs}
     listing = ", ".join(names) if names else "(none)"
@@ -220,22 +231,27 @@ def resolve_inputs(
             continue
         if isinstance(lead, str) and (lead in symbols or lead in defaulted):
             continue
-        hint = _fmt(("N", *(_show(d, symbols) for d in inp.type.dims[1:])))
+        hint = _fmt((_EXAMPLE_BATCH, *(_show(d, symbols) for d in inp.type.dims[1:])))
+        flag = f"--input {_quoted(inp.name)}={hint}"
         if isinstance(lead, str):
             defaulted[lead] = inp.name
+            if _pasteable(lead):
+                flag = f"--dim {lead}={_EXAMPLE_BATCH}"
             notices.append(
-                f"input {inp.name!r}: dim 0 ({lead!r}) not set, assumed 1; set it with --input {inp.name}={hint} "
-                f"or --dim {lead}=N"
+                f"input {inp.name!r}: dim 0 ({lead!r}) not set, assumed 1 (the batch); for a batch of {_EXAMPLE_BATCH}: {flag}"
             )
         else:
             defaulted[f"\0{inp.name}"] = inp.name
-            notices.append(f"input {inp.name!r}: dim 0 (unnamed) not set, assumed 1; set it with --input {inp.name}={hint}")
+            notices.append(
+                f"input {inp.name!r}: dim 0 (unnamed) not set, assumed 1 (the batch); for a batch of {_EXAMPLE_BATCH}: {flag}"
+            )
     for sym in defaulted:
         if not sym.startswith("\0"):
             symbols[sym] = 1
     shapes: dict[str, tuple[int, ...]] = {}
     elem_types: dict[str, int] = {}
     specs: list[InputSpec] = []
+    unset: list[tuple[ModelInput, int, TDim]] = []
     for inp in inputs:
         if inp.type is not None and not inp.type.is_tensor:
             raise ShapeError(f"{label}: input {inp.name!r} is not a tensor (a sequence, map or optional); not supported")
@@ -260,8 +276,11 @@ def resolve_inputs(
                     dims_out.append(1)
                     source = "default-batch"
                 else:
-                    raise ShapeError(_unset(label, inp, axis, d, symbols))
+                    unset.append((inp, axis, d))
+                    dims_out.append(1)
             shape = tuple(dims_out)
+        if unset and unset[-1][0] is inp:
+            continue
         if inp.name in values:
             arr = values[inp.name]
             if prod(shape) != arr.size:
@@ -273,7 +292,10 @@ def resolve_inputs(
             source = "flag" if source == "model" else source
         shapes[inp.name] = shape
         elem_types[inp.name] = elem
-        specs.append(InputSpec(inp.name, shape, dtype_of(elem).name, source))
+        given_value = tuple(float(v) for v in values[inp.name].reshape(-1).tolist()) if inp.name in values else ()
+        specs.append(InputSpec(inp.name, shape, dtype_of(elem).name, source, given_value))
+    if unset:
+        raise ShapeError(_unset(label, unset, symbols, image_size))
     # Named dims set by a default batch or by a flag reach every input and value_info.
     return ResolvedInputs(shapes, elem_types, tuple(specs), symbols, values, tuple(notices))
 
@@ -353,16 +375,81 @@ def _check_dim_value(size: int, flag: str, minimum: int = 1) -> None:
         raise UsageError(f"{flag}: every dim must be an integer from {minimum} to 2**62-1, got {size!r}")
 
 
-def _unset(label: str, inp: ModelInput, axis: int, d: TDim, symbols: dict[str, int]) -> str:
-    assert inp.type is not None and inp.type.dims is not None
-    dims = inp.type.dims
-    hint = _fmt(tuple("N" if i == axis else _show(x, symbols) for i, x in enumerate(dims)))
-    if isinstance(d, str):
-        return (
-            f"{label}: input {inp.name!r}: dim {axis} ({d!r}) is not set; set it with --input {inp.name}={hint} "
-            f"or --dim {d}=N"
-        )
-    return f"{label}: input {inp.name!r}: dim {axis} (unnamed) is not set; set it with --input {inp.name}={hint}"
+_EXAMPLE_BATCH = 8
+_PASTEABLE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/+-")
+
+
+def _pasteable(name: str) -> bool:
+    """A name a shell takes as is in ``--dim NAME=N`` / ``--input NAME=..`` (no quoting, no glob)."""
+    return bool(name) and not name.startswith("-") and all(c in _PASTEABLE for c in name)
+
+
+def _quoted(name: str) -> str:
+    """``name`` as a shell takes it: as is when it can, else in single quotes."""
+    return name if _pasteable(name) else "'" + name.replace("'", "'\\''") + "'"
+
+
+def _suggested_size(inp: ModelInput, axis: int, image_size: tuple[int, int] | None) -> tuple[int, bool]:
+    """A size to suggest for an unset dim, and whether it comes from the model's metadata."""
+    dims = inp.type.dims if inp.type is not None and inp.type.dims is not None else ()
+    if len(dims) == 4:
+        spatial: tuple[int, int] | None = None
+        if dims[1] in (1, 3, 4):
+            spatial = (2, 3)
+        elif dims[3] in (1, 3, 4):
+            spatial = (1, 2)
+        if spatial is not None and axis in spatial:
+            if image_size is not None:
+                return image_size[spatial.index(axis)], True
+            return IMAGE_SIDE, False
+    return SEQUENCE_LENGTH, False
+
+
+def _unset(
+    label: str, unset: list[tuple[ModelInput, int, TDim]], symbols: dict[str, int], image_size: tuple[int, int] | None,
+) -> str:
+    """One message for every dim nothing sets, with a command line to paste (suggested sizes)."""
+    by_input: dict[str, list[tuple[int, TDim]]] = {}
+    order: list[ModelInput] = []
+    for inp, axis, d in unset:
+        if inp.name not in by_input:
+            by_input[inp.name] = []
+            order.append(inp)
+        by_input[inp.name].append((axis, d))
+    suggested: dict[str, int] = {}
+    from_metadata = False
+    parts: list[str] = []
+    flags: list[str] = []
+    for inp in order:
+        assert inp.type is not None and inp.type.dims is not None
+        missing = dict(by_input[inp.name])
+        what = ", ".join(f"dim {axis} ({d!r})" if isinstance(d, str) else f"dim {axis} (unnamed)" for axis, d in missing.items())
+        parts.append(f"input {inp.name!r} {what}")
+        sizes: list[int] = []
+        for axis, d in enumerate(inp.type.dims):
+            if isinstance(d, int) and d > 0:
+                sizes.append(d)
+            elif isinstance(d, str) and d in symbols:
+                sizes.append(symbols[d])
+            elif axis == 0 and axis not in missing:
+                sizes.append(1)  # the default batch
+            else:
+                if isinstance(d, str) and d in suggested:
+                    sizes.append(suggested[d])
+                    continue
+                size, meta = _suggested_size(inp, axis, image_size)
+                from_metadata = from_metadata or meta
+                if isinstance(d, str):
+                    suggested[d] = size
+                sizes.append(size)
+        flags.append(f"--input {_quoted(inp.name)}={_fmt(sizes)}")
+    count = len(unset)
+    source = "the model's metadata and common defaults" if from_metadata else "common defaults, not read from the model"
+    return (
+        f"{label}: {count} input dim{'s are' if count > 1 else ' is'} not set: {'; '.join(parts)}; "
+        f"set {'them' if count > 1 else 'it'}, for example (suggested sizes from {source}: use your own): "
+        f"{' '.join(flags)}"
+    )
 
 
 def _show(d: TDim | str, symbols: dict[str, int]) -> str:

@@ -1,7 +1,8 @@
 """The random inputs every measurement runs on, for ONNX Runtime and LiteRT feeds and PyTorch tensors.
 
-One rule for every runtime (:func:`random_inputs`): seeded (0), floats uniform in [0, 1), integers
-in {0, 1} (valid token ids, masks and indices), booleans random. The parent describes the inputs a
+One rule for every runtime (:func:`random_inputs`): the values the user gave an input (``--value``)
+as given; the others seeded (0), floats uniform in [0, 1), integers in {0, 1} (valid token ids,
+masks and indices), booleans random. The parent describes the inputs a
 child makes with :func:`input_request` (name, shape and dtype of each profiled input).
 """
 
@@ -21,8 +22,15 @@ _NUMPY_DTYPES = ("float32", "float64", "float16", "bool", *INT_DTYPES)
 
 
 def input_request(inputs: Sequence[InputSpec]) -> list[dict[str, Any]]:
-    """The inputs as a child's request carries them: ``{"name", "shape", "dtype"}`` each."""
-    return [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in inputs]
+    """The inputs as a child's request carries them: ``{"name", "shape", "dtype"}`` each, and
+    ``"value"`` (flattened) for an input the user gave values."""
+    out: list[dict[str, Any]] = []
+    for s in inputs:
+        spec: dict[str, Any] = {"name": s.name, "shape": list(s.shape), "dtype": s.dtype}
+        if s.value:
+            spec["value"] = list(s.value)
+        out.append(spec)
+    return out
 
 
 def describe(name: str, dtype_name: str, shape: Sequence[int]) -> str:
@@ -31,11 +39,12 @@ def describe(name: str, dtype_name: str, shape: Sequence[int]) -> str:
 
 
 def random_inputs(specs: Sequence[Mapping[str, Any]], *, tensors: bool = False, seed: int = 0) -> list[Any]:
-    """Random values for each ``{"shape", "dtype"}`` of ``specs``, in order, from one generator
-    seeded with ``seed``: numpy arrays, or (``tensors=True``) torch CPU tensors of the same values.
+    """Values for each ``{"shape", "dtype"[, "value"]}`` of ``specs``, in order: the given
+    ``"value"`` (reshaped to the shape), else random from one generator seeded with ``seed``:
+    numpy arrays, or (``tensors=True``) torch CPU tensors of the same values.
 
     Floats are uniform in [0, 1), integers in {0, 1}, booleans random. Raises :class:`ChildError`
-    for a dtype no input can be made of."""
+    for a dtype no input can be made of, or a given value that does not fit the shape."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -45,7 +54,10 @@ def random_inputs(specs: Sequence[Mapping[str, Any]], *, tensors: bool = False, 
         name = str(spec["dtype"])
         if name not in (TORCH_DTYPES if tensors else _NUMPY_DTYPES):
             raise ChildError(f"cannot make random inputs of dtype {name}")
-        if name in ("float32", "float64"):
+        given = spec.get("value")
+        if given:
+            array = _given(given, shape, name)
+        elif name in ("float32", "float64"):
             array = rng.random(shape, dtype=np.dtype(name))
         elif name in ("float16", "bfloat16"):  # numpy has no bfloat16: made as float32, cast by torch
             array = rng.random(shape, dtype=np.float32)
@@ -56,6 +68,18 @@ def random_inputs(specs: Sequence[Mapping[str, Any]], *, tensors: bool = False, 
             array = rng.integers(0, 2, shape, dtype=np.dtype(name))
         out.append(_tensor(array, name) if tensors else array)
     return out
+
+
+def _given(value: Sequence[float], shape: list[int], dtype_name: str) -> Any:
+    import numpy as np
+
+    np_name = "float32" if dtype_name == "bfloat16" else dtype_name
+    flat = np.array([float(v) for v in value], dtype=np.float64)
+    if flat.size != int(np.prod(shape)):
+        raise ChildError(f"{flat.size} value(s) given for an input of shape {'x'.join(map(str, shape)) or 'scalar'}")
+    if np_name == "bool":
+        return (flat != 0).reshape(shape)
+    return flat.astype(np.dtype(np_name)).reshape(shape)
 
 
 def _tensor(array: Any, dtype_name: str) -> Any:

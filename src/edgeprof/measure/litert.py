@@ -126,7 +126,8 @@ class _Model:
         except Exception as exc:  # the runtime's own errors (an unresolved custom op, ...): one line
             raise ChildError(f"LiteRT cannot load {self.name}: {first_line(exc)}") from None
         details = self.interp.get_input_details()
-        specs = [{"shape": [int(x) for x in d["shape"]], "dtype": np.dtype(d["dtype"]).name} for d in details]
+        specs = [{"shape": [int(x) for x in d["shape"]], "dtype": np.dtype(d["dtype"]).name,
+                  "value": (given.get(d["name"]) or {}).get("value")} for d in details]
         self.described: list[str] = []
         for d, spec, value in zip(details, specs, random_inputs(specs), strict=True):
             try:

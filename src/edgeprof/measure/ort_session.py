@@ -59,8 +59,8 @@ class OrtModel:
         self.feeds: dict[str, Any] = {}
 
     def feed(self, given: Sequence[Mapping[str, Any]]) -> list[str]:
-        """Random feeds for the session's inputs, the shapes and dtypes of ``given`` (``{"name",
-        "shape", "dtype"}``) first; returns them described (``"x: float32[1x64]"``)."""
+        """Feeds for the session's inputs, the shapes, dtypes and given values of ``given``
+        (``{"name", "shape", "dtype"[, "value"]}``) first, random otherwise; returns them described (``"x: float32[1x64]"``)."""
         by_name = {spec["name"]: spec for spec in given}
         specs: list[dict[str, Any]] = []
         for arg in self.session.get_inputs():
@@ -71,7 +71,10 @@ class OrtModel:
                 shape, dtype = [int(d) for d in arg.shape], ORT_TYPES.get(arg.type, arg.type)
             else:
                 raise ChildError(f"input {arg.name!r} has symbolic dims {arg.shape}; give its shape")
-            specs.append({"name": arg.name, "shape": shape, "dtype": dtype})
+            fed: dict[str, Any] = {"name": arg.name, "shape": shape, "dtype": dtype}
+            if spec is not None and spec.get("value"):
+                fed["value"] = spec["value"]  # the user's values (--value), fed as given
+            specs.append(fed)
         self.feeds = {s["name"]: v for s, v in zip(specs, random_inputs(specs), strict=True)}
         return [describe(s["name"], s["dtype"], s["shape"]) for s in specs]
 

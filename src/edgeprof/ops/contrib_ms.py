@@ -5,7 +5,11 @@ of the standard families (one formula per op, no second convention):
 * ``FusedConv`` = Conv (+ Z add) + its activation; ``FusedMatMul`` = MatMul (+ alpha);
 * ``Gelu``/``BiasGelu``/``FastGelu``/``QuickGelu`` = (bias add +) the activation;
 * ``SkipLayerNormalization`` = skip add (+ bias add) + LayerNormalization;
-  ``SkipSimplifiedLayerNormalization``/``SimplifiedLayerNormalization`` the same with RMS norm.
+  ``SkipSimplifiedLayerNormalization``/``SimplifiedLayerNormalization`` the same with RMS norm;
+* ``Attention`` (BERT-style, input (B, S, Hin) and packed QKV weights (Hin, Hq+Hk+Hv)) = the QKV
+  projection (B·S·(Hq+Hk+Hv) dot products of Hin, + its bias adds) + the attention core as ONNX
+  Attention counts it (QK^T, one scale multiply per score, one mask add per score with a mask or
+  ``unidirectional``, softmax, probs@V), T = past + S.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from math import prod
 from edgeprof.ir import Value
 from edgeprof.ops.conv import conv
 from edgeprof.ops.norm import layer_normalization, rms_normalization
-from edgeprof.ops.primitives import CLIP_OPS, GELU_OPS, GELU_TANH_OPS, SIGMOID_OPS, dot_products
+from edgeprof.ops.primitives import CLIP_OPS, GELU_OPS, GELU_TANH_OPS, SIGMOID_OPS, dot_products, softmax_ops
 from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, formula
 from edgeprof.ops.rnn import ACTIVATION_OPS
 
@@ -124,3 +128,50 @@ def skip_simplified_layer_normalization(call: OpCall) -> Arith:
 def simplified_layer_normalization(call: OpCall) -> Arith:
     """RMS normalisation over prod(shape[axis:]) (default axis -1): rows·(4n+3)."""
     return rms_normalization(call)
+
+
+def packed_attention(call: OpCall) -> tuple[Arith, Arith]:
+    """com.microsoft Attention/QAttention split in two: the QKV projection's dot products (without
+    its bias) and the rest (bias adds, the attention core). Inputs: input (B, S, Hin), weights
+    (Hin, Hq+Hk+Hv), bias, mask_index (3), past (4: (2, B, N, P, h))."""
+    x, w = call.in_shape(0), call.in_shape(1)
+    heads = call.attr_int("num_heads", 0)
+    if len(x) != 3 or len(w) != 2 or w[0] != x[2] or heads < 1:
+        raise Uncountable(f"{call.op} needs input (B, S, Hin), weights (Hin, 3H) and num_heads; got {x}, {w}")
+    sizes = call.attr_ints("qkv_hidden_sizes", ())
+    if sizes and len(sizes) == 3:
+        hq, hk, hv = sizes
+    elif w[1] % 3 == 0:
+        hq = hk = hv = w[1] // 3
+    else:
+        raise Uncountable(f"{call.op}: weights {w} do not split into Q, K, V")
+    if hq != hk or hq % heads or hv % heads:
+        raise Uncountable(f"{call.op}: hidden sizes {hq}, {hk}, {hv} do not fit {heads} heads")
+    batch, seq = x[0], x[1]
+    rows = batch * seq
+    projection = dot_products(rows * (hq + hk + hv), x[2])
+    bias = rows * (hq + hk + hv) if call.has_input(2) else 0
+    past = 0
+    if call.has_input(4):
+        p = call.in_shape(4)
+        if len(p) != 5:
+            raise Uncountable(f"{call.op}: past must be (2, B, N, P, h), got {p}")
+        past = p[3]
+    total = past + seq
+    scores = batch * heads * seq * total
+    qk = dot_products(scores, hq // heads)
+    pv = dot_products(batch * heads * seq * (hv // heads), total)
+    mask = scores if call.has_input(3) or call.attr_int("unidirectional", 0) else 0
+    softmax = softmax_ops(batch * heads * seq, total)
+    rest = Arith(ops=bias + qk.ops + scores + mask + softmax + pv.ops, macs=qk.macs + pv.macs)
+    return projection, rest
+
+
+@formula(
+    MS + "Attention", category=Category.ATTENTION, meta_inputs=(3,),
+    example=Example(((1, 2, 4), (4, 12), (12,)), ((1, 2, 4),), {"num_heads": 2}, ops=280, macs=128),
+)
+def ms_attention(call: OpCall) -> Arith:
+    """QKV projection B·S·(Hq+Hk+Hv) dots of Hin (+ bias adds) + B·N·S·T dots of dq + scale 1/score + mask 1/score + softmax 5T-2/row + B·N·S·dv dots of T."""
+    projection, rest = packed_attention(call)
+    return Arith(ops=projection.ops + rest.ops, macs=projection.macs + rest.macs)

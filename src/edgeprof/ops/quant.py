@@ -66,7 +66,11 @@ def dequantize_linear(call: OpCall) -> Arith:
 )
 def dynamic_quantize_linear(call: OpCall) -> Arith:
     """7n + 7: min and max 2(n-1) comparisons, scale 4, zero point 5, quantise 5n (divide, round, add, min, max)."""
-    n = call.in_numel(0)
+    return Arith(ops=dynamic_quantize_ops(call.in_numel(0)))
+
+
+def dynamic_quantize_ops(n: int) -> int:
+    """DynamicQuantizeLinear over n elements: 7n + 7 (min/max 2(n-1), scale 4, zero point 5, quantise 5n)."""
     comparisons = 2 * max(n - 1, 0)
     quantise = (QUANTIZE_CORE_OPS + 1 + SATURATE_OPS) * n
-    return Arith(ops=comparisons + SCALE_OPS + ZERO_POINT_OPS + quantise)
+    return comparisons + SCALE_OPS + ZERO_POINT_OPS + quantise

@@ -59,12 +59,14 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class InputSpec:
-    """An input as profiled: its shape, dtype, and where the shape came from."""
+    """An input as profiled: its shape, dtype, where the shape came from, and the values the user
+    gave it (``--value``; flattened, empty when none): every real run feeds those values."""
 
     name: str
     shape: tuple[int, ...]
     dtype: str
     source: Literal["model", "flag", "default-batch", "example"] = "model"
+    value: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

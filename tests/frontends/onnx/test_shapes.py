@@ -44,14 +44,14 @@ def test_symbolic_batch_defaults_to_one_with_a_notice() -> None:
     assert lm.inputs[0].source == "default-batch"
     assert lm.graph.values["y"].shape == Shape((1, 2))
     assert lm.notices == (
-        "input 'x': dim 0 ('batch_size') not set, assumed 1; set it with --input x=Nx3x8x8 or --dim batch_size=N",
+        "input 'x': dim 0 ('batch_size') not set, assumed 1 (the batch); for a batch of 8: --dim batch_size=8",
     )
 
 
 def test_unknown_unnamed_batch_defaults_to_one_with_a_notice() -> None:
     lm = load_onnx(conv_net(batch=None), ShapeRequest())
     assert lm.inputs[0].shape == (1, 3, 8, 8)
-    assert lm.notices == ("input 'x': dim 0 (unnamed) not set, assumed 1; set it with --input x=Nx3x8x8",)
+    assert lm.notices == ("input 'x': dim 0 (unnamed) not set, assumed 1 (the batch); for a batch of 8: --input x=8x3x8x8",)
 
 
 def test_dim_flag_sets_a_named_dim_everywhere() -> None:
@@ -93,7 +93,8 @@ def test_through_the_public_api() -> None:
 def test_unset_non_batch_dim_is_refused_naming_input_dim_and_flags() -> None:
     msg = _error(_two_inputs(), ShapeRequest())
     assert "'ids'" in msg and "dim 1" in msg and "'seq'" in msg
-    assert "--input ids=1xN" in msg and "--dim seq=N" in msg
+    # both inputs share 'seq': one error names both, the command sets both to one (suggested) size
+    assert "'mask'" in msg and "--input ids=1x128 --input mask=1x128" in msg and "suggested" in msg
 
 
 def test_unknown_input_name_lists_the_valid_ones() -> None:

@@ -10,7 +10,21 @@ inference nor onnxruntime's symbolic shape inference knows (QOperator-format mod
   ``transA``/``transB``; y_zp's element type (int8/uint8), float32 without ``y_scale``;
 * ``QLinearAveragePool`` (X, x_scale, x_zp, y_scale, y_zp): AveragePool's output size per spatial
   axis from ``kernel_shape``, ``strides``, ``pads``/``auto_pad`` and ``ceil_mode`` (NCHW, or NHWC
-  with ``channels_last=1``), X's element type.
+  with ``channels_last=1``), X's element type;
+
+and the ops of ``quantize_dynamic`` (QOperator-format dynamic quantisation):
+
+* ``DynamicQuantizeLSTM`` (X, W, R, B, sequence_lens, initial_h, initial_c, P, W_scale, W_zp,
+  R_scale, R_zp; W is (D, I, 4H), R is (D, H, 4H)): Y (S, D, B, H), Y_h and Y_c (D, B, H), X's
+  element type (``layout=1``: batch first, Y (B, S, D, H), Y_h/Y_c (B, D, H));
+* ``DynamicQuantizeMatMul`` (A float, B int), ``MatMulIntegerToFloat`` (A, B, a_scale, b_scale,
+  ...): numpy matmul of A and B, float (a_scale's element type for MatMulIntegerToFloat);
+* ``QLinearConcat`` (Y_scale, Y_zp, then X, scale, zp per input): Concat along ``axis``, the first
+  X's element type;
+* ``QLinearSigmoid``, ``QLinearLeakyRelu``, ``QLinearSoftmax``: X's shape and element type;
+* ``QAttention`` and the float ``Attention`` (input (B, S, Hin), weight (Hin, Hq+Hk+Hv), bias, input_scale, weight_scale, ...):
+  (B, S, Hv) (``qkv_hidden_sizes``, or the weight's columns split in three), bias's element type
+  (Attention: the input's).
 """
 
 from __future__ import annotations
@@ -22,7 +36,11 @@ from onnx import TensorProto
 
 from edgeprof.frontends.common import TType
 
-CONTRIB_SHAPE_OPS = frozenset({"QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearAveragePool", "QGemm"})
+CONTRIB_SHAPE_OPS = frozenset({
+    "QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearAveragePool", "QGemm",
+    "DynamicQuantizeLSTM", "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "QLinearConcat",
+    "QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax", "QAttention", "Attention",
+})
 
 
 def _broadcast(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[int, ...] | None:
@@ -43,8 +61,72 @@ def _static(t: TType | None) -> tuple[int, ...] | None:
     return t.static_dims() if t is not None and t.is_static else None
 
 
+def contrib_output_types(op: str, ins: Sequence[TType | None], attrs: Mapping[str, Any]) -> list[TType | None]:
+    """The output types of one of :data:`CONTRIB_SHAPE_OPS` (None where not known)."""
+    if op == "DynamicQuantizeLSTM":
+        return _lstm_types(ins, attrs)
+    if op == "QLinearConcat":
+        return [_concat_type(ins, attrs)]
+    return [contrib_output_type(op, ins, attrs)]
+
+
+def _matmul_dims(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    if not a or not b:
+        return None
+    a2 = (1, *a) if len(a) == 1 else a
+    b2 = (*b, 1) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        return None
+    batch = _broadcast(a2[:-2], b2[:-2])
+    if batch is None:
+        return None
+    out = (*batch, a2[-2], b2[-1])
+    if len(a) == 1:
+        out = out[:-2] + out[-1:]
+    if len(b) == 1:
+        out = out[:-1]
+    return out
+
+
+def _lstm_types(ins: Sequence[TType | None], attrs: Mapping[str, Any]) -> list[TType | None]:
+    x = _static(ins[0]) if ins else None
+    w = _static(ins[1]) if len(ins) > 1 else None
+    r = _static(ins[2]) if len(ins) > 2 else None
+    if x is None or w is None or len(x) != 3 or len(w) != 3 or ins[0] is None:
+        return [None]
+    hidden = int(attrs.get("hidden_size", r[1] if r is not None and len(r) == 3 else 0))
+    if hidden < 1:
+        return [None]
+    dirs = w[0]
+    elem = ins[0].elem
+    if attrs.get("layout", 0):
+        batch, seq = x[0], x[1]
+        return [TType(elem, (batch, seq, dirs, hidden)), TType(elem, (batch, dirs, hidden)), TType(elem, (batch, dirs, hidden))]
+    seq, batch = x[0], x[1]
+    return [TType(elem, (seq, dirs, batch, hidden)), TType(elem, (dirs, batch, hidden)), TType(elem, (dirs, batch, hidden))]
+
+
+def _concat_type(ins: Sequence[TType | None], attrs: Mapping[str, Any]) -> TType | None:
+    xs = [ins[i] for i in range(2, len(ins), 3)]
+    dims = [_static(t) for t in xs]
+    first = xs[0] if xs else None
+    if not dims or first is None or any(d is None for d in dims):
+        return None
+    shapes = [d for d in dims if d is not None]
+    rank = len(shapes[0])
+    axis = int(attrs.get("axis", 0))
+    axis = axis + rank if axis < 0 else axis
+    if not 0 <= axis < rank or any(len(d) != rank for d in shapes):
+        return None
+    if any(d[:axis] + d[axis + 1 :] != shapes[0][:axis] + shapes[0][axis + 1 :] for d in shapes):
+        return None
+    out = list(shapes[0])
+    out[axis] = sum(d[axis] for d in shapes)
+    return TType(first.elem, tuple(out))
+
+
 def contrib_output_type(op: str, ins: Sequence[TType | None], attrs: Mapping[str, Any]) -> TType | None:
-    """The output type of one of :data:`CONTRIB_SHAPE_OPS`, or None when its inputs are not known."""
+    """The type of output 0 of one of :data:`CONTRIB_SHAPE_OPS`, or None when its inputs are not known."""
     x = _static(ins[0]) if ins else None
     if x is None or ins[0] is None:
         return None
@@ -60,6 +142,29 @@ def contrib_output_type(op: str, ins: Sequence[TType | None], attrs: Mapping[str
         return TType(elem, tuple(dims))
     if op == "QLinearAveragePool":
         return _average_pool_type(elem, x, attrs)
+    if op in ("QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax"):
+        return TType(elem, x)
+    if op in ("DynamicQuantizeMatMul", "MatMulIntegerToFloat"):
+        b = _static(ins[1]) if len(ins) > 1 else None
+        out = _matmul_dims(x, b) if b is not None else None
+        scale = ins[2] if op == "MatMulIntegerToFloat" and len(ins) > 2 else None
+        out_elem = elem if op == "DynamicQuantizeMatMul" else (scale.elem if scale is not None and scale.elem else TensorProto.FLOAT)
+        return TType(out_elem, out) if out is not None else None
+    if op in ("QAttention", "Attention"):
+        w = _static(ins[1]) if len(ins) > 1 else None
+        if w is None or len(x) != 3 or len(w) != 2:
+            return None
+        sizes = [int(v) for v in attrs.get("qkv_hidden_sizes", [])]
+        if len(sizes) == 3:
+            hidden_v = sizes[2]
+        elif w[1] % 3 == 0:
+            hidden_v = w[1] // 3
+        else:
+            return None
+        if op == "Attention":
+            return TType(elem, (x[0], x[1], hidden_v))
+        bias = ins[2] if len(ins) > 2 else None
+        return TType(bias.elem if bias is not None and bias.elem else TensorProto.FLOAT, (x[0], x[1], hidden_v))
     if op == "QGemm":
         w = _static(ins[3]) if len(ins) > 3 else None
         if w is None or len(x) != 2 or len(w) != 2:

@@ -511,6 +511,130 @@ def _pow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.asarray(np.power(a, b))
 
 
+def _erf(x: np.ndarray) -> np.ndarray:
+    return np.asarray(np.vectorize(math.erf, otypes=[np.float64])(x))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-x)))
+
+
+def _relu(inputs: Arrays, attrs: Attrs) -> list[np.ndarray]:
+    x = _need(_arg(inputs, 0))
+    return [np.maximum(x, 0).astype(x.dtype)]
+
+
+def _nan_check(fn: Callable[[np.ndarray], np.ndarray]) -> Rule:
+    def rule(inputs: Arrays, attrs: Attrs) -> list[np.ndarray]:
+        x = _need(_arg(inputs, 0))
+        if x.dtype.kind != "f":
+            return [np.zeros(x.shape, dtype=np.bool_)]
+        return [np.asarray(fn(x))]
+
+    return rule
+
+
+def _mean(inputs: Arrays, attrs: Attrs) -> list[np.ndarray]:
+    xs = [_need(x) for x in inputs]
+    if not xs or xs[0].dtype.kind != "f":
+        raise NotFoldable("Mean of no input or of integers")
+    _broadcast(*xs)
+    return [np.asarray(reduce(np.add, xs) / len(xs)).astype(xs[0].dtype)]
+
+
+def _float_reduce(fn: Callable[..., np.ndarray]) -> Rule:
+    inner = _reduce(fn)
+
+    def rule(inputs: Arrays, attrs: Attrs) -> list[np.ndarray] | None:
+        x = _need(_arg(inputs, 0))
+        if x.dtype.kind != "f":
+            raise NotFoldable("integer mean or norm")  # ONNX truncates where numpy would not
+        return inner(inputs, attrs)
+
+    return rule
+
+
+def _arg_reduce(fn: Callable[..., np.ndarray]) -> Rule:
+    def rule(inputs: Arrays, attrs: Attrs) -> list[np.ndarray]:
+        x = _need(_arg(inputs, 0))
+        if x.size == 0:
+            raise NotFoldable("empty input")
+        axis = _axis(int(attrs.get("axis", 0)), x.ndim)
+        if int(attrs.get("select_last_index", 0)):
+            flipped = np.flip(x, axis)
+            out = x.shape[axis] - 1 - fn(flipped, axis=axis)
+        else:
+            out = fn(x, axis=axis)
+        if int(attrs.get("keepdims", 1)):
+            out = np.expand_dims(out, axis)
+        return [np.asarray(out, dtype=np.int64)]
+
+    return rule
+
+
+def _matmul(inputs: Arrays, attrs: Attrs) -> list[np.ndarray]:
+    a, b = _need(_arg(inputs, 0)), _need(_arg(inputs, 1))
+    if a.ndim == 0 or b.ndim == 0:
+        raise NotFoldable("MatMul of a scalar")
+    if a.ndim >= 2 and b.ndim >= 2:
+        _guard((*np.broadcast_shapes(a.shape[:-2], b.shape[:-2]), a.shape[-2], b.shape[-1]))
+    return [np.asarray(np.matmul(a, b))]
+
+
+def _pad(inputs: Arrays, attrs: Attrs) -> list[np.ndarray]:
+    x = _need(_arg(inputs, 0))
+    pads = _ints(_arg(inputs, 1)) if _arg(inputs, 1) is not None else [int(p) for p in attrs.get("pads", [])]
+    rank = x.ndim
+    axes = _ints(_arg(inputs, 3)) if _arg(inputs, 3) is not None else list(range(rank))
+    axes = [_axis(a, rank) for a in axes]
+    if len(pads) != 2 * len(axes):
+        raise NotFoldable("pads do not fit the axes")
+    before, after = [0] * rank, [0] * rank
+    for i, a in enumerate(axes):
+        before[a], after[a] = pads[i], pads[i + len(axes)]
+    if any(p < 0 for p in before + after):
+        raise NotFoldable("negative pads (crops)")
+    _guard([d + b + e for d, b, e in zip(x.shape, before, after, strict=True)])
+    mode = str(attrs.get("mode", "constant"))
+    widths = list(zip(before, after, strict=True))
+    if mode == "constant":
+        v = _arg(inputs, 2)
+        value = _scalar(v) if v is not None else attrs.get("value", 0)
+        return [np.pad(x, widths, mode="constant", constant_values=value)]
+    if mode in ("reflect", "edge", "wrap"):
+        return [np.pad(x, widths, mode=mode)]  # type: ignore[call-overload]
+    raise NotFoldable(f"Pad mode {mode}")
+
+
+def _scatter_nd(inputs: Arrays, attrs: Attrs) -> list[np.ndarray]:
+    data, idx, upd = _need(_arg(inputs, 0)), _need(_arg(inputs, 1)), _need(_arg(inputs, 2))
+    if str(attrs.get("reduction", "none")) != "none":
+        raise NotFoldable("ScatterND with a reduction")
+    ids = np.asarray(_ints(idx), dtype=np.int64).reshape(idx.shape)
+    if ids.ndim == 0:
+        raise NotFoldable("scalar indices")
+    out = data.copy()
+    k = int(ids.shape[ids.ndim - 1])
+    flat_ids = ids.reshape(-1, k)
+    flat_upd = upd.reshape(flat_ids.shape[0], *data.shape[k:])
+    for i, index in enumerate(flat_ids):
+        out[tuple(int(j) for j in index)] = flat_upd[i]
+    return [out]
+
+
+def _scatter_elements(inputs: Arrays, attrs: Attrs) -> list[np.ndarray]:
+    data, idx, upd = _need(_arg(inputs, 0)), _need(_arg(inputs, 1)), _need(_arg(inputs, 2))
+    if str(attrs.get("reduction", "none")) != "none":
+        raise NotFoldable("ScatterElements with a reduction")
+    axis = _axis(int(attrs.get("axis", 0)), data.ndim)
+    n = data.shape[axis]
+    ids = np.asarray(_ints(idx), dtype=np.int64).reshape(idx.shape)
+    ids = np.where(ids < 0, ids + n, ids)
+    out = data.copy()
+    np.put_along_axis(out, ids, upd.astype(data.dtype), axis=axis)
+    return [out]
+
+
 _RULES: dict[str, Rule] = {
     "Identity": _identity,
     "Shape": _shape,
@@ -565,6 +689,27 @@ _RULES: dict[str, Rule] = {
     "Split": _split,
     "NonZero": _nonzero,
     "CumSum": _cumsum,
+    "Exp": _unary(np.exp, floats_only=True),
+    "Log": _unary(np.log, floats_only=True),
+    "Tanh": _unary(np.tanh, floats_only=True),
+    "Sigmoid": _unary(_sigmoid, floats_only=True),
+    "Erf": _unary(_erf, floats_only=True),
+    "Sin": _unary(np.sin, floats_only=True),
+    "Cos": _unary(np.cos, floats_only=True),
+    "Relu": _relu,
+    "IsNaN": _nan_check(np.isnan),
+    "IsInf": _nan_check(np.isinf),
+    "Mean": _mean,
+    "ReduceMean": _float_reduce(np.mean),
+    "ReduceL1": _float_reduce(lambda x, axis, keepdims: np.sum(np.abs(x), axis=axis, keepdims=keepdims)),
+    "ReduceL2": _float_reduce(lambda x, axis, keepdims: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))),
+    "ReduceSumSquare": _float_reduce(lambda x, axis, keepdims: np.sum(x * x, axis=axis, keepdims=keepdims)),
+    "ArgMax": _arg_reduce(np.argmax),
+    "ArgMin": _arg_reduce(np.argmin),
+    "MatMul": _matmul,
+    "Pad": _pad,
+    "ScatterND": _scatter_nd,
+    "ScatterElements": _scatter_elements,
 }
 
 

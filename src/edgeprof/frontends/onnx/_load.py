@@ -17,6 +17,7 @@ The user's ModelProto is never modified.
 from __future__ import annotations
 
 import gc
+import re
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,23 @@ def load_onnx(source: Path | str | onnx.ModelProto, request: ShapeRequest, **opt
             gc.enable()
 
 
+_IMAGE_SIZE_KEYS = ("imgsz", "image_size", "img_size", "input_size", "imagesize")
+
+
+def image_size_of(model: onnx.ModelProto) -> tuple[int, int] | None:
+    """(height, width) the model's metadata gives for its images (Ultralytics writes ``imgsz:
+    [640, 640]``), or None. Used only to suggest sizes for dims the model leaves open."""
+    for prop in model.metadata_props:
+        if prop.key.strip().lower() not in _IMAGE_SIZE_KEYS or len(prop.value) > 100:
+            continue
+        sizes = [int(v) for v in re.findall(r"\d+", prop.value) if 0 < int(v) <= 1 << 16]
+        if len(sizes) == 1:
+            return sizes[0], sizes[0]
+        if len(sizes) == 2:
+            return sizes[0], sizes[1]
+    return None
+
+
 def _load(source: Path | str | onnx.ModelProto, request: ShapeRequest, base_dir: Path | str | None) -> LoadedModel:
     src = read_source(source, base_dir)
     label = src.label
@@ -81,7 +99,7 @@ def _load(source: Path | str | onnx.ModelProto, request: ShapeRequest, base_dir:
     model_symbols = symbols_of(graph_protos(work.model).values())
     by_name = {vi.name: vi for vi in work.model.graph.input}
     inputs = [ModelInput(name, parse_type(by_name[name].type)) for name in work.user_inputs]
-    resolved = resolve_inputs(inputs, request, model_symbols, label)
+    resolved = resolve_inputs(inputs, request, model_symbols, label, image_size=image_size_of(src.model))
     engine = ShapeEngine(work.model, resolved, model_symbols, label)
     engine.run()
     graph = Converter(

@@ -31,7 +31,7 @@ import onnx
 from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
 from edgeprof.frontends.common import ResolvedInputs, TType, np_dtype_of
-from edgeprof.frontends.onnx._contrib_shapes import CONTRIB_SHAPE_OPS, contrib_output_type
+from edgeprof.frontends.onnx._contrib_shapes import CONTRIB_SHAPE_OPS, contrib_output_types
 from edgeprof.frontends.onnx._fold import (
     FOLD_LIMIT,
     NotFoldable,
@@ -279,12 +279,12 @@ class ShapeEngine:
 
     def _eval_contrib(self, rec: NodeRec, path: str) -> None:
         """Quantised com.microsoft ops no shape inference knows (see _contrib_shapes)."""
-        if not rec.outputs or not rec.outputs[0]:
+        if not rec.outputs:
             return
         ins = [self.type_of(name, path) if name else None for name in rec.inputs]
-        t = contrib_output_type(rec.op_type, ins, self._attrs(rec, path))
-        if t is not None:
-            self._force(path, rec.outputs[0], t)
+        for name, t in zip(rec.outputs, contrib_output_types(rec.op_type, ins, self._attrs(rec, path)), strict=False):
+            if name and t is not None:
+                self._force(path, name, t)
 
     def _eval_node(self, rec: NodeRec, path: str) -> None:
         op = rec.op_type

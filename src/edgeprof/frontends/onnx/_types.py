@@ -9,10 +9,19 @@ import onnx
 
 from edgeprof.frontends.common import TDim, TType
 
+ANONYMOUS_DIMS = frozenset({"", "?", "-1", "*", "None", "none", "null", "dynamic", "unk"})
+"""``dim_param`` values exporters write for a dim they know nothing about (Paddle2ONNX ``?``;
+others ``""``, ``-1``, ...): each is its own unknown, never a name that ties dims together."""
+
+
+def is_anonymous(dim_param: str) -> bool:
+    return dim_param.strip() in ANONYMOUS_DIMS
+
 
 def parse_type(tp: onnx.TypeProto, keep_symbol: Callable[[str], bool] = lambda _s: True) -> TType | None:
     """The :class:`TType` of an ONNX TypeProto (None when it holds nothing). A ``dim_param``
-    that ``keep_symbol`` refuses (ONNX's own ``unk__N`` names) becomes an unknown dim."""
+    that ``keep_symbol`` refuses (ONNX's own ``unk__N`` names) or an anonymous one (``?``, see
+    :data:`ANONYMOUS_DIMS`) becomes an unknown dim."""
     kind = tp.WhichOneof("value")
     if kind == "tensor_type" or kind == "sparse_tensor_type":
         tt = tp.tensor_type if kind == "tensor_type" else tp.sparse_tensor_type
@@ -26,7 +35,7 @@ def parse_type(tp: onnx.TypeProto, keep_symbol: Callable[[str], bool] = lambda _
                 dims.append(v if v >= 0 else None)
             elif which == "dim_param":
                 s = d.dim_param
-                dims.append(s if s and keep_symbol(s) else None)
+                dims.append(s if not is_anonymous(s) and keep_symbol(s) else None)
             else:
                 dims.append(None)
         return TType(tt.elem_type, tuple(dims))
@@ -83,14 +92,14 @@ def merge(primary: TType | None, fallback: TType | None) -> TType | None:
 
 
 def symbols_of(graphs: Iterable[onnx.GraphProto]) -> set[str]:
-    """Every ``dim_param`` the graphs name (inputs, outputs, value_info)."""
+    """Every ``dim_param`` the graphs name (inputs, outputs, value_info); anonymous ones are no names."""
     found: set[str] = set()
 
     def from_type(tp: onnx.TypeProto) -> None:
         kind = tp.WhichOneof("value")
         if kind in ("tensor_type", "sparse_tensor_type"):
             tt = tp.tensor_type if kind == "tensor_type" else tp.sparse_tensor_type
-            found.update(d.dim_param for d in tt.shape.dim if d.HasField("dim_param") and d.dim_param)
+            found.update(d.dim_param for d in tt.shape.dim if d.HasField("dim_param") and not is_anonymous(d.dim_param))
         elif kind == "sequence_type":
             from_type(tp.sequence_type.elem_type)
         elif kind == "optional_type":
