@@ -468,11 +468,10 @@ def check_tflite_shared_subgraphs(bodies: list[list[TfliteStep]], limit: int) ->
     """Shared subgraphs: the predicted expanded operator count is exact; above the node limit
     the model is refused before any graph is built, a subgraph that runs itself is refused, and
     anything else gives a profile."""
-    from edgeprof.frontends.tflite._read import read_model
-
     import edgeprof
     from edgeprof.errors import EdgeprofError
     from edgeprof.frontends.tflite._limits import expanded_operator_count
+    from edgeprof.frontends.tflite._read import read_model
 
     data = shared_subgraph_tflite(bodies)
     what = f"tflite subgraphs {bodies} limit {limit}"

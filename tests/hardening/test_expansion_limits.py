@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import pytest
-from edgeprof.frontends.tflite._read import read_model
 
 from edgeprof.cli import main
 from edgeprof.errors import GraphError, ModelLoadError
@@ -26,6 +25,7 @@ from edgeprof.frontends.base import ShapeRequest
 from edgeprof.frontends.onnx import load_onnx
 from edgeprof.frontends.onnx._expansion import expanded_node_count
 from edgeprof.frontends.tflite._limits import expanded_operator_count
+from edgeprof.frontends.tflite._read import read_model
 from tests.hardening.fuzz_targets import FunctionStep, TfliteStep, function_model, shared_subgraph_tflite
 
 GUARD_S = 60.0
