@@ -40,8 +40,6 @@ _SILERO_IFLESS = ("Pad 'node_pad' (pads computed at run time from the input's sh
                   "Relu x4, Slice x2, Sqrt x1")
 _MELSPEC = ("TFLite shapes are not re-inferred beyond the batch: at input 1x1280 (file: 1x1) Add, Conv x2, Log, MatMul, "
             "Max x2, Min x2, Mul x4, ReduceMax, Transpose x5 are not counted")
-_DDDDOCR_OLD = ("com.microsoft::DynamicQuantizeLSTM has no formula and no output shape; after it Add, Cast, "
-                "DynamicQuantizeLinear, MatMulInteger, Mul, Transpose are not counted")
 _SPARSE = "tflite::DENSIFY has no formula"
 _SPARSE_PARAMS = ("a sparse (DENSIFY) tensor's params and weight bytes are counted at its dense shape, not at the "
                   "values the file stores")
@@ -49,17 +47,10 @@ _MWW = "tflite::VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE (streaming state) are
 
 # Known gaps: check -> reason. "load" covers all three checks (the model does not load).
 GAPS: dict[str, dict[str, str]] = {
-    "ppocr-mobile-v2-cls": {"load": "ShapeError: input x is [-1, 3, '?', '?']; the two dims named '?' are taken "
-                                    "as one symbol, so 1x3x48x192 is refused ('one name is one size')"},
     "oww-hey-jarvis": {"load": "GraphError: RESHAPE 'onnx_tf_prefix_If_32/Squeeze1' reads a zero-element constant "
                                "(shape [0], empty buffer: reshape to a scalar) that the TFLite frontend takes as "
                                "undefined ('which nothing defines')"},
     "silero-vad-op18-ifless": {"counted": _SILERO_IFLESS, "macs": _SILERO_IFLESS},
-    "ddddocr-common-old": {
-        "counted": _DDDDOCR_OLD,
-        "params": "the int8 W and R of com.microsoft::DynamicQuantizeLSTM (4,194,304 elements) are taken as constants",
-        "macs": "com.microsoft::DynamicQuantizeLSTM's 403,243,008 MACs are not counted",
-    },
     "mp-face-detection-full-sparse": {"counted": _SPARSE, "params": _SPARSE_PARAMS},
     "mp-pose-detection": {"counted": _SPARSE, "params": _SPARSE_PARAMS},
     "mp-face-landmark-attention": {"counted": "custom ops CUSTOM:Landmarks2TransformMatrix, "

@@ -26,6 +26,8 @@ from edgeprof.ops.registry import Category, lookup
 _QUANT_WEIGHT_OPS = {
     "DequantizeLinear", "QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "Gather",
     "MatMulNBits", "com.microsoft::MatMulNBits", "com.microsoft::QLinearConv", "com.microsoft::QGemm",
+    "com.microsoft::DynamicQuantizeLSTM", "com.microsoft::DynamicQuantizeMatMul",
+    "com.microsoft::MatMulIntegerToFloat", "com.microsoft::QAttention",
 }
 
 # Inputs of quantised ops that hold scales and zero points (not parameters).
@@ -39,6 +41,12 @@ _QUANT_METADATA_INPUTS: dict[str, frozenset[int]] = {
     "DequantizeLinear": frozenset({1, 2}),
     "MatMulInteger": frozenset({2, 3}),
     "ConvInteger": frozenset({2, 3}),
+    # ONNX Runtime's dynamic quantiser: X, W, R, B, seq_lens, h0, c0, P, W_scale, W_zp, R_scale, R_zp
+    "com.microsoft::DynamicQuantizeLSTM": frozenset({8, 9, 10, 11}),
+    "com.microsoft::DynamicQuantizeMatMul": frozenset({2, 3}),  # A, B, b_scale, b_zp, bias
+    "com.microsoft::MatMulIntegerToFloat": frozenset({2, 3, 4, 5}),  # A, B, a_scale, b_scale, a_zp, b_zp, bias
+    # input, weight, bias, input_scale, weight_scale, mask_index, input_zp, weight_zp, past
+    "com.microsoft::QAttention": frozenset({3, 4, 6, 7}),
 }
 
 
