@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from edgeprof.measure.stats import percentile
 from edgeprof.render.format import fit_notes, seconds
@@ -59,6 +60,9 @@ def latency_notes(report: LatencyReport, memory: MemoryReport | None = None) -> 
         if p.what_if:
             notes.append(f"{device_id}: WHAT-IF: the network re-typed as deployed at {p.precision} (not the model as given)")
         notes += partition_notes(device_id, p)
+        quality = estimate_quality(p)
+        if quality:
+            notes.append(f"{device_id}: {quality}")
         if p.dominant:
             notes.append(f"{device_id}: most time in {', '.join(p.dominant[:3])}")
         notes += [f"{device_id}: {m}" for m in p.missing]
@@ -82,6 +86,22 @@ def partition_notes(device_id: str, p: PredictedLatency) -> list[str]:
     if part.streamed_weight_bytes:
         line += f", {part.streamed_weight_bytes:,} B of weights streamed (beyond the on-chip cache)"
     return [line] + [f"{device_id}: fallback: {f}" for f in part.fallback[:3]]
+
+
+_FIGURE = re.compile(r"^[^ ]+?\.([A-Za-z0-9_.:]+) = \S+ \[(\w+)\]")
+
+
+def estimate_quality(p: PredictedLatency) -> str:
+    """How good the device figures behind a prediction are: the ones still ``assumed`` named, so
+    the reader knows the prediction is an estimate of that quality (docs/latency.md)."""
+    used = [m.groups() for m in (_FIGURE.match(s) for s in p.sources) if m]
+    if not used:
+        return ""
+    assumed = sorted({name for name, tag in used if tag == "assumed"})
+    if not assumed:
+        return "every device figure used is measured, fitted, derived or a vendor's"
+    return (f"{len(assumed)} of the {len({name for name, _ in used})} device figures it draws on are assumed "
+            f"({', '.join(assumed)}): an estimate of that quality until the device is calibrated")
 
 
 def render_validation(entries: list[ValidationEntry], fmt: str) -> str:
