@@ -227,7 +227,7 @@ def test_a_view_whose_input_has_two_readers_stays_a_kernel() -> None:
 # ---- QDQ ----------------------------------------------------------------------------------------
 
 
-def _quantise(src: Path, dst: Path, shape: tuple[int, ...]) -> None:
+def _quantise(src: Path, dst: Path, shape: tuple[int, ...], qoperator: bool = False) -> None:
     quantization = pytest.importorskip("onnxruntime.quantization")
     name = onnx.load(str(src)).graph.input[0].name
 
@@ -240,7 +240,8 @@ def _quantise(src: Path, dst: Path, shape: tuple[int, ...]) -> None:
             return next(self._it, None)
 
     logging.getLogger().setLevel(logging.ERROR)
-    quantization.quantize_static(str(src), str(dst), Reader(), quant_format=quantization.QuantFormat.QDQ,
+    fmt = quantization.QuantFormat.QOperator if qoperator else quantization.QuantFormat.QDQ
+    quantization.quantize_static(str(src), str(dst), Reader(), quant_format=fmt,
                                  activation_type=quantization.QuantType.QUInt8,
                                  weight_type=quantization.QuantType.QInt8)
 
@@ -292,6 +293,25 @@ def test_qdq_model_gives_integer_kernels_with_the_fp32_counts(tmp_path: Path, bu
     assert floats == ["QuantizeLinear", "DequantizeLinear"]
     given_qdq = sum(1 for x in qdq.layers if x.op in ("QuantizeLinear", "DequantizeLinear"))
     assert qdq.deployment.deployed_kernels <= fp32.deployment.deployed_kernels + 2 < given_qdq
+
+
+@pytest.mark.parametrize("build", [conv_net, _two_conv_net])
+def test_fp32_qdq_and_qoperator_versions_report_the_same_params_and_macs(tmp_path: Path, build: object) -> None:
+    """#14 part 1: one network, three forms (fp32, QDQ, ONNX Runtime's QOperator ops): the same
+    parameter count, the same MACs, every op counted; the quantised forms' core arithmetic in integer OPs."""
+    model = build()  # type: ignore[operator]
+    shape = tuple(d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim)
+    src = save(model, tmp_path / "f.onnx")
+    _quantise(src, tmp_path / "qdq.onnx", shape)
+    _quantise(src, tmp_path / "qop.onnx", shape, qoperator=True)
+    assert "QLinearConv" in {n.op_type for n in onnx.load(str(tmp_path / "qop.onnx")).graph.node}
+    fp32, qdq, qop = (edgeprof.profile(tmp_path / f) for f in ("f.onnx", "qdq.onnx", "qop.onnx"))
+    assert fp32.totals.params == qdq.totals.params == qop.totals.params
+    assert fp32.totals.macs == qdq.totals.macs == qop.totals.macs
+    assert not fp32.not_counted and not qdq.not_counted and not qop.not_counted
+    assert qop.totals.int_ops > 0 and qop.deployment is not None
+    assert any(k.precision in ("int8", "uint8") and k.op in ("QLinearConv", "com.microsoft::QLinearConv")
+               for k in qop.deployment.kernels)
 
 
 def test_the_deployment_round_trips_through_json() -> None:

@@ -47,7 +47,23 @@ _QUANT_METADATA_INPUTS: dict[str, frozenset[int]] = {
     "com.microsoft::MatMulIntegerToFloat": frozenset({2, 3, 4, 5}),  # A, B, a_scale, b_scale, a_zp, b_zp, bias
     # input, weight, bias, input_scale, weight_scale, mask_index, input_zp, weight_zp, past
     "com.microsoft::QAttention": frozenset({3, 4, 6, 7}),
+    # ONNX Runtime's QOperator activations and pooling: X, X_scale, X_zp, Y_scale, Y_zp
+    "com.microsoft::QLinearGlobalAveragePool": frozenset({1, 2, 3, 4}),
+    "com.microsoft::QLinearAveragePool": frozenset({1, 2, 3, 4}),
+    "com.microsoft::QLinearSigmoid": frozenset({1, 2, 3, 4}),
+    "com.microsoft::QLinearLeakyRelu": frozenset({1, 2, 3, 4}),
+    "com.microsoft::QLinearSoftmax": frozenset({1, 2, 3, 4}),
+    # A, A_scale, A_zp, B, B_scale, B_zp, C_scale, C_zp
+    "com.microsoft::QLinearAdd": frozenset({1, 2, 4, 5, 6, 7}),
+    "com.microsoft::QLinearMul": frozenset({1, 2, 4, 5, 6, 7}),
 }
+
+
+def _is_quant_metadata(op: str, index: int) -> bool:
+    """Whether input ``index`` of ``op`` is a scale or a zero point."""
+    if op == "com.microsoft::QLinearConcat":  # Y_scale, Y_zp, then (X, X_scale, X_zp) per input
+        return index < 2 or (index - 2) % 3 != 0
+    return index in _QUANT_METADATA_INPUTS.get(op, frozenset())
 
 
 @dataclass(frozen=True)
@@ -106,7 +122,7 @@ def _infer_role(w: Weight, uses: list[tuple[str, int]]) -> WeightRole:
         return "constant"
     kinds: set[WeightRole] = set()
     for op, i in uses:
-        if i in _QUANT_METADATA_INPUTS.get(op, frozenset()):
+        if _is_quant_metadata(op, i):
             kinds.add("constant")
             continue
         entry = lookup(op)
