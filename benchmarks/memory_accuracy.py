@@ -236,13 +236,14 @@ def table(rows: Sequence[Row], runs: int) -> str:
     return head + body + env + notes
 
 
-def write_doc(text: str, command: str) -> None:
+def write_doc(text: str, command: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace the part of docs/memory.md between the ``begin`` and ``end`` markers."""
     doc = DOC.read_text()
-    if BEGIN not in doc or END not in doc:
-        raise SystemExit(f"{DOC} has no {BEGIN} ... {END} markers")
-    before, rest = doc.split(BEGIN, 1)
-    _, after = rest.split(END, 1)
-    DOC.write_text(f"{before}{BEGIN}\n\n`{command}`\n\n{text}\n{END}{after}")
+    if begin not in doc or end not in doc:
+        raise SystemExit(f"{DOC} has no {begin} ... {end} markers")
+    before, rest = doc.split(begin, 1)
+    _, after = rest.split(end, 1)
+    DOC.write_text(f"{before}{begin}\n\n`{command}`\n\n{text}\n{end}{after}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

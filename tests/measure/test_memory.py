@@ -188,3 +188,21 @@ def test_torch_forward_error_is_one_line() -> None:
         measure_torch_tensor_peak(model, torch.rand(2, 3))
     with pytest.raises(MeasurementError, match=r"expected a torch\.nn\.Module"):
         measure_torch_tensor_peak(object(), torch.rand(2, 3))
+
+
+# ---- the process as deployed (default session options) ---------------------------------------
+
+
+def test_process_peak_of_a_default_session_includes_the_runtime_and_the_weights(tmp_path: Path) -> None:
+    from edgeprof.measure.memory import measure_ort_process_memory
+
+    path = _mlp(tmp_path / "mlp.onnx")
+    m = measure_ort_process_memory(path, [InputSpec("x", (1, 512), "float32")], runs=2, timeout_s=120)
+    # from just after the import: the runtime's one-off costs (several MB: environment, thread
+    # pools, the first run's code pages) and the 2 MiB of weights are part of the figure
+    assert m.peak_increase_bytes >= m.load_peak_increase_bytes >= m.session_increase_bytes > 2 * 1024 * 1024
+    assert m.peak_increase_bytes < 200 * 1024 * 1024
+    assert m.after_import_rss_bytes > 0 and m.runs == 2 and m.inputs == ("x: float32[1x512]",)
+    assert m.provenance.kind == "measured" and "default SessionOptions" in m.runtime
+    with pytest.raises(MeasurementError, match="at least one run"):
+        measure_ort_process_memory(path, runs=0)

@@ -42,7 +42,15 @@ from edgeprof.measure.runner import run_child, serve
 from edgeprof.report.memory import MeasuredMemory, MeasuredTensorPeak
 from edgeprof.report.model import InputSpec, Provenance
 
-__all__ = ["CHILD_ENV", "ORT_OPTIONS", "OrtMemoryOptions", "measure_onnx_memory", "measure_torch_tensor_peak"]
+__all__ = [
+    "CHILD_ENV",
+    "ORT_OPTIONS",
+    "OrtMemoryOptions",
+    "OrtProcessMemory",
+    "measure_onnx_memory",
+    "measure_ort_process_memory",
+    "measure_torch_tensor_peak",
+]
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,108 @@ def measure_onnx_memory(
             (env,),
         ),
     )
+
+
+# ---- the process as deployed: default session options, default allocator ----------------------
+
+
+@dataclass(frozen=True)
+class OrtProcessMemory:
+    """A process that creates an ONNX Runtime session with its *default* options and runs the
+    model: resident-set figures relative to the RSS just after ``import onnxruntime``
+    (``after_import_rss_bytes``). ``load_peak_increase_bytes``: the high-water mark while the
+    session is created; ``session_increase_bytes``: once it is created; ``peak_increase_bytes``:
+    the high-water mark from the import to the end of the runs (the figure
+    ``process_peak_bytes`` predicts)."""
+
+    runtime: str
+    after_import_rss_bytes: int
+    load_peak_increase_bytes: int
+    session_increase_bytes: int
+    peak_increase_bytes: int
+    runs: int
+    inputs: tuple[str, ...]
+    provenance: Provenance
+
+
+def measure_ort_process_memory(
+    path: str | Path,
+    inputs: Sequence[InputSpec] = (),
+    *,
+    runs: int = 3,
+    timeout_s: float = 300.0,
+) -> OrtProcessMemory:
+    """The peak resident-memory increase of a fresh process that, after ``import onnxruntime``,
+    creates ``InferenceSession(path)`` with default ``SessionOptions`` (arena, memory pattern,
+    all graph optimisations, pre-packing, the default thread pools; glibc's default allocator
+    settings) and runs it ``runs`` times on random inputs of the profiled shapes. Nothing is
+    warmed up before the baseline: the runtime's one-off costs are part of the figure."""
+    if runs < 1:
+        raise MeasurementError(f"memory measurement needs at least one run, got {runs}")
+    if platform.system() != "Linux":
+        raise MeasurementError(f"memory measurement reads Linux /proc counters; this is {platform.system()}")
+    file = Path(path)
+    if not file.is_file():
+        raise MeasurementError(f"memory measurement: {file} is not a file")
+    request = {"mode": "process", "path": str(file.resolve()), "inputs": input_request(inputs), "runs": runs}
+    result = run_child(["-m", "edgeprof.measure.memory"], request, what="onnxruntime process memory run",
+                       timeout_s=timeout_s)
+    try:
+        base = int(result["after_import_rss_bytes"])
+        load = int(result["load_hwm_bytes"]) - base
+        session = int(result["session_rss_bytes"]) - base
+        peak = int(result["run_hwm_bytes"]) - base
+        version = str(result["onnxruntime"])
+        used = tuple(str(x) for x in result["inputs"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MeasurementError(f"onnxruntime process memory run: malformed result ({exc})") from None
+    return OrtProcessMemory(
+        runtime=f"onnxruntime {version} (CPUExecutionProvider, default SessionOptions)",
+        after_import_rss_bytes=base,
+        load_peak_increase_bytes=load,
+        session_increase_bytes=session,
+        peak_increase_bytes=peak,
+        runs=runs,
+        inputs=used,
+        provenance=Provenance(
+            "measured",
+            f"VmHWM from just after import onnxruntime through InferenceSession(path) and {runs} runs, minus VmRSS "
+            "after the import, in a fresh subprocess; default session options; random inputs",
+            (f"onnxruntime {version}, {platform.system()} {platform.release()}, Python {platform.python_version()}",),
+        ),
+    )
+
+
+class _DefaultSession(OrtModel):
+    """:class:`OrtModel`'s feeds and runs around a session made with default ``SessionOptions``."""
+
+    def __init__(self, path: str, ort: Any) -> None:
+        self.path, self.feeds = path, {}
+        try:
+            self.session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # the runtime's own error types; reported as one line
+            raise _ChildError(f"onnxruntime cannot load {Path(path).name}: {_first_line(exc)}") from None
+
+
+def _process_child(request: dict[str, Any]) -> dict[str, Any]:
+    """A deployed process: nothing warmed up, default session options, the default allocator."""
+    _, ort = import_runtime()
+    gc.collect()
+    base = baseline()
+    model = _DefaultSession(request["path"], ort)
+    load = _status()
+    described = model.feed(request["inputs"])
+    for _ in range(int(request["runs"])):
+        model.run()
+    end = _status()
+    return {
+        "onnxruntime": ort.__version__,
+        "after_import_rss_bytes": base["VmRSS"],
+        "load_hwm_bytes": load["VmHWM"],
+        "session_rss_bytes": load["VmRSS"],
+        "run_hwm_bytes": end["VmHWM"],
+        "inputs": described,
+    }
 
 
 # ---- PyTorch: the peak of live tensor storage ---------------------------------------------------
@@ -276,6 +386,8 @@ def settler() -> Callable[[], None]:
 
 
 def _child(request: dict[str, Any]) -> dict[str, Any]:
+    if request.get("mode") == "process":
+        return _process_child(request)
     _, ort = import_runtime()
     settle = settler()
     opts = request["options"]

@@ -10,6 +10,9 @@ only measured rules are listed:
 * ``Where`` with broadcasting (an input shape differs from the output's) builds two output-sized
   selections before merging them: two temporaries the size of its output.
 
+``process_peak_bytes`` (:mod:`edgeprof.passes.ort_process`) goes one step further: the peak of a
+whole process running the model with ONNX Runtime's default session options.
+
 The estimate is ``weights + max over the steps of (activation bytes in use + the step's
 temporaries)``, reported beside the runtime-neutral prediction (never replacing it) and labelled
 *estimated* with these rules as its method.
@@ -20,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from edgeprof.ir import Graph, Node
+from edgeprof.passes.ort_process import PROCESS_RULES, process_peak
 from edgeprof.passes.schedule import stored_size
 from edgeprof.report.memory import KernelScratchEstimate, PredictedMemory
 from edgeprof.report.model import Provenance
@@ -69,6 +73,7 @@ def ort_peak_estimate(report: PredictedMemory, graph: Graph) -> KernelScratchEst
         if scratch and point.op_peak_bytes + scratch > best_bytes:
             best_step, best_bytes, best_scratch = point.step, point.op_peak_bytes + scratch, scratch
     at = report.timeline[best_step].node if best_step >= 0 else report.peak_at
+    process = process_peak(graph, report.weight_bytes, best_bytes, report.input_bytes)
     return KernelScratchEstimate(
         runtime=RUNTIME,
         peak_activation_bytes=best_bytes,
@@ -79,7 +84,9 @@ def ort_peak_estimate(report: PredictedMemory, graph: Graph) -> KernelScratchEst
         provenance=Provenance(
             "estimated",
             "the activation bytes in use at each step of the default order plus the temporaries ONNX Runtime's "
-            "CPU kernels allocate there (rules measured in docs/memory.md)",
-            tuple(text for _, text in ORT_CPU_RULES.values()),
+            "CPU kernels allocate there (rules measured in docs/memory.md); process_peak_bytes: a default-options "
+            "process's peak from the weights and that peak (rules fitted on measured runs, docs/memory.md)",
+            (*(text for _, text in ORT_CPU_RULES.values()), *PROCESS_RULES),
         ),
+        process_peak_bytes=process.peak_bytes,
     )

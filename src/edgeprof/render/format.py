@@ -206,6 +206,10 @@ def memory_rows(mem: MemoryReport) -> list[tuple[str, int, str]]:
         rows.append((f"peak on {est.runtime.split(' ')[0]}", est.peak_bytes,
                      f"estimated: + {human(est.scratch_at_peak_bytes, 'B')} of kernel temporaries at {est.peak_at} "
                      "(rules measured in docs/memory.md)"))
+    if est is not None and est.process_peak_bytes is not None:
+        rows.append(("process peak", est.process_peak_bytes,
+                     f"estimated: {est.runtime.split(' ')[0]} with default session options, resident increase from "
+                     "its import to the end of the runs (load peak, arena, fixed costs; rules fitted in docs/memory.md)"))
     measured = mem.measured
     if measured is not None and measured.rss is not None:
         m = measured.rss

@@ -198,7 +198,10 @@ def _gb(n: int) -> str:
 @dataclass(frozen=True)
 class KernelScratchEstimate:
     """The peak on a named runtime: the prediction plus the temporaries its kernels allocate
-    (``scratch_at_peak_bytes`` at the step ``peak_at``), estimated by the rules in ``provenance``."""
+    (``scratch_at_peak_bytes`` at the step ``peak_at``), estimated by the rules in ``provenance``.
+    ``process_peak_bytes``: the peak resident-memory increase of a process that creates a session
+    with the runtime's default options and runs the model, from after the runtime's import to the
+    end of the runs (load peak, arena, fixed costs; the rules are in ``provenance`` too)."""
 
     runtime: str
     peak_activation_bytes: int
@@ -207,6 +210,7 @@ class KernelScratchEstimate:
     scratch_at_peak_bytes: int
     is_lower_bound: bool
     provenance: Provenance
+    process_peak_bytes: int | None = None
 
 
 @dataclass(frozen=True)
