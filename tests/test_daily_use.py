@@ -347,3 +347,42 @@ def test_budget_merges_the_ops_waived() -> None:
     a = edgeprof.Budget.from_values({"max_flops": "1G", "allow_not_counted": ["x::A"]}, "file:")
     b = edgeprof.Budget.from_values({"allow_not_counted": ["x::B", "x::A"]}, "flags")
     assert merge_budgets(a, b).allow_not_counted == ("x::A", "x::B")
+
+
+# ---- 10: models with several required inputs; a Hugging Face model folder ---------------------------
+
+WHISPER = {"model_type": "whisper", "d_model": 64, "encoder_layers": 1, "decoder_layers": 1,
+           "encoder_attention_heads": 2, "decoder_attention_heads": 2, "encoder_ffn_dim": 128, "decoder_ffn_dim": 128,
+           "num_mel_bins": 16, "max_source_positions": 50, "max_target_positions": 32, "vocab_size": 100,
+           "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2, "decoder_start_token_id": 1,
+           "architectures": ["WhisperForConditionalGeneration"]}
+
+
+@pytest.fixture(scope="module")
+def whisper_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import json
+
+    pytest.importorskip("transformers")
+    folder = tmp_path_factory.mktemp("whisper-tiny")
+    (folder / "config.json").write_text(json.dumps(WHISPER), encoding="utf-8")
+    return folder
+
+
+def test_a_whisper_style_model_says_which_inputs_to_give(whisper_folder: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    folder = str(whisper_folder)
+    assert main(["profile", folder]) == 2
+    err = capsys.readouterr().err
+    assert "give both, e.g. --input input_features=1x16x100 --input decoder_input_ids=1xT" in err, err
+    assert main(["profile", folder, "--input", "input_features=1x16x100"]) == 2
+    err = capsys.readouterr().err
+    assert "needs the input 'decoder_input_ids' too: give --input decoder_input_ids=1xT" in err, err
+    assert err.count("\n") == 1
+
+
+def test_a_hugging_face_model_folder_is_accepted_where_a_config_file_is(whisper_folder: Path) -> None:
+    shapes = {"input_features": (1, 16, 100), "decoder_input_ids": (1, 4)}
+    from_folder = edgeprof.profile(str(whisper_folder), input_shapes=shapes, memory=False)
+    from_file = edgeprof.profile(whisper_folder / "config.json", input_shapes=shapes, memory=False)
+    assert from_folder.model.format == "hf-config" and from_folder.totals == from_file.totals
+    assert from_folder.totals.flops > 0 and not from_folder.not_counted

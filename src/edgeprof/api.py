@@ -250,10 +250,16 @@ def _load_hf(source: Any, request: ShapeRequest, options: dict[str, Any], llm: b
     from edgeprof.frontends.pytorch import load_hf_config_and_decoder
     from edgeprof.passes.llm import llm_figures
 
-    loaded, trace = load_hf_config_and_decoder(Path(source), request, llm=llm, **options)
+    loaded, trace = load_hf_config_and_decoder(_hf_folder(Path(source)) or Path(source), request, llm=llm, **options)
     if trace is None:
         return loaded, None
     return loaded, llm_figures(trace.prefill, trace.decode, trace.spec, prefill_logits=trace.prefill_logits)
+
+
+def _hf_folder(path: Path) -> Path | None:
+    """The ``config.json`` of a Hugging Face model folder (accepted where a config file is)."""
+    config = path / "config.json"
+    return config if path.is_dir() and config.is_file() else None
 
 
 def llm_figures_for(source: str | os.PathLike[str] | Mapping[str, Any], context_len: int, *, batch_size: int = 1,
@@ -266,7 +272,7 @@ def llm_figures_for(source: str | os.PathLike[str] | Mapping[str, Any], context_
     from edgeprof.frontends.pytorch import trace_decoder
     from edgeprof.passes.llm import llm_figures
 
-    src: Any = source if isinstance(source, Mapping) else Path(source)
+    src: Any = source if isinstance(source, Mapping) else _hf_folder(Path(source)) or Path(source)
     trace = trace_decoder(src, context_len, batch_size=batch_size, attn_implementation=attn_implementation,
                           dtype=dtype)
     return llm_figures(trace.prefill, trace.decode, trace.spec, prefill_logits=trace.prefill_logits)
@@ -368,6 +374,8 @@ def _format_of(model: Any) -> str:
         return "torch-callable"
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
+        if _hf_folder(path) is not None:
+            return "hf-config"
         suffix = path.suffix.lower()
         if suffix in (".pt2", ".json") or suffix in _PICKLE_SUFFIXES:
             return {".pt2": "pt2", ".json": "hf-config"}.get(suffix, "checkpoint")

@@ -515,7 +515,7 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
 
     options: dict[str, Any] = {"memory": not args.no_memory}
     if args.seq_len is not None:
-        if not args.model.lower().endswith(".json"):
+        if not args.model.lower().endswith(".json") and not os.path.isfile(os.path.join(args.model, "config.json")):
             raise UsageError("--seq-len applies to Hugging Face config.json models only; for other models give "
                              "the input shape with --input (or a named dim with --dim)")
         options["seq_len"] = args.seq_len
