@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -386,3 +387,35 @@ def test_a_hugging_face_model_folder_is_accepted_where_a_config_file_is(whisper_
     from_file = edgeprof.profile(whisper_folder / "config.json", input_shapes=shapes, memory=False)
     assert from_folder.model.format == "hf-config" and from_folder.totals == from_file.totals
     assert from_folder.totals.flops > 0 and not from_folder.not_counted
+
+
+# ---- 14: the docs say what the code does, in words that stand on their own ------------------------
+
+HISTORY_WORDS = re.compile(r"the seed\b|seed's|seed document|latency issue|devices-and-energy\.md|shared/reference|"
+                           r"issue #\d+", re.I)
+
+
+def _texts() -> dict[str, str]:
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+             *sorted((ROOT / "src" / "edgeprof").rglob("*.py")), *sorted((ROOT / "src" / "edgeprof").rglob("*.toml"))]
+    return {str(f.relative_to(ROOT)): f.read_text(encoding="utf-8") for f in files}
+
+
+def test_no_reference_to_files_or_history_outside_the_repository() -> None:
+    found = [f"{name}: {m.group(0)!r}" for name, text in _texts().items() for m in HISTORY_WORDS.finditer(text)]
+    assert not found, found
+
+
+def test_latency_doc_does_not_deny_the_pytorch_and_litert_measurements() -> None:
+    text = (ROOT / "docs" / "latency.md").read_text(encoding="utf-8")
+    assert "not implemented" not in text
+    assert "measure/litert.py" in text and "measure/torch_latency.py" in text
+
+
+def test_every_count_of_calibration_benchmarks_is_the_code_s() -> None:
+    source = (ROOT / "src" / "edgeprof" / "measure" / "calibrate.py").read_text(encoding="utf-8")
+    labels = re.findall(r'run\(.+?, "(\w+)"\)', source) + re.findall(r'\("(\w+)", _\w+\([\d, ]+\), "\w+"\)', source)
+    assert len(labels) == len(set(labels)) >= 9
+    counts = {(name, int(n)) for name, text in _texts().items()
+              for n in re.findall(r"(\d+) (?:single-op )?(?:micro-)?benchmarks\b", text)}
+    assert counts and {n for _, n in counts} == {len(labels)}, counts

@@ -434,7 +434,7 @@ def _add_latency_commands(sub: Any) -> None:
     cal.add_argument("--threads", type=_positive_int, default=1, metavar="N",
                      help="ONNX Runtime intra-op threads (default 1; use the same for bench and validate)")
     cal.add_argument("--seconds", type=_positive_int, default=3, metavar="S",
-                     help="seconds of timed runs per micro-benchmark (default 3; 9 benchmarks)")
+                     help="seconds of timed runs per micro-benchmark (default 3; 11 benchmarks)")
     cal.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     val = sub.add_parser("validate", help="predicted vs measured latency per model, with the relative error",
