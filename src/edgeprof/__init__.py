@@ -9,8 +9,12 @@ bytes, per layer, per op category and in total::
     p = edgeprof.predict_latency(p, ["rpi5"])      # latency.predicted["rpi5"]
     p = edgeprof.estimate_energy(p, ["rpi5"])      # energy.estimated["rpi5"]
     p = edgeprof.measured(p)                       # memory, latency and energy measured for real
+    print(p)                                       # a short summary; p.to_frame("operators") for pandas
+    edgeprof.register_op("com.example::MyOp", "2 * numel(in0)")   # cost a custom op
 
-The functions are those of :mod:`edgeprof.api` (see there for each one).
+The functions are those of :mod:`edgeprof.api` (see there for each one); the types are those of
+the reports they return (:mod:`edgeprof.report`), of ``edgeprof check`` (:mod:`edgeprof.budget`)
+and of a custom op's formula (:class:`OpCall` in, :class:`Arith` out).
 """
 
 from edgeprof._version import __version__
@@ -20,14 +24,19 @@ from edgeprof.api import (
     llm_figures_for,
     load,
     load_devices,
+    load_ops_file,
     measure_energy,
     measure_latency,
     measure_memory,
     measured,
     predict_latency,
     profile,
+    register_op,
+    unregister_op,
     validate,
 )
+from edgeprof.budget import Budget, check_budget, load_budget_file
+from edgeprof.devices.catalogue import Device
 from edgeprof.errors import (
     EdgeprofError,
     GraphError,
@@ -38,34 +47,75 @@ from edgeprof.errors import (
     UsageError,
 )
 from edgeprof.frontends.base import LoadedModel, ShapeRequest
+from edgeprof.measure.calibrate import Calibration
+from edgeprof.ops.registry import Arith, OpCall
 from edgeprof.render import html as _html  # noqa: F401  registers Profile._repr_html_ (Jupyter)
-from edgeprof.report.model import LayerCost, NotCounted, Profile, Totals
+from edgeprof.report.budget import BudgetCheck, CheckResult
+from edgeprof.report.energy import DeviceEnergy, EnergyReport, MeasuredEnergy
+from edgeprof.report.latency import LatencyReport, MeasuredLatency, PredictedLatency, ValidationEntry
+from edgeprof.report.llm import LLMFigures
+from edgeprof.report.memory import MemoryReport
+from edgeprof.report.model import (
+    InputSpec,
+    LayerCost,
+    ModelInfo,
+    ModuleRow,
+    NotCounted,
+    OperatorRow,
+    Profile,
+    Totals,
+)
 
 __all__ = [
+    "Arith",
+    "Budget",
+    "BudgetCheck",
+    "Calibration",
+    "CheckResult",
+    "Device",
+    "DeviceEnergy",
     "EdgeprofError",
+    "EnergyReport",
     "GraphError",
+    "InputSpec",
+    "LLMFigures",
+    "LatencyReport",
     "LayerCost",
     "LoadedModel",
+    "MeasuredEnergy",
+    "MeasuredLatency",
     "MeasurementError",
+    "MemoryReport",
+    "ModelInfo",
     "ModelLoadError",
+    "ModuleRow",
     "NotCounted",
+    "OpCall",
+    "OperatorRow",
+    "PredictedLatency",
     "Profile",
     "ShapeError",
     "ShapeRequest",
     "StrictModeError",
     "Totals",
     "UsageError",
+    "ValidationEntry",
     "__version__",
     "calibrate",
+    "check_budget",
     "estimate_energy",
     "llm_figures_for",
     "load",
+    "load_budget_file",
     "load_devices",
+    "load_ops_file",
     "measure_energy",
     "measure_latency",
     "measure_memory",
     "measured",
     "predict_latency",
     "profile",
+    "register_op",
+    "unregister_op",
     "validate",
 ]

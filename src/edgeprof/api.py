@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "InputShapes", "Progress", "calibrate", "estimate_energy", "llm_figures_for", "load", "load_devices",
-    "measure_energy", "measure_latency", "measure_memory", "measured", "predict_latency", "profile", "shape_request",
-    "validate",
+    "load_ops_file", "measure_energy", "measure_latency", "measure_memory", "measured", "predict_latency", "profile",
+    "register_op", "shape_request", "unregister_op", "validate",
 ]
 
 Progress = Callable[[str], None]
@@ -99,6 +99,73 @@ def shape_request(
     for k, v in (values or {}).items():
         vals[str(k)] = (float(v),) if isinstance(v, (int, float)) else tuple(float(x) for x in v)
     return ShapeRequest(tuple(pairs), dims_map, vals)
+
+
+# ---- user formulas for custom ops ------------------------------------------------------------------
+
+
+def register_op(op: str, formula: Callable[..., Any] | str | Mapping[str, Any], *, category: str = "other") -> None:
+    """Cost ``op``, an op edgeprof does not know (``"com.example::MyOp"`` for an ONNX op of a
+    custom domain, ``"CUSTOM:MyOp"`` for a TFLite custom op: the names a report's "Not counted"
+    list shows), in every later :func:`profile`.
+
+    ``formula`` is one of: a function of an :class:`edgeprof.OpCall` (its shapes through
+    ``call.in_shape(i)``, ``call.out_shape(i)``, its attributes through ``call.attrs``) returning
+    the FLOPs as an int or an :class:`edgeprof.Arith` (``ops``, ``macs``, bytes); an expression of
+    the shapes as a string (the FLOPs, e.g. ``"2 * numel(in0)"``); or a mapping like a table of
+    an ``--ops-file`` (``flops``, ``macs``, ``bytes_read``, ``bytes_written``, ``category``,
+    ``defaults``; see :mod:`edgeprof.ops.user`). Registering the op again replaces its formula;
+    an op edgeprof costs itself is refused (:class:`UsageError`). A formula that raises or
+    cannot cost a node leaves that node not counted, with the reason."""
+    from edgeprof.ops.registry import Arith, Category, register_user
+    from edgeprof.ops.user import register_expressions
+
+    origin = "edgeprof.register_op"
+    if isinstance(formula, str):
+        formula = {"flops": formula}
+    if isinstance(formula, Mapping):
+        table = dict(formula)
+        if category != "other" and "category" not in table:
+            table["category"] = category
+        register_expressions(op, table, f"register_op({op!r})", origin=origin)
+        return
+    if not callable(formula):
+        raise UsageError(f"register_op({op!r}): formula must be a function, an expression string or a mapping, not "
+                         f"{type(formula).__name__}")
+    try:
+        cat = Category(category)
+    except ValueError:
+        raise UsageError(f"register_op({op!r}): unknown category {category!r} (known: "
+                         f"{', '.join(c.value for c in Category)})") from None
+    fn = formula
+
+    def as_arith(call: Any) -> Arith:
+        result = fn(call)
+        if isinstance(result, int) and not isinstance(result, bool):
+            return Arith(ops=result)
+        return result  # type: ignore[no-any-return]  # checked by the registry (not an Arith: not counted)
+
+    doc = (getattr(fn, "__doc__", None) or "").strip().splitlines()
+    register_user(op, as_arith, cat, doc[0] if doc else f"{getattr(fn, '__qualname__', 'a function')} (Python)",
+                  origin=origin)
+
+
+def unregister_op(op: str) -> bool:
+    """Forget the formula :func:`register_op` or :func:`load_ops_file` gave ``op``; whether there
+    was one (edgeprof's own formulas are never removed)."""
+    from edgeprof.ops.registry import unregister_user
+
+    return unregister_user(op)
+
+
+def load_ops_file(path: str | os.PathLike[str]) -> list[str]:
+    """Register the formulas of a TOML ops file (``[ops."NAME"]`` tables of expressions of the
+    input and output shapes: ``flops``, ``macs``, ``bytes_read``, ``bytes_written``; the format
+    is in :mod:`edgeprof.ops.user` and docs/ops.md), as ``--ops-file`` does; returns the op
+    names. Every op is checked before any is registered."""
+    from edgeprof.ops.user import load_ops_file as load
+
+    return load(str(path))
 
 
 # ---- the one dispatch on the model's format ------------------------------------------------------
@@ -183,10 +250,16 @@ def _load_hf(source: Any, request: ShapeRequest, options: dict[str, Any], llm: b
     from edgeprof.frontends.pytorch import load_hf_config_and_decoder
     from edgeprof.passes.llm import llm_figures
 
-    loaded, trace = load_hf_config_and_decoder(Path(source), request, llm=llm, **options)
+    loaded, trace = load_hf_config_and_decoder(_hf_folder(Path(source)) or Path(source), request, llm=llm, **options)
     if trace is None:
         return loaded, None
     return loaded, llm_figures(trace.prefill, trace.decode, trace.spec, prefill_logits=trace.prefill_logits)
+
+
+def _hf_folder(path: Path) -> Path | None:
+    """The ``config.json`` of a Hugging Face model folder (accepted where a config file is)."""
+    config = path / "config.json"
+    return config if path.is_dir() and config.is_file() else None
 
 
 def llm_figures_for(source: str | os.PathLike[str] | Mapping[str, Any], context_len: int, *, batch_size: int = 1,
@@ -199,7 +272,7 @@ def llm_figures_for(source: str | os.PathLike[str] | Mapping[str, Any], context_
     from edgeprof.frontends.pytorch import trace_decoder
     from edgeprof.passes.llm import llm_figures
 
-    src: Any = source if isinstance(source, Mapping) else Path(source)
+    src: Any = source if isinstance(source, Mapping) else _hf_folder(Path(source)) or Path(source)
     trace = trace_decoder(src, context_len, batch_size=batch_size, attn_implementation=attn_implementation,
                           dtype=dtype)
     return llm_figures(trace.prefill, trace.decode, trace.spec, prefill_logits=trace.prefill_logits)
@@ -301,6 +374,8 @@ def _format_of(model: Any) -> str:
         return "torch-callable"
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
+        if _hf_folder(path) is not None:
+            return "hf-config"
         suffix = path.suffix.lower()
         if suffix in (".pt2", ".json") or suffix in _PICKLE_SUFFIXES:
             return {".pt2": "pt2", ".json": "hf-config"}.get(suffix, "checkpoint")

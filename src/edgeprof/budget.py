@@ -24,6 +24,12 @@ The TOML file::
     max_peak_mb = 200
     max_latency_ms = 50      # needs --device ID
     max_energy_mj = 5        # needs --device ID
+    allow_not_counted = ["com.example::MyOp"]   # as --allow-not-counted OP
+
+``allow_not_counted`` waives ops edgeprof does not cost (named as the report's "Not counted" list
+names them): when every op not counted is waived, the totals are checked as if exact (the
+waived ops' own cost left out, and said so) instead of being ``unproven``; a row ``not_counted``
+lists the waived ops, or fails naming the ops not counted that are not waived.
 """
 
 from __future__ import annotations
@@ -40,11 +46,13 @@ from edgeprof.report.model import Profile
 from edgeprof.safe_files import MAX_TEXT_BYTES, UnreadableFile, read_regular_file
 
 __all__ = [
+    "ALLOW_KEY",
     "BUDGET_KEYS",
     "Budget",
     "check_budget",
     "load_budget_file",
     "merge_budgets",
+    "not_waived",
     "parse_quantity",
 ]
 
@@ -63,6 +71,8 @@ BUDGET_KEYS: dict[str, tuple[str, str, int]] = {
     "max_energy_mj": ("estimated energy", "mJ", 1),
 }
 DEVICE_BUDGETS = ("max_latency_ms", "max_energy_mj")  # checked per device of the profile
+ALLOW_KEY = "allow_not_counted"  # ops waived (a list of op names), beside the limits
+MAX_WAIVED_OPS = 10_000
 
 
 MAX_QUANTITY_DIGITS = 1000  # digits of a budget number (counts are far below 10**1000)
@@ -101,6 +111,7 @@ class Budget:
     max_peak_mb: Fraction | None = None
     max_latency_ms: Fraction | None = None
     max_energy_mj: Fraction | None = None
+    allow_not_counted: tuple[str, ...] = ()
 
     def needs_device(self) -> bool:
         """A latency or energy limit is set: the check needs a prediction on a device."""
@@ -115,17 +126,33 @@ class Budget:
         values came from in errors: ``"flags"`` names the flag (``--max-flops``), anything
         else is a prefix (``--budget budget.toml:``)."""
         parsed: dict[str, Fraction] = {}
+        allowed: tuple[str, ...] = ()
         for key, raw in values.items():
             if raw is None:
                 continue
+            if key == ALLOW_KEY:
+                allowed = _op_names(raw, "--allow-not-counted" if source == "flags" else f"{source} {key}")
+                continue
             if key not in BUDGET_KEYS:
-                known = ", ".join(BUDGET_KEYS)
+                known = ", ".join((*BUDGET_KEYS, ALLOW_KEY))
                 raise UsageError(f"{source}: unknown budget {key!r} (known: {known})")
             what = f"--{key.replace('_', '-')}" if source == "flags" else f"{source} {key}"
             if isinstance(raw, float):
                 raw = repr(raw)
+            if isinstance(raw, (list, tuple)):
+                raise UsageError(f"{what}: expected a number such as 2G, 1.5M or 10, got a list")
             parsed[key] = parse_quantity(raw, what) * BUDGET_KEYS[key][2]
-        return Budget(**parsed)
+        return Budget(**parsed, allow_not_counted=allowed)
+
+
+def _op_names(raw: object, what: str) -> tuple[str, ...]:
+    """The op names of ``allow_not_counted``: a list of non-empty strings (or one string)."""
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, (list, tuple)) or not all(isinstance(x, str) and x.strip() for x in items):
+        raise UsageError(f"{what}: expected a list of op names, e.g. [\"com.example::MyOp\"]")
+    if len(items) > MAX_WAIVED_OPS:
+        raise UsageError(f"{what}: {len(items):,} op names, more than the {MAX_WAIVED_OPS:,} edgeprof reads")
+    return tuple(dict.fromkeys(x.strip() for x in items))
 
 
 def load_budget_file(path: str) -> Budget:
@@ -156,9 +183,26 @@ def load_budget_file(path: str) -> Budget:
 
 
 def merge_budgets(base: Budget, override: Budget) -> Budget:
-    """``override``'s limits where set, ``base``'s elsewhere (flags override the file)."""
+    """``override``'s limits where set, ``base``'s elsewhere (flags override the file); the ops
+    waived are those of both."""
     return Budget(**{k: getattr(override, k) if getattr(override, k) is not None else getattr(base, k)
-                     for k in BUDGET_KEYS})
+                     for k in BUDGET_KEYS},
+                  allow_not_counted=tuple(dict.fromkeys((*base.allow_not_counted, *override.allow_not_counted))))
+
+
+def not_waived(profile: Profile, allowed: tuple[str, ...] | list[str]) -> list[str]:
+    """The ops not counted in ``profile`` that ``allowed`` does not waive, as ``'Op (count)'``."""
+    return [f"{nc.op} ({nc.count})" for nc in profile.not_counted if nc.op not in set(allowed)]
+
+
+def _waived(profile: Profile, budget: Budget) -> str:
+    """When every op not counted is waived: ``' (waived: Op (n), ...)'``, else ``''``."""
+    if not profile.not_counted or not_waived(profile, budget.allow_not_counted):
+        return ""
+    return " (not counted, waived: " + ", ".join(f"{nc.op} ({nc.count})" for nc in profile.not_counted) + ")"
+
+
+_NOT_COUNTED_NOTE = "not counted by edgeprof"  # the latency pass's note for layers with no formula
 
 
 def _figure(profile: Profile, key: str) -> tuple[int | None, bool]:
@@ -182,24 +226,32 @@ def _limit_value(limit: Fraction) -> int | str:
     return limit.numerator if limit.denominator == 1 else f"{limit.numerator}/{limit.denominator}"
 
 
-def _device_checks(profile: Profile, key: str, limit: Fraction) -> list[BudgetCheck]:
-    """A latency or energy limit checked on every device the profile has a prediction for."""
+def _device_checks(profile: Profile, key: str, limit: Fraction, waived: str = "") -> list[BudgetCheck]:
+    """A latency or energy limit checked on every device the profile has a prediction for
+    (``waived``: every op not counted is waived, so a lower bound from those alone is not one)."""
+    predictions = profile.latency.predicted if profile.latency is not None else {}
+
+    def only_waived(device_id: str) -> bool:
+        """The device's prediction is a lower bound only through the ops waived."""
+        p = predictions.get(device_id)
+        return bool(waived) and p is not None and all(_NOT_COUNTED_NOTE in note for note in p.missing) and not any(
+            x.range_group for x in profile.layers)
+
     figure, unit, _ = BUDGET_KEYS[key]
     shown = f"{float(limit):g} {unit}"
     out = []
     if key == "max_latency_ms":
-        predicted = profile.latency.predicted if profile.latency is not None else {}
-        for device_id, p in predicted.items():
+        for device_id, p in predictions.items():
             value = p.total_s * 1e3
             status: Status
             if value > limit:
                 status, detail = "fail", f"predicted {value:.4g} ms > {shown} on {p.device_name}"
-            elif p.is_lower_bound:
+            elif p.is_lower_bound and not only_waived(device_id):
                 status, detail = "unproven", (f"predicted {value:.4g} ms is a lower bound ({'; '.join(p.missing)}): "
                                               f"cannot prove <= {shown}")
             else:
                 status, detail = "pass", (f"predicted {value:.4g} ms <= {shown} (roofline estimate on "
-                                          f"{p.device_name}, not a measurement)")
+                                          f"{p.device_name}, not a measurement)" + (waived if p.is_lower_bound else ""))
             out.append(BudgetCheck(key, f"{figure} on {device_id}", unit, value, _limit_value(limit), status,
                                    f"{device_id}: {detail}"))
     else:
@@ -211,10 +263,10 @@ def _device_checks(profile: Profile, key: str, limit: Fraction) -> list[BudgetCh
                 status, detail = "fail", f"{span} > {shown}"
             elif high > limit:
                 status, detail = "unproven", f"{span}: the high end exceeds {shown}"
-            elif e.is_lower_bound:
+            elif e.is_lower_bound and not only_waived(device_id):
                 status, detail = "unproven", f"{span} is a lower bound: cannot prove <= {shown}"
             else:
-                status, detail = "pass", f"{span} <= {shown}"
+                status, detail = "pass", f"{span} <= {shown}" + (waived if e.is_lower_bound else "")
             out.append(BudgetCheck(key, f"{figure} on {device_id}", unit, mid, _limit_value(limit), status,
                                    f"{device_id}: {detail}"))
     if not out:
@@ -230,9 +282,10 @@ def check_budget(profile: Profile, budget: Budget) -> CheckResult:
         raise UsageError("no budget given: pass --max-flops, --max-macs, --max-params, --max-size-mb, "
                          "--max-peak-mb, --max-latency-ms, --max-energy-mj or --budget FILE")
     checks: list[BudgetCheck] = []
+    waived = _waived(profile, budget)
     for key, limit in budget.items():
         if key in DEVICE_BUDGETS:
-            checks += _device_checks(profile, key, limit)
+            checks += _device_checks(profile, key, limit, waived)
             continue
         figure, unit, _ = BUDGET_KEYS[key]
         value, lower = _figure(profile, key)
@@ -243,14 +296,28 @@ def check_budget(profile: Profile, budget: Budget) -> CheckResult:
         elif value > limit:
             status = "fail"
             detail = f"{exact(value)} > {shown_limit} ({human(value, unit)})"
-        elif lower:
+        elif lower and not (waived and key in ("max_flops", "max_macs")):
             status = "unproven"
             detail = f"{exact(value)} is a lower bound (some ops or tensors not counted): cannot prove <= {shown_limit}"
         else:
             status = "pass"
-            detail = f"{human(value, unit)} <= {shown_limit}"
+            detail = f"{human(value, unit)} <= {shown_limit}" + (waived if lower else "")
         checks.append(BudgetCheck(key, figure, unit, value, _limit_value(limit), status, detail))
-    return CheckResult(profile.model.name, tuple(checks + fit_checks(profile)))
+    return CheckResult(profile.model.name, tuple(checks + fit_checks(profile) + _waiver_checks(profile, budget)))
+
+
+def _waiver_checks(profile: Profile, budget: Budget) -> list[BudgetCheck]:
+    """With ops waived and some not counted: one row, pass when every op not counted is waived."""
+    if not budget.allow_not_counted or not profile.not_counted:
+        return []
+    others = not_waived(profile, budget.allow_not_counted)
+    total = sum(nc.count for nc in profile.not_counted)  # nodes not counted, against the nodes of the ops waived
+    waived = sum(nc.count for nc in profile.not_counted if nc.op in set(budget.allow_not_counted))
+    if others:
+        return [BudgetCheck(ALLOW_KEY, "nodes not counted", "", total, waived, "fail",
+                            f"not counted and not waived: {', '.join(others)}")]
+    return [BudgetCheck(ALLOW_KEY, "nodes not counted", "", total, waived, "pass",
+                        "waived: " + ", ".join(f"{nc.op} ({nc.count})" for nc in profile.not_counted))]
 
 
 def fit_checks(profile: Profile) -> list[BudgetCheck]:

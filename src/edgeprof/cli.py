@@ -238,6 +238,7 @@ def build_parser() -> _Parser:
     )
     prof.add_argument("--by-operator", action="store_true", help="table/md: add a per-operator table")
     prof.add_argument("--strict", action="store_true", help="exit 1 when some ops were not counted")
+    _add_custom_op_flags(prof)
     prof.add_argument("--no-color", action="store_true", help="no colour, even on a terminal")
     prof.add_argument(
         "--seq-len", type=_positive_int, default=None, metavar="N",
@@ -314,6 +315,29 @@ def _add_models_file(p: argparse.ArgumentParser) -> None:
                    help="a TOML file of [[model]] tables (path, input, dim, value, label), added after the MODELs")
 
 
+def _add_custom_op_flags(p: argparse.ArgumentParser, *, waive: bool = True) -> None:
+    """``--ops-file`` (formulas for custom ops) and ``--allow-not-counted`` (ops waived by --strict and check)."""
+    p.add_argument("--ops-file", dest="ops_files", action="append", default=[], metavar="FILE",
+                   help="a TOML file of formulas for custom ops ([ops.\"domain::Op\"] flops = \"2 * numel(in0)\"; "
+                   "docs/ops.md); repeatable")
+    if waive:
+        p.add_argument("--allow-not-counted", dest="allow_not_counted", action="append", default=[], metavar="OP",
+                       help="an op that may stay not counted (for --strict and check; as named in the report's "
+                       "'Not counted' list); repeatable")
+
+
+def _load_ops_files(args: argparse.Namespace) -> None:
+    """Register the formulas of every ``--ops-file`` (an ``-o`` naming one is refused first)."""
+    from edgeprof import api
+
+    for path in args.ops_files:
+        if getattr(args, "output", None) is not None:
+            from edgeprof.render.output import check_output_path
+
+            check_output_path(args.output, path, what="an --ops-file")
+        api.load_ops_file(path)
+
+
 def _add_compare_and_check(sub: Any) -> None:
     cmp = sub.add_parser(
         "compare",
@@ -334,6 +358,7 @@ def _add_compare_and_check(sub: Any) -> None:
     cmp.add_argument("--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
                      help="a device TOML file added to the catalogue; repeatable")
     _add_shape_flags(cmp)
+    _add_custom_op_flags(cmp, waive=False)
     cmp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     chk = sub.add_parser(
@@ -362,6 +387,7 @@ def _add_compare_and_check(sub: Any) -> None:
     chk.add_argument("--format", choices=CHECK_FORMATS, default="table", help="output format (default: table)")
     chk.add_argument("-o", "--output", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
     _add_shape_flags(chk)
+    _add_custom_op_flags(chk)
     chk.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
@@ -408,7 +434,7 @@ def _add_latency_commands(sub: Any) -> None:
     cal.add_argument("--threads", type=_positive_int, default=1, metavar="N",
                      help="ONNX Runtime intra-op threads (default 1; use the same for bench and validate)")
     cal.add_argument("--seconds", type=_positive_int, default=3, metavar="S",
-                     help="seconds of timed runs per micro-benchmark (default 3; 9 benchmarks)")
+                     help="seconds of timed runs per micro-benchmark (default 3; 11 benchmarks)")
     cal.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     val = sub.add_parser("validate", help="predicted vs measured latency per model, with the relative error",
@@ -485,10 +511,11 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
     named = [(n, s) for n, s in pairs if n is not None]
     _unique(named, "--input")
     _check_output(args, [args.model])
+    _load_ops_files(args)
 
     options: dict[str, Any] = {"memory": not args.no_memory}
     if args.seq_len is not None:
-        if not args.model.lower().endswith(".json"):
+        if not args.model.lower().endswith(".json") and not os.path.isfile(os.path.join(args.model, "config.json")):
             raise UsageError("--seq-len applies to Hugging Face config.json models only; for other models give "
                              "the input shape with --input (or a named dim with --dim)")
         options["seq_len"] = args.seq_len
@@ -516,10 +543,12 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
     _emit(text, args.output, stdout)
     if measure_error:
         raise MeasurementError(f"--measure: {measure_error} (the static report above is complete)")
-    if args.strict and profile.not_counted:
-        listed = ", ".join(f"{nc.op} ({nc.count})" for nc in profile.not_counted)
-        nodes = sum(nc.count for nc in profile.not_counted)
-        raise StrictModeError(f"--strict: {nodes} node(s) of {len(profile.not_counted)} op type(s) not counted: {listed}")
+    not_counted = [nc for nc in profile.not_counted if nc.op not in args.allow_not_counted]
+    if args.strict and not_counted:
+        listed = ", ".join(f"{nc.op} ({nc.count})" for nc in not_counted)
+        nodes = sum(nc.count for nc in not_counted)
+        raise StrictModeError(f"--strict: {nodes} node(s) of {len(not_counted)} op type(s) not counted: {listed}"
+                              + (" (not waived by --allow-not-counted)" if args.allow_not_counted else ""))
     return 0
 
 
@@ -685,6 +714,7 @@ def _run_compare(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
 
     runs = _model_runs(args)
     _check_output(args, [r.model for r in runs])
+    _load_ops_files(args)
     progress = stderr if _is_tty(stderr) and len(runs) > 1 else None
     if args.devices:
         api.load_devices(args.devices, devices_files=args.devices_files)  # an unknown device: bad input, before any work
@@ -717,7 +747,8 @@ def _run_check(args: argparse.Namespace, stdout: TextIO) -> int:
 
     flags = Budget.from_values({"max_flops": args.max_flops, "max_macs": args.max_macs, "max_params": args.max_params,
                                 "max_size_mb": args.max_size_mb, "max_peak_mb": args.max_peak_mb,
-                                "max_latency_ms": args.max_latency_ms, "max_energy_mj": args.max_energy_mj}, "flags")
+                                "max_latency_ms": args.max_latency_ms, "max_energy_mj": args.max_energy_mj,
+                                "allow_not_counted": args.allow_not_counted or None}, "flags")
     budget = merge_budgets(load_budget_file(args.budget), flags) if args.budget is not None else flags
     if not budget.items():
         raise UsageError("no budget given: pass --max-flops, --max-macs, --max-params, --max-size-mb, --max-peak-mb, "
@@ -727,6 +758,7 @@ def _run_check(args: argparse.Namespace, stdout: TextIO) -> int:
                          "are predicted on a catalogue device ('edgeprof devices' lists them)")
     pairs, dims = _shapes(args)
     _check_output(args, [args.model])
+    _load_ops_files(args)
     profile = _profile(args.model, pairs, dims, {}, {})
     _check_output_data(args, [profile])
     if args.devices:

@@ -1,7 +1,7 @@
 """Op family: activations, counted per element from their defining formula, and the softmax
 family (Softmax, LogSoftmax, Hardmax) per row along their axis.
 
-The seed fixes ReLU at n and Sigmoid at 4n (negate, exp, add, divide); Tanh is 5n (exp(2x)
+docs/counting.md fixes ReLU at n and Sigmoid at 4n (negate, exp, add, divide); Tanh is 5n (exp(2x)
 as a multiply and an exp, then (e - 1)/(e + 1): subtract, add, divide). Every compound
 activation is the sum of the ops of its formula as ONNX writes it, each one stated in its
 docstring; a select (the branch of a piecewise function) is not arithmetic, its comparison is.
@@ -46,13 +46,13 @@ def _per_element(call: OpCall, ops: int) -> Arith:
 
 @formula("Relu", category=Category.ACTIVATION, example=Example(((2, 3, 4),), ((2, 3, 4),), ops=24))
 def relu(call: OpCall) -> Arith:
-    """n comparisons, y = max(0, x) (the seed's ReLU n)."""
+    """n comparisons, y = max(0, x) (docs/counting.md: ReLU is n)."""
     return _per_element(call, RELU_OPS)
 
 
 @formula("Sigmoid", category=Category.ACTIVATION, example=Example(((2, 3, 4),), ((2, 3, 4),), ops=96))
 def sigmoid(call: OpCall) -> Arith:
-    """4n: negate, exp, add, divide per element (the seed's Sigmoid 4n)."""
+    """4n: negate, exp, add, divide per element (docs/counting.md: Sigmoid is 4n)."""
     return _per_element(call, SIGMOID_OPS)
 
 

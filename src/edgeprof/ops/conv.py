@@ -1,7 +1,7 @@
 """Op family: convolutions (Conv, ConvTranspose, ConvInteger, QLinearConv, DeformConv, Col2Im,
 CausalConvWithState).
 
-Conv follows the seed exactly: it is counted from the **output** map, so stride, dilation and
+Conv follows docs/counting.md exactly: it is counted from the **output** map, so stride, dilation and
 padding are already reflected. Every output element is one dot product of length
 Kc = (Cin/group)·prod(kernel): Kc MACs and 2·Kc-1 FLOPs, plus one add for the bias. Padded
 taps are counted like any other (a direct implementation multiplies the zeros).
@@ -10,7 +10,7 @@ taps are counted like any other (a direct implementation multiplies the zeros).
 ConvTranspose is counted from the **input** side (the scatter form): every input element
 meets prod(kernel)·(Cout/group) weights. Products that land in the region later cropped by
 ``pads`` are computed too, so they are counted. Each output element that receives m products
-costs m multiplies and m-1 adds (the seed's dot-product rule: no add into a zero), so
+costs m multiplies and m-1 adds (the dot-product rule of docs/counting.md: no add into a zero), so
 FLOPs = 2·MACs - (elements of the uncropped output that receive at least one product).
 
 The window helpers here (:func:`taps_inside`, :func:`windows_with_taps`, :func:`covered_positions`,

@@ -11,7 +11,7 @@ Every op here is counted per **output** element, so broadcasting is already in t
   subtract = 4 per output element, for every dtype;
 * unary math (Exp, Log, Sqrt, Abs, Neg, Reciprocal, trigonometric and hyperbolic functions,
   Erf, Floor, Ceil, Round, Sign, IsNaN, Not, BitwiseNot): 1 op per element (a transcendental
-  function is one op, as exp is in the seed's sigmoid); ``IsInf``: |x| == inf is 2 with both
+  function is one op, as exp is in the Sigmoid of docs/counting.md); ``IsInf``: |x| == inf is 2 with both
   signs detected, 1 comparison with one sign, 0 with neither (the output is all false).
 
 Integer and boolean operands are reported as integer OPs automatically (their precision).

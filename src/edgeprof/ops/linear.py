@@ -1,5 +1,5 @@
 """Op family: linear layers (MatMul, Gemm, Einsum and the quantised MatMulInteger/QLinearMatMul).
-The seed's dot product and FC examples live here.
+The dot-product and fully-connected examples of docs/counting.md live here.
 
 A dot product of two length-n vectors is n multiplies and n-1 adds: 2n-1 FLOPs, n MACs.
 

@@ -5,7 +5,7 @@ This is a leaf module: it imports no op family (only the registry's :class:`Arit
 family may import it without an import cycle. A family that needs a cost another family also uses takes it from here.
 
 Activations are counted per element from their defining formula, each op stated below; a select
-(the branch of a piecewise function) is not arithmetic, its comparison is. The seed fixes ReLU
+(the branch of a piecewise function) is not arithmetic, its comparison is. docs/counting.md fixes ReLU
 at n and Sigmoid at 4n.
 """
 
@@ -23,9 +23,9 @@ __all__ = [
 # --- per-element activation costs -------------------------------------------------------------
 
 RELU_OPS = 1
-"""max(0, x): one comparison (the seed's n)."""
+"""max(0, x): one comparison (n over n elements: docs/counting.md)."""
 SIGMOID_OPS = 4
-"""1 / (1 + exp(-x)): negate, exp, add, divide (the seed's 4n)."""
+"""1 / (1 + exp(-x)): negate, exp, add, divide (4n over n elements: docs/counting.md)."""
 TANH_OPS = 5
 """(e - 1) / (e + 1) with e = exp(2x): multiply, exp, subtract, add, divide."""
 SCALED_TANH_OPS = TANH_OPS + 2

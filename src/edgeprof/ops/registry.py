@@ -24,11 +24,28 @@ from enum import Enum
 from math import prod
 from typing import Literal
 
+from edgeprof.errors import UsageError
 from edgeprof.ir import AttrValue, DType, Shape, Value, dtype_by_name
 
 __all__ = [
-    "Arith", "Category", "Entry", "Example", "OpCall", "OpCost", "Uncountable", "ValueSpec", "cost_of",
-    "data_movement", "formula", "lookup", "not_countable", "registered_ops", "subgraph_op",
+    "Arith",
+    "Category",
+    "Entry",
+    "Example",
+    "OpCall",
+    "OpCost",
+    "Uncountable",
+    "ValueSpec",
+    "check_user_op",
+    "cost_of",
+    "data_movement",
+    "formula",
+    "lookup",
+    "not_countable",
+    "register_user",
+    "registered_ops",
+    "subgraph_op",
+    "unregister_user",
 ]
 
 
@@ -221,7 +238,8 @@ class Entry:
     ``meta_inputs`` are inputs that carry shapes, axes or indices (never parameters);
     ``buffer_inputs`` carry running statistics (BatchNormalization's mean and variance);
     ``view`` ops alias their input (no copy); ``reason`` explains a zero or not-countable op;
-    ``example`` is a counted op's sample call."""
+    ``example`` is a counted op's sample call; ``origin`` says where a user's formula came from
+    (``edgeprof.register_op``, an ``--ops-file``; empty for edgeprof's own)."""
 
     op: str
     state: State
@@ -233,6 +251,7 @@ class Entry:
     view: bool = False
     doc: str = ""
     example: Example | None = None
+    origin: str = ""
 
 
 _REGISTRY: dict[str, Entry] = {}
@@ -287,6 +306,54 @@ def subgraph_op(*ops: str, reason: str) -> None:
     count pass recurses into them."""
     for op in ops:
         _add(Entry(op, "subgraph", Category.CONTROL_FLOW, None, reason, doc=reason))
+
+
+MAX_USER_OP_NAME = 512
+
+
+def check_user_op(op: str, what: str) -> None:
+    """Refuse a user formula for ``op`` when edgeprof has its own (:class:`UsageError`)."""
+    if not isinstance(op, str) or not op.strip() or len(op) > MAX_USER_OP_NAME:
+        raise UsageError(f"{what}: the op name must be a non-empty string of at most {MAX_USER_OP_NAME} characters, "
+                         f"got {str(op)[:80]!r}")
+    entry = _REGISTRY.get(op)
+    if entry is not None and not entry.origin:
+        raise UsageError(f"{what}: edgeprof already costs {op!r} ({entry.state}); a user formula is for an op it "
+                         "does not know (a custom domain op, a TFLite custom op)")
+
+
+def register_user(op: str, fn: FormulaFn, category: Category = Category.OTHER, doc: str = "", *,
+                  origin: str) -> None:
+    """Register a user's formula for ``op``, an op edgeprof does not cost itself (a second
+    registration of the same op replaces the first). Whatever ``fn`` raises, or a result that is
+    not an :class:`Arith`, makes the node not counted with the reason, never a crash."""
+    check_user_op(op, origin)
+
+    def guarded(call: OpCall) -> Arith:
+        try:
+            result = fn(call)
+        except Uncountable:
+            raise
+        except Exception as exc:  # a user's function: anything it raises is this node's reason
+            raise Uncountable(f"{op}: the formula from {origin} raised {type(exc).__name__}: {exc}") from None
+        if not isinstance(result, Arith):
+            raise Uncountable(f"{op}: the formula from {origin} returned {type(result).__name__}, not Arith")
+        for name in ("ops", "macs"):
+            v = getattr(result, name)
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise Uncountable(f"{op}: the formula from {origin} gave {name} = {v!r}, not an integer")
+        return result
+
+    _REGISTRY[op] = Entry(op, "counted", category, guarded, "", doc=doc or f"a formula from {origin}", origin=origin)
+
+
+def unregister_user(op: str) -> bool:
+    """Remove a user's formula for ``op`` (edgeprof's own are never removed); whether one was."""
+    entry = _REGISTRY.get(op)
+    if entry is None or not entry.origin:
+        return False
+    del _REGISTRY[op]
+    return True
 
 
 def lookup(op: str) -> Entry | None:

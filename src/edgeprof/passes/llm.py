@@ -10,7 +10,7 @@
 * **weights** at fp32 / fp16 / int8 / int4: parameters · bits / 8 (parameters counted once,
   tied embeddings included once).
 
-Every figure is counted (not measured); the latency issue turns them into tokens/s.
+Every figure is counted (not measured); the latency prediction (passes/latency.py) turns them into tokens/s.
 """
 
 from __future__ import annotations

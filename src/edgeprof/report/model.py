@@ -7,6 +7,8 @@ and how it was obtained (:class:`Provenance`): *counted* by the formulas of the 
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from edgeprof.report.latency import LatencyReport
 from edgeprof.report.llm import LLMFigures
 from edgeprof.report.memory import MemoryReport
 from edgeprof.report.serial import from_dict, to_dict
+from edgeprof.report.text import printable
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -201,7 +204,85 @@ class Profile:
     )
     schema_version: int = SCHEMA_VERSION
 
+    # ---- text: a short repr, the summary as str() ----------------------------------------
+    def __repr__(self) -> str:
+        """One line (the dataclass repr of a whole profile runs to hundreds of kilobytes)."""
+        t = self.totals
+        bound = ", lower bound" if t.is_lower_bound else ""
+        return (f"<Profile {printable(self.model.name)!r} ({self.model.format}): {_si(t.flops)}FLOPs, "
+                f"{_si(t.macs)}MACs, {_si(t.params)} params, {len(self.layers)} layers, "
+                f"{sum(n.count for n in self.not_counted)} not counted{bound}>")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def summary(self) -> str:
+        """A short text summary: the model, its inputs, the totals, the memory peak, the ops not
+        counted and one line per device predicted or measurement made (``print(p)`` shows it)."""
+        t = self.totals
+        m = self.model
+        where = f", {m.path}" if m.path and m.path != m.name else ""
+        lines = [f"edgeprof profile: {m.name} ({m.format}{where})"]
+        for spec in self.inputs:
+            shape = "x".join(str(d) for d in spec.shape) or "scalar"
+            lines.append(f"  input   {printable(spec.name)} {shape} {spec.dtype} ({_SOURCE.get(spec.source, spec.source)})")
+        approx = " (lower bound: some ops not counted)" if t.is_lower_bound else ""
+        flops = f"{t.flops:,}" if t.flops_max == t.flops else f"{t.flops:,} .. {t.flops_max:,}"
+        lines.append(f"  FLOPs   {flops} ({_si(t.flops)}FLOPs){approx}")
+        if t.int_ops:
+            lines.append(f"  int OPs {t.int_ops:,} ({_si(t.int_ops)}OPs)")
+        lines.append(f"  MACs    {t.macs:,} ({_si(t.macs)}MACs)")
+        lines.append(f"  params  {t.params:,} ({_si(t.params)}), weights {_si(t.weight_bytes)}B")
+        if self.memory is not None:
+            pm = self.memory.predicted
+            lower = " (lower bound)" if pm.is_lower_bound else ""
+            lines.append(f"  peak    {_si(pm.peak_bytes)}B predicted (weights + activations "
+                         f"{_si(pm.peak_activation_bytes)}B){lower}")
+        if self.llm is not None:
+            lines.append(f"  LLM     KV cache {_si(self.llm.kv_cache_bytes)}B")
+        if self.latency is not None:
+            for device_id, pred in self.latency.predicted.items():
+                lower = " (lower bound)" if pred.is_lower_bound else ""
+                lines.append(f"  latency {pred.total_s * 1e3:.4g} ms predicted on {device_id}{lower}")
+            if self.latency.measured is not None:
+                meas = self.latency.measured
+                lines.append(f"  latency {meas.p50_s * 1e3:.4g} ms measured (p50 of {meas.runs} runs, {meas.runtime})")
+        if self.energy is not None:
+            for device_id, e in self.energy.estimated.items():
+                r = e.estimated_j
+                lines.append(f"  energy  {r.mid * 1e3:.3g} mJ estimated on {device_id} "
+                             f"({r.low * 1e3:.3g} .. {r.high * 1e3:.3g} mJ)")
+        if self.not_counted:
+            listed = ", ".join(f"{printable(n.op)} ({n.count})" for n in self.not_counted)
+            lines.append(f"  not counted: {listed}")
+        else:
+            lines.append("  not counted: none")
+        lines.append(f"  {len(self.layers)} layers; p.layers, p.by_operator(), p.by_module(), p.to_frame(), "
+                     "p.to_json() for the rest")
+        return "\n".join(lines)
+
     # ---- views -------------------------------------------------------------------------
+    def to_frame(self, view: Literal["layers", "operators", "modules"] = "layers", *, depth: int = 1) -> Any:
+        """A view as a pandas DataFrame, one row per item and one column per field: ``"layers"``
+        (:attr:`layers`), ``"operators"`` (:meth:`by_operator`) or ``"modules"``
+        (:meth:`by_module` at ``depth``). pandas is optional: :class:`ImportError` saying how to
+        install it when it is missing."""
+        if view == "layers":
+            rows: list[Any] = list(self.layers)
+            columns = [f.name for f in dataclasses.fields(LayerCost)]
+        elif view == "operators":
+            rows, columns = self.by_operator(), [f.name for f in dataclasses.fields(OperatorRow)]
+        elif view == "modules":
+            rows, columns = self.by_module(depth), [f.name for f in dataclasses.fields(ModuleRow)]
+        else:
+            raise ValueError(f"view must be 'layers', 'operators' or 'modules', not {view!r}")
+        try:
+            pandas = importlib.import_module("pandas")
+        except ModuleNotFoundError:
+            raise ImportError("Profile.to_frame needs pandas, which is not installed: pip install pandas "
+                              "(or pip install 'edgeprof[pandas]')") from None
+        return pandas.DataFrame([dataclasses.astuple(r) for r in rows], columns=columns)
+
     def by_operator(self) -> list[OperatorRow]:
         """One row per op type, most ops first."""
         acc: dict[str, list[int]] = {}
@@ -268,6 +349,20 @@ class Profile:
     @staticmethod
     def from_json(text: str) -> Profile:
         return Profile.from_dict(json.loads(text))
+
+
+_SOURCE = {"model": "from the model", "flag": "as given", "default-batch": "batch assumed 1",
+           "example": "from the example inputs"}
+_SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
+
+
+def _si(n: int | float) -> str:
+    """``68818816`` -> ``'68.8 M'``: three significant digits and a decimal prefix (with the space
+    a unit follows), or the number itself below 1,000."""
+    for size, prefix in _SI:
+        if abs(n) >= size:
+            return f"{n / size:.3g} {prefix}"
+    return f"{n:g} " if isinstance(n, float) else f"{n} "
 
 
 _html_display: Callable[[Profile], str] | None = None

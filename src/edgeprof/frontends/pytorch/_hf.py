@@ -17,6 +17,7 @@ import contextlib
 import inspect
 import json
 import logging
+import re
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -237,9 +238,46 @@ def _load_hf_config(path: str | Path, request: ShapeRequest | None, built: tuple
     elif options.get("seq_len") is not None:
         raise UsageError("seq_len sets the default text input; do not combine it with explicit inputs")
     name = type(model).__name__
-    loaded = load_torch(model, request, name=name, model_format="hf-config", path=str(path),
-                        **{k: v for k, v in options.items() if k in ("input_dtypes", "example_inputs")})
+    try:
+        loaded = load_torch(model, request, name=name, model_format="hf-config", path=str(path),
+                            **{k: v for k, v in options.items() if k in ("input_dtypes", "example_inputs")})
+    except ModelLoadError as exc:  # the forward needs an input not given: say which (Whisper: decoder_input_ids)
+        missing = None if example is not None else _missing_input(model, request, exc.message)
+        if missing is None:
+            raise
+        raise ShapeError(f"{name}.forward needs the input {missing!r} too: give --input "
+                         f"{missing}={_shape_hint(missing, config, batch)} (as well as the others; it said: "
+                         f"{exc.message.split(': ', 1)[-1]})") from None
     return loaded
+
+
+def _missing_input(model: torch.nn.Module, request: ShapeRequest, message: str) -> str | None:
+    """The forward parameter a failed trace names (a TypeError or ValueError from the model's code)
+    that no input was given for, first named first; None when the message names none."""
+    if " raised TypeError " not in message and " raised ValueError " not in message:
+        return None
+    given = {n for n, _ in request.inputs if n is not None}
+    text = message.split(": ", 1)[-1]
+    named = [(text.find(p), p) for p in _forward_names(model) - given
+             if p not in ("self", "kwargs", "args") and _word_in(p, text)]
+    return min(named)[1] if named else None
+
+
+def _word_in(name: str, text: str) -> bool:
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", text) is not None
+
+
+def _shape_hint(name: str, config: Any, batch: int) -> str:
+    """A shape to give for input ``name``: token ids ``BxT``, Whisper-style audio features from the config."""
+    if name.endswith("_ids") or name.endswith("_mask"):
+        return f"{batch}xT"
+    if name == "input_features":
+        mels, frames = getattr(config, "num_mel_bins", None), getattr(config, "max_source_positions", None)
+        if isinstance(mels, int) and isinstance(frames, int):
+            return f"{batch}x{mels}x{2 * frames}"
+    if name == "pixel_values":
+        return f"{batch}x3xHxW"
+    return "DxD..."
 
 
 def _positive(v: Any, what: str) -> int:
@@ -271,7 +309,11 @@ def _default_inputs(model: torch.nn.Module, config: Any, seq_len: Any,
             raise ShapeError(f"{type(model).__name__}'s config has no image_size: give --input "
                              "pixel_values=Bx3xHxW")
         return (("pixel_values", (batch, int(channels), *hw)),)
-    raise ShapeError(f"{type(model).__name__} takes {main!r}: give its shape with --input {main}=...")
+    if getattr(config, "is_encoder_decoder", False):  # Whisper: audio features and the decoder's tokens
+        raise ShapeError(f"{type(model).__name__} takes {main!r} and 'decoder_input_ids': give both, e.g. --input "
+                         f"{main}={_shape_hint(main, config, batch)} --input decoder_input_ids={batch}xT")
+    raise ShapeError(f"{type(model).__name__} takes {main!r}: give its shape with --input {main}="
+                     f"{_shape_hint(main, config, batch)}")
 
 
 # ---- decoder LLMs: prefill and decode graphs ----------------------------------------------
