@@ -40,9 +40,6 @@ _SILERO_IFLESS = ("Pad 'node_pad' (pads computed at run time from the input's sh
                   "Relu x4, Slice x2, Sqrt x1")
 _MELSPEC = ("TFLite shapes are not re-inferred beyond the batch: at input 1x1280 (file: 1x1) Add, Conv x2, Log, MatMul, "
             "Max x2, Min x2, Mul x4, ReduceMax, Transpose x5 are not counted")
-_SPARSE = "tflite::DENSIFY has no formula"
-_SPARSE_PARAMS = ("a sparse (DENSIFY) tensor's params and weight bytes are counted at its dense shape, not at the "
-                  "values the file stores")
 _MWW = "tflite::VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE (streaming state) are not counted"
 
 # Known gaps: check -> reason. "load" covers all three checks (the model does not load).
@@ -51,8 +48,6 @@ GAPS: dict[str, dict[str, str]] = {
                                "(shape [0], empty buffer: reshape to a scalar) that the TFLite frontend takes as "
                                "undefined ('which nothing defines')"},
     "silero-vad-op18-ifless": {"counted": _SILERO_IFLESS, "macs": _SILERO_IFLESS},
-    "mp-face-detection-full-sparse": {"counted": _SPARSE, "params": _SPARSE_PARAMS},
-    "mp-pose-detection": {"counted": _SPARSE, "params": _SPARSE_PARAMS},
     "mp-face-landmark-attention": {"counted": "custom ops CUSTOM:Landmarks2TransformMatrix, "
                                               "CUSTOM:TransformLandmarks, CUSTOM:TransformTensorBilinear have no formula"},
     "mp-selfie-segmentation": {"counted": "custom op CUSTOM:Convolution2DTransposeBias has no formula"},
