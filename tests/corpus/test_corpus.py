@@ -40,7 +40,6 @@ _SILERO_IFLESS = ("Pad 'node_pad' (pads computed at run time from the input's sh
                   "Relu x4, Slice x2, Sqrt x1")
 _MELSPEC = ("TFLite shapes are not re-inferred beyond the batch: at input 1x1280 (file: 1x1) Add, Conv x2, Log, MatMul, "
             "Max x2, Min x2, Mul x4, ReduceMax, Transpose x5 are not counted")
-_MWW = "tflite::VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE (streaming state) are not counted"
 
 # Known gaps: check -> reason. "load" covers all three checks (the model does not load).
 GAPS: dict[str, dict[str, str]] = {
@@ -53,10 +52,6 @@ GAPS: dict[str, dict[str, str]] = {
     "mp-selfie-segmentation": {"counted": "custom op CUSTOM:Convolution2DTransposeBias has no formula"},
     "mp-selfie-segmentation-landscape": {"counted": "custom op CUSTOM:Convolution2DTransposeBias has no formula"},
     "oww-melspectrogram": {"counted": _MELSPEC, "macs": _MELSPEC},
-    "mww-alexa": {"counted": _MWW},
-    "mww-hey-jarvis": {"counted": _MWW},
-    "mww-hey-mycroft": {"counted": _MWW},
-    "mww-okay-nabu": {"counted": _MWW},
 }
 
 
