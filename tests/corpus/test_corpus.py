@@ -22,7 +22,7 @@ import pytest
 
 from tests.corpus.runtime_macs import (
     RuntimeMacs,
-    edgeprof_macs_by_family,
+    edgeprof_macs_paths,
     load_fetch_module,
     not_counted_ops,
     profile_entry,
@@ -43,9 +43,6 @@ _MELSPEC = ("TFLite shapes are not re-inferred beyond the batch: at input 1x1280
 
 # Known gaps: check -> reason. "load" covers all three checks (the model does not load).
 GAPS: dict[str, dict[str, str]] = {
-    "oww-hey-jarvis": {"load": "GraphError: RESHAPE 'onnx_tf_prefix_If_32/Squeeze1' reads a zero-element constant "
-                               "(shape [0], empty buffer: reshape to a scalar) that the TFLite frontend takes as "
-                               "undefined ('which nothing defines')"},
     "silero-vad-op18-ifless": {"counted": _SILERO_IFLESS, "macs": _SILERO_IFLESS},
     "mp-face-landmark-attention": {"counted": "custom ops CUSTOM:Landmarks2TransformMatrix, "
                                               "CUSTOM:TransformLandmarks, CUSTOM:TransformTensorBilinear have no formula"},
@@ -117,7 +114,7 @@ def test_macs_equal_runtime(name: str) -> None:
     if rt.error:
         pytest.skip(f"no runtime figure ({rt.source}): {rt.error}")
     assert rt.kernels > 0
-    ours = {k: v for k, v in edgeprof_macs_by_family(profile).items() if v}
     theirs = {k: v for k, v in rt.by_family.items() if v}
-    assert ours == theirs, f"edgeprof MACs by family {ours}, {rt.source}: {theirs}"
-    assert profile.totals.macs == rt.total
+    # an If whose condition is not known statically: the runtime ran one of the paths edgeprof lists
+    paths = [(total, {k: v for k, v in fam.items() if v}) for total, fam in edgeprof_macs_paths(profile)]
+    assert (rt.total, theirs) in paths, f"edgeprof MACs (total, by family) per path {paths}, {rt.source}: {theirs}"

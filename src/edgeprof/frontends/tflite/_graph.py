@@ -99,6 +99,13 @@ class GraphBuilder:
     def _maybe_weight(self, t: TfTensor) -> None:
         buf = self.ctx.model.buffers[t.buffer] if t.buffer < len(self.ctx.model.buffers) else None
         name = self.names[t.index]
+        if buf is not None and buf.nbytes == 0 and t.buffer > 0 and t.shape is not None and 0 in t.shape \
+                and not t.is_variable:
+            # a constant with no elements (RESHAPE's shape [] as a tensor of shape [0]: reshape to a
+            # scalar) needs no data: it is defined, and empty
+            self.weights[name] = Weight(name, t.dtype, Shape(t.shape), role="constant",
+                                        storage_key=f"buffer:{t.buffer}", values=())
+            return
         if buf is None or buf.nbytes == 0:
             if t.is_variable and t.shape is not None:
                 self.weights[name] = Weight(name, t.dtype, Shape(t.shape), role="buffer",
