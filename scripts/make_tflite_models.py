@@ -68,6 +68,7 @@ class Op:
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     options: tuple[str, dict[str, Any]] | None = None  # (options table name, fields)
+    custom_options: bytes | None = None  # a custom op's option bytes
 
 
 @dataclass
@@ -171,11 +172,14 @@ def _subgraph(st: _State, sg: Subgraph) -> int:
             st.opcodes.append(op.name)
         opts = _table(b, op.options[0], op.options[1]) if op.options else None
         ins, outs = _vector(b, op.inputs, "i"), _vector(b, op.outputs, "i")
+        custom = _vector(b, list(op.custom_options), "B") if op.custom_options is not None else None
         mod = importlib.import_module("tflite.Operator")
         mod.Start(b)
         mod.AddOpcodeIndex(b, st.opcodes.index(op.name))
         mod.AddInputs(b, ins)
         mod.AddOutputs(b, outs)
+        if custom is not None:
+            mod.AddCustomOptions(b, custom)
         if opts is not None and op.options is not None:
             mod.AddBuiltinOptionsType(b, _options_type(op.options[0]))
             mod.AddBuiltinOptions(b, opts)

@@ -46,8 +46,6 @@ GAPS: dict[str, dict[str, str]] = {
     "silero-vad-op18-ifless": {"counted": _SILERO_IFLESS, "macs": _SILERO_IFLESS},
     "mp-face-landmark-attention": {"counted": "custom ops CUSTOM:Landmarks2TransformMatrix, "
                                               "CUSTOM:TransformLandmarks, CUSTOM:TransformTensorBilinear have no formula"},
-    "mp-selfie-segmentation": {"counted": "custom op CUSTOM:Convolution2DTransposeBias has no formula"},
-    "mp-selfie-segmentation-landscape": {"counted": "custom op CUSTOM:Convolution2DTransposeBias has no formula"},
     "oww-melspectrogram": {"counted": _MELSPEC, "macs": _MELSPEC},
 }
 
