@@ -35,15 +35,11 @@ CORPUS: tuple[Any, ...] = FETCH.CORPUS
 CORPUS_DIR: Path = FETCH.CORPUS_DIR
 BY_NAME = {e.name: e for e in CORPUS}
 
-_SILERO_IFLESS = ("Pad 'node_pad' (pads computed at run time from the input's shape) gets no static output shape, "
-                  "so 16 nodes after it (then_branch of cond__1) are not counted: Add x1, Conv x5, Pad x1, Pow x2, "
-                  "Relu x4, Slice x2, Sqrt x1")
 _MELSPEC = ("TFLite shapes are not re-inferred beyond the batch: at input 1x1280 (file: 1x1) Add, Conv x2, Log, MatMul, "
             "Max x2, Min x2, Mul x4, ReduceMax, Transpose x5 are not counted")
 
 # Known gaps: check -> reason. "load" covers all three checks (the model does not load).
 GAPS: dict[str, dict[str, str]] = {
-    "silero-vad-op18-ifless": {"counted": _SILERO_IFLESS, "macs": _SILERO_IFLESS},
     "mp-face-landmark-attention": {"counted": "custom ops CUSTOM:Landmarks2TransformMatrix, "
                                               "CUSTOM:TransformLandmarks, CUSTOM:TransformTensorBilinear have no formula"},
     "oww-melspectrogram": {"counted": _MELSPEC, "macs": _MELSPEC},
