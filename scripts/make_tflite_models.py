@@ -21,7 +21,9 @@ Models (closed-form counts in tests/frontends/tflite/test_models.py):
   or time-major and with peepholes through ``lstm_model``'s arguments);
 * ``rnn``: UNIDIRECTIONAL_SEQUENCE_RNN (float, TANH, time-major; 4 steps, batch 2, input 3, hidden 5);
 * ``birnn``: BIDIRECTIONAL_SEQUENCE_RNN (float, RELU, time-major, two outputs; 2 steps, batch 1, input 3,
-  hidden 2).
+  hidden 2);
+* ``fp16_sparse``: weights expanded at load, the MediaPipe form: float16 constants -> DEQUANTIZE ->
+  CONV_2D 1x1, and a sparse (CSR) float16 constant -> DENSIFY -> DEQUANTIZE -> FULLY_CONNECTED.
 
 Weights are deterministic (a fixed seed), so the files are byte-for-byte reproducible.
 """
@@ -40,8 +42,9 @@ import numpy as np
 from tflite.utils import BUILTIN_OPCODE2NAME
 
 _CODE = {name: code for code, name in BUILTIN_OPCODE2NAME.items()}
-FLOAT32, INT32, UINT8, INT64, BOOL, INT8 = 0, 2, 3, 4, 6, 9
-_NP = {FLOAT32: np.float32, INT32: np.int32, INT8: np.int8, UINT8: np.uint8, INT64: np.int64, BOOL: np.bool_}
+FLOAT32, FLOAT16, INT32, UINT8, INT64, BOOL, INT8 = 0, 1, 2, 3, 4, 6, 9
+_NP = {FLOAT32: np.float32, FLOAT16: np.float16, INT32: np.int32, INT8: np.int8, UINT8: np.uint8, INT64: np.int64,
+       BOOL: np.bool_}
 NONE, RELU, RELU6 = 0, 1, 3
 SAME, VALID = 0, 1
 
@@ -56,6 +59,7 @@ class Tensor:
     signature: tuple[int, ...] | None = None
     buffer: int | None = None  # share another tensor's buffer (its index in the model's buffers)
     variable: bool = False
+    csr: tuple[Sequence[int], Sequence[int]] | None = None  # a sparse 2-D tensor: (row segments, column indices)
 
 
 @dataclass
@@ -64,6 +68,7 @@ class Op:
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     options: tuple[str, dict[str, Any]] | None = None  # (options table name, fields)
+    custom_options: bytes | None = None  # a custom op's option bytes
 
 
 @dataclass
@@ -167,11 +172,14 @@ def _subgraph(st: _State, sg: Subgraph) -> int:
             st.opcodes.append(op.name)
         opts = _table(b, op.options[0], op.options[1]) if op.options else None
         ins, outs = _vector(b, op.inputs, "i"), _vector(b, op.outputs, "i")
+        custom = _vector(b, list(op.custom_options), "B") if op.custom_options is not None else None
         mod = importlib.import_module("tflite.Operator")
         mod.Start(b)
         mod.AddOpcodeIndex(b, st.opcodes.index(op.name))
         mod.AddInputs(b, ins)
         mod.AddOutputs(b, outs)
+        if custom is not None:
+            mod.AddCustomOptions(b, custom)
         if opts is not None and op.options is not None:
             mod.AddBuiltinOptionsType(b, _options_type(op.options[0]))
             mod.AddBuiltinOptions(b, opts)
@@ -213,6 +221,7 @@ def _tensor(st: _State, t: Tensor) -> int:
         mod.AddZeroPoint(b, z_vec)
         mod.AddQuantizedDimension(b, axis)
         quant = mod.End(b)
+    sparsity = _csr(b, t.shape[0], *t.csr) if t.csr is not None else None
     mod = importlib.import_module("tflite.Tensor")
     mod.Start(b)
     mod.AddShape(b, shape)
@@ -225,6 +234,38 @@ def _tensor(st: _State, t: Tensor) -> int:
         mod.AddShapeSignature(b, signature)
     if t.variable:
         mod.AddIsVariable(b, True)
+    if sparsity is not None:
+        mod.AddSparsity(b, sparsity)
+    return int(mod.End(b))
+
+
+def _csr(b: flatbuffers.Builder, rows: int, segments: Sequence[int], indices: Sequence[int]) -> int:
+    """SparsityParameters of a 2-D tensor: dim 0 dense, dim 1 CSR (Int32Vector segments and indices)."""
+    vectors = []
+    for values in (segments, indices):
+        vec = _vector(b, values, "i")
+        mod = importlib.import_module("tflite.Int32Vector")
+        mod.Start(b)
+        mod.AddValues(b, vec)
+        vectors.append(mod.End(b))
+    meta = importlib.import_module("tflite.DimensionMetadata")
+    meta.Start(b)
+    meta.AddFormat(b, 0)  # DENSE
+    meta.AddDenseSize(b, rows)
+    dense = meta.End(b)
+    meta.Start(b)
+    meta.AddFormat(b, 1)  # SPARSE_CSR
+    meta.AddArraySegmentsType(b, 1)  # Int32Vector
+    meta.AddArraySegments(b, vectors[0])
+    meta.AddArrayIndicesType(b, 1)
+    meta.AddArrayIndices(b, vectors[1])
+    sparse = meta.End(b)
+    order = _vector(b, [0, 1], "i")
+    dims = _vector(b, [dense, sparse], "o")
+    mod = importlib.import_module("tflite.SparsityParameters")
+    mod.Start(b)
+    mod.AddTraversalOrder(b, order)
+    mod.AddDimMetadata(b, dims)
     return int(mod.End(b))
 
 
@@ -481,6 +522,43 @@ def birnn_model() -> bytes:
     return build([Subgraph(t, (0,), (9, 10), ops, "main")])
 
 
+def fp16_sparse_model() -> bytes:
+    """1x4x4x3 -> CONV_2D 1x1 3->2 (float16 weight and bias, each through DEQUANTIZE) -> RESHAPE 1x32 ->
+    FULLY_CONNECTED 32->6, no bias, whose float16 weight is sparse (CSR: row r keeps r+1 values, 21 of 192)
+    and goes through DENSIFY, then DEQUANTIZE."""
+    rng = _rng()
+    cols = [list(range(r, 32, 5))[: r + 1] for r in range(6)]
+    segments = [0]
+    for c in cols:
+        segments.append(segments[-1] + len(c))
+    indices = [j for c in cols for j in c]
+    t = [
+        Tensor("input", (1, 4, 4, 3)),  # 0
+        Tensor("conv/w_f16", (2, 1, 1, 3), FLOAT16, data=_arr(rng.standard_normal((2, 1, 1, 3)), FLOAT16)),  # 1
+        Tensor("conv/w", (2, 1, 1, 3)),  # 2
+        Tensor("conv/b_f16", (2,), FLOAT16, data=_arr(rng.standard_normal(2), FLOAT16)),  # 3
+        Tensor("conv/b", (2,)),  # 4
+        Tensor("conv/out", (1, 4, 4, 2)),  # 5
+        Tensor("reshape/shape", (2,), INT32, data=_arr([1, 32], INT32)),  # 6
+        Tensor("flat", (1, 32)),  # 7
+        Tensor("fc/w_sparse", (6, 32), FLOAT16, data=_arr(rng.standard_normal(len(indices)), FLOAT16),
+               csr=(segments, indices)),  # 8
+        Tensor("fc/w_f16", (6, 32), FLOAT16),  # 9
+        Tensor("fc/w", (6, 32)),  # 10
+        Tensor("output", (1, 6)),  # 11
+    ]
+    ops = [
+        Op("DEQUANTIZE", (1,), (2,)),
+        Op("DEQUANTIZE", (3,), (4,)),
+        Op("CONV_2D", (0, 2, 4), (5,), _conv_opts(VALID, 1, NONE)),
+        Op("RESHAPE", (5, 6), (7,), ("ReshapeOptions", {"NewShape": [1, 32]})),
+        Op("DENSIFY", (8,), (9,)),
+        Op("DEQUANTIZE", (9,), (10,)),
+        Op("FULLY_CONNECTED", (7, 10, -1), (11,), ("FullyConnectedOptions", {"FusedActivationFunction": NONE})),
+    ]
+    return build([Subgraph(t, (0,), (11,), ops, "main")])
+
+
 MODELS: dict[str, Callable[[], bytes]] = {
     "float_cnn": float_cnn_model,
     "int8_cnn": int8_cnn_model,
@@ -492,6 +570,7 @@ MODELS: dict[str, Callable[[], bytes]] = {
     "lstm": lstm_model,
     "rnn": rnn_model,
     "birnn": birnn_model,
+    "fp16_sparse": fp16_sparse_model,
 }
 
 

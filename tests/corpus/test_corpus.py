@@ -22,7 +22,7 @@ import pytest
 
 from tests.corpus.runtime_macs import (
     RuntimeMacs,
-    edgeprof_macs_by_family,
+    edgeprof_macs_paths,
     load_fetch_module,
     not_counted_ops,
     profile_entry,
@@ -35,33 +35,11 @@ CORPUS: tuple[Any, ...] = FETCH.CORPUS
 CORPUS_DIR: Path = FETCH.CORPUS_DIR
 BY_NAME = {e.name: e for e in CORPUS}
 
-_SILERO_IFLESS = ("Pad 'node_pad' (pads computed at run time from the input's shape) gets no static output shape, "
-                  "so 16 nodes after it (then_branch of cond__1) are not counted: Add x1, Conv x5, Pad x1, Pow x2, "
-                  "Relu x4, Slice x2, Sqrt x1")
-_MELSPEC = ("TFLite shapes are not re-inferred beyond the batch: at input 1x1280 (file: 1x1) Add, Conv x2, Log, MatMul, "
-            "Max x2, Min x2, Mul x4, ReduceMax, Transpose x5 are not counted")
-_SPARSE = "tflite::DENSIFY has no formula"
-_SPARSE_PARAMS = ("a sparse (DENSIFY) tensor's params and weight bytes are counted at its dense shape, not at the "
-                  "values the file stores")
-_MWW = "tflite::VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE (streaming state) are not counted"
 
 # Known gaps: check -> reason. "load" covers all three checks (the model does not load).
 GAPS: dict[str, dict[str, str]] = {
-    "oww-hey-jarvis": {"load": "GraphError: RESHAPE 'onnx_tf_prefix_If_32/Squeeze1' reads a zero-element constant "
-                               "(shape [0], empty buffer: reshape to a scalar) that the TFLite frontend takes as "
-                               "undefined ('which nothing defines')"},
-    "silero-vad-op18-ifless": {"counted": _SILERO_IFLESS, "macs": _SILERO_IFLESS},
-    "mp-face-detection-full-sparse": {"counted": _SPARSE, "params": _SPARSE_PARAMS},
-    "mp-pose-detection": {"counted": _SPARSE, "params": _SPARSE_PARAMS},
     "mp-face-landmark-attention": {"counted": "custom ops CUSTOM:Landmarks2TransformMatrix, "
                                               "CUSTOM:TransformLandmarks, CUSTOM:TransformTensorBilinear have no formula"},
-    "mp-selfie-segmentation": {"counted": "custom op CUSTOM:Convolution2DTransposeBias has no formula"},
-    "mp-selfie-segmentation-landscape": {"counted": "custom op CUSTOM:Convolution2DTransposeBias has no formula"},
-    "oww-melspectrogram": {"counted": _MELSPEC, "macs": _MELSPEC},
-    "mww-alexa": {"counted": _MWW},
-    "mww-hey-jarvis": {"counted": _MWW},
-    "mww-hey-mycroft": {"counted": _MWW},
-    "mww-okay-nabu": {"counted": _MWW},
 }
 
 
@@ -127,7 +105,7 @@ def test_macs_equal_runtime(name: str) -> None:
     if rt.error:
         pytest.skip(f"no runtime figure ({rt.source}): {rt.error}")
     assert rt.kernels > 0
-    ours = {k: v for k, v in edgeprof_macs_by_family(profile).items() if v}
     theirs = {k: v for k, v in rt.by_family.items() if v}
-    assert ours == theirs, f"edgeprof MACs by family {ours}, {rt.source}: {theirs}"
-    assert profile.totals.macs == rt.total
+    # an If whose condition is not known statically: the runtime ran one of the paths edgeprof lists
+    paths = [(total, {k: v for k, v in fam.items() if v}) for total, fam in edgeprof_macs_paths(profile)]
+    assert (rt.total, theirs) in paths, f"edgeprof MACs (total, by family) per path {paths}, {rt.source}: {theirs}"

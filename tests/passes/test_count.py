@@ -76,10 +76,12 @@ def test_if_with_unknown_branch_gives_a_range() -> None:
     b.node("If", ["cond"], "y", (1, 1), name="if",
            subgraphs={"then_branch": _mm_body("then", 8), "else_branch": two.build(["e2"])})
     p = _profile(b.build(["y"]))
-    assert (p.totals.flops, p.totals.flops_max) == (15, 30)
-    assert (p.totals.macs, p.totals.macs_max) == (8, 16)
+    # the totals are the costlier branch's (else: two matmuls); the range goes down to the cheaper one
+    assert (p.totals.flops_min, p.totals.flops, p.totals.flops_max) == (15, 30, 30)
+    assert (p.totals.macs_min, p.totals.macs, p.totals.macs_max) == (8, 16, 16)
     in_branches = [layer for layer in p.layers if layer.range_group == "if"]
     assert len(in_branches) == 3
+    assert [x.name for x in in_branches if not x.in_totals] == ["if/then_branch/mm_then"]
 
 
 def test_loop_multiplies_the_body_by_its_trip_count() -> None:
@@ -141,8 +143,9 @@ def test_loop_that_may_exit_early_gives_a_range_up_to_its_trip_count() -> None:
            trip_count_reason="upper bound: loop may exit early (its condition is computed in the body)",
            subgraphs={"body": _mm_body("body", 8)})
     p = _profile(b.build(["y"]))
-    assert (p.totals.flops, p.totals.flops_max) == (0, 5 * 15)
-    assert (p.totals.macs, p.totals.macs_max) == (0, 5 * 8)
+    assert (p.totals.flops_min, p.totals.flops, p.totals.flops_max) == (0, 5 * 15, 5 * 15)
+    assert (p.totals.macs_min, p.totals.macs, p.totals.macs_max) == (0, 5 * 8, 5 * 8)
+    assert all(x.in_totals for x in p.layers)
     loop_row = next(layer for layer in p.layers if layer.name == "loop")
     assert "at most 5" in loop_row.note
     assert all(layer.range_group == "loop" for layer in p.layers if layer.name.startswith("loop/"))

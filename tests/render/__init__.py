@@ -99,9 +99,10 @@ def wide_mixed() -> Profile:
         LayerCost("/quant/[q]MatMulInteger", "MatMulInteger", "linear", "counted", (1, 4), int_ops=124, macs=64,
                   bytes_read=80, bytes_written=16, params=64, precision="int8", scope="quant"),
         LayerCost("/if", "If", "control_flow", "zero", (1, 64),
-                  note="condition not known statically: both branches listed, totals give the range"),
+                  note="condition not known statically: totals, categories and shares at the costlier branch "
+                       "(else_branch); the other branch is listed, not in the totals"),
         LayerCost("/if/then_branch/a|b", "Relu", "activation", "counted", (1, 64), flops=64, bytes_read=256,
-                  bytes_written=256, precision="float16", range_group="/if"),
+                  bytes_written=256, precision="float16", range_group="/if", in_totals=False),
         LayerCost("/if/else_branch/sig", "Sigmoid", "activation", "counted", (1, 64), flops=256, bytes_read=256,
                   bytes_written=256, precision="float16", range_group="/if"),
         LayerCost("/loop/body/" + "very_long_module_name_" * 4 + "Add", "Add", "elementwise", "counted", (1, 64),
@@ -111,7 +112,7 @@ def wide_mixed() -> Profile:
     layers = stack + extra
     stack_flops = 1_000 * sum(range(1, 26))  # 325,000
     stack_macs = 500 * sum(range(1, 26))  # 162,500
-    flops = stack_flops + 64 + 192  # the If's cheaper branch (Relu, 64) counts towards the minimum
+    flops = stack_flops + 256 + 192  # the totals follow the If's costlier branch (Sigmoid, 256)
     total = flops + 124
     return Profile(
         model=ModelInfo("wide_mixed", "onnx", "/tmp/wide mixed [v2].onnx", None, "", ""),
@@ -121,10 +122,11 @@ def wide_mixed() -> Profile:
         ),
         totals=Totals(flops=flops, int_ops=124, macs=stack_macs + 64, params=25 * 128 + 64,
                       weight_bytes=25 * 128 * 2 + 64, bytes_read=25 * 2_048 + 80 + 256 + 1_536,
-                      bytes_written=25 * 256 + 16 + 256 + 768, flops_max=stack_flops + 256 + 192,
-                      macs_max=stack_macs + 64, is_lower_bound=False),
-        categories=(  # nodes in the If's branches are left out of the shares, as the summary pass does
+                      bytes_written=25 * 256 + 16 + 256 + 768, flops_max=flops,
+                      macs_max=stack_macs + 64, is_lower_bound=False, flops_min=stack_flops + 64 + 192),
+        categories=(  # the If's cheaper branch (in_totals=False) is left out, as the summary pass does
             CategoryShare("linear", stack_flops, 124, stack_macs + 64, 26, (stack_flops + 124) / total),
+            CategoryShare("activation", 256, 0, 0, 1, 256 / total),
             CategoryShare("elementwise", 192, 0, 0, 1, 192 / total),
             CategoryShare("control_flow", 0, 0, 0, 1, 0.0),
         ),

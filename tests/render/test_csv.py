@@ -34,7 +34,7 @@ def test_header_is_every_layer_field_in_order() -> None:
     header = render_csv(tiny_cnn()).splitlines()[0]
     assert header == (
         "name,op,category,state,output_shape,flops,int_ops,macs,bytes_read,bytes_written,params,precision,scope,"
-        "calls,range_group,note"
+        "calls,range_group,note,in_totals"
     )
     assert CSV_COLUMNS == tuple(f.name for f in dataclasses.fields(LayerCost))
 

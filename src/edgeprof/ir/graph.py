@@ -60,6 +60,8 @@ class Weight:
     statistics), or a ``constant`` (a shape, an epsilon, an axis list). ``None`` means the
     frontend could not tell and the params pass decides. ``storage_key`` identifies the
     storage: two weights with the same key are one tensor (tied weights), counted once.
+    ``stored`` is the number of elements the file holds when it is fewer than ``shape`` has (a
+    sparse tensor stores its non-zero values only); ``numel`` and ``nbytes`` are what is stored.
     """
 
     name: str
@@ -69,10 +71,12 @@ class Weight:
     storage_key: str = ""
     values: tuple[float | int, ...] | None = None  # kept only for small tensors (shape math)
     external: bool = False  # stored in an ONNX external-data file
+    stored: int | None = None  # elements stored, when fewer than the shape's (a sparse tensor)
 
     @property
     def numel(self) -> int:
-        return self.shape.numel()
+        """The elements stored: the shape's, or ``stored`` for a sparse tensor."""
+        return self.shape.numel() if self.stored is None else self.stored
 
     @property
     def nbytes(self) -> int:

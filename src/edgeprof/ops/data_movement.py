@@ -9,7 +9,11 @@
   (numel(Y)), not the whole table; Shape, Size and EyeLike read only the input's shape;
   CastLike reads only the dtype of its second input;
 * Scatter, ScatterElements and ScatterND copy data and write the updates; with a
-  ``reduction`` (add, mul, max, min) each update is also 1 op.
+  ``reduction`` (add, mul, max, min) each update is also 1 op;
+* TFLite's resource variables (the streaming state of keyword spotters such as
+  microWakeWord): ``tflite::VAR_HANDLE`` names a variable (no data), ``tflite::READ_VARIABLE``
+  copies the variable into its output, ``tflite::ASSIGN_VARIABLE`` copies its value input into
+  the variable. No arithmetic; the bytes they copy are counted.
 
 Where (a select) is data movement: choosing between two values is not arithmetic. Indices,
 shapes, axes and pads are declared as meta inputs (never parameters).
@@ -17,7 +21,10 @@ shapes, axes and pads are declared as meta inputs (never parameters).
 
 from __future__ import annotations
 
+from edgeprof.ir import DType, Shape, Value
 from edgeprof.ops.registry import Arith, Category, Example, OpCall, Uncountable, data_movement, formula
+
+_HANDLE = Value("handle", DType("resource", 0, "int"), Shape(()))  # a TFLite resource handle: no data
 
 # --- views: alias the input, 0 bytes ----------------------------------------------------------
 
@@ -46,6 +53,7 @@ data_movement("ReverseSequence", reason="reverses each sequence's prefix: reads 
 data_movement("Trilu", reason="keeps a triangle and zeroes the rest (a select, not arithmetic)", meta_inputs=(1,))
 data_movement("Where", reason="a select between X and Y by condition: not arithmetic")
 data_movement("Constant", reason="writes a stored value")
+data_movement("tflite::VAR_HANDLE", reason="names a resource variable (streaming state): a handle, no data")
 data_movement("ConstantOfShape", reason="fills the output with one value", meta_inputs=(0,))
 data_movement("OneHot", reason="fills the output with off_value and writes on_value at the indices", meta_inputs=(1, 2))
 data_movement("TensorScatter", reason="copies the cache and writes the update at the write indices", meta_inputs=(2,))
@@ -150,3 +158,23 @@ def scatter(call: OpCall) -> Arith:
     if reduction not in ("add", "mul", "max", "min"):
         raise Uncountable(f"{call.op}: unknown reduction {reduction!r}")
     return Arith(ops=call.in_numel(2))
+
+
+@formula(
+    "tflite::READ_VARIABLE", category=Category.DATA_MOVEMENT,
+    example=Example((_HANDLE,), (((1, 4, 1, 8), "int8"),), ops=0),
+)
+def read_variable(call: OpCall) -> Arith:
+    """0 ops; copies the resource variable into Y: reads and writes numel(Y) elements."""
+    out = _out_bytes(call)
+    return Arith(ops=0, precision=call.outputs[0].dtype if call.outputs else None, bytes_read=out, bytes_written=out)
+
+
+@formula(
+    "tflite::ASSIGN_VARIABLE", category=Category.DATA_MOVEMENT,
+    example=Example((_HANDLE, ((1, 4, 1, 8), "int8")), (), ops=0),
+)
+def assign_variable(call: OpCall) -> Arith:
+    """0 ops; copies the value (input 1) into the resource variable: reads and writes numel(value) elements."""
+    value = _bytes(call, 1)
+    return Arith(ops=0, precision=call.in_dtype(1), bytes_read=value, bytes_written=value)

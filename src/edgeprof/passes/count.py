@@ -6,17 +6,24 @@ multiplied by their trip count), the ops that could not be counted, and the tota
 Control flow, as set up by the frontend:
 
 * ``If``: ``attrs["branch"]`` is ``"then_branch"``/``"else_branch"`` when the condition is known
-  statically; only that branch is counted. Otherwise both are listed, marked with
-  ``range_group``, and the totals carry the range (min branch .. max branch).
+  statically; only that branch is counted. Otherwise every branch is listed, its nodes marked
+  with ``range_group``, and **one rule** holds everywhere: the totals (and so the categories,
+  the per-operator and per-module views and every share) are those of the **costlier branch**
+  (the most FLOPs + integer OPs, then MACs: the worst case a budget must hold); the other
+  branch's nodes are listed with their own figures and ``in_totals=False`` (left out of every
+  sum and share); the totals carry the cheaper end of the range (``flops_min``, ``macs_min``),
+  and the If's row names both branches' figures.
 * ``Loop``/``Scan``: ``attrs["trip_count"]`` (an int) multiplies the body; when it is unknown
   the node is not counted and the reason names the flag that sets it. A trip count that is only
   an upper bound (``attrs["trip_count_reason"]`` says why: the body may end the loop early)
-  gives a range of 0 .. trip_count iterations, like an unresolved ``If``.
+  gives a range of 0 .. trip_count iterations: the totals at trip_count (the same worst-case rule),
+  the minimum at 0.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from edgeprof.ir import Graph, Node, Value, topological_order
 from edgeprof.ops.registry import Category, Entry, OpCall, OpCost, Uncountable, cost_of, lookup
@@ -26,33 +33,39 @@ from edgeprof.report.model import LayerCost, NotCounted
 
 @dataclass
 class _Acc:
+    """Figures along the costliest path (every unknown If at its costlier branch, an early-exit
+    Loop at its full trip count), and the FLOPs and MACs of the cheapest path."""
+
     flops: int = 0
     int_ops: int = 0
     macs: int = 0
-    flops_max: int = 0
-    macs_max: int = 0
     bytes_read: int = 0
     bytes_written: int = 0
+    flops_min: int = 0
+    macs_min: int = 0
 
     def add(self, other: _Acc) -> None:
         self.flops += other.flops
         self.int_ops += other.int_ops
         self.macs += other.macs
-        self.flops_max += other.flops_max
-        self.macs_max += other.macs_max
         self.bytes_read += other.bytes_read
         self.bytes_written += other.bytes_written
+        self.flops_min += other.flops_min
+        self.macs_min += other.macs_min
 
 
 @dataclass
 class CountResult:
+    """The layers, the ops not counted, the totals along the costliest path and the cheapest
+    path's FLOPs and MACs (equal to ``flops``/``macs`` without unknown control flow)."""
+
     layers: list[LayerCost] = field(default_factory=list)
     not_counted: list[NotCounted] = field(default_factory=list)
     flops: int = 0
     int_ops: int = 0
     macs: int = 0
-    flops_max: int = 0
-    macs_max: int = 0
+    flops_min: int = 0
+    macs_min: int = 0
     bytes_read: int = 0
     bytes_written: int = 0
 
@@ -67,7 +80,7 @@ def count(graph: Graph, weights: WeightTable) -> CountResult:
         for (op, reason), names in sorted(missing.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     ]
     return CountResult(
-        layers, not_counted, acc.flops, acc.int_ops, acc.macs, acc.flops_max, acc.macs_max, acc.bytes_read,
+        layers, not_counted, acc.flops, acc.int_ops, acc.macs, acc.flops_min, acc.macs_min, acc.bytes_read,
         acc.bytes_written,
     )
 
@@ -107,8 +120,8 @@ def _walk(
             continue
         layer = _layer(name, node, entry, cost, out_shape, params, calls, range_group)
         layers.append(layer)
-        total.add(_Acc(layer.flops, layer.int_ops, layer.macs, layer.flops, layer.macs, layer.bytes_read,
-                       layer.bytes_written))
+        total.add(_Acc(layer.flops, layer.int_ops, layer.macs, layer.bytes_read, layer.bytes_written, layer.flops,
+                       layer.macs))
     return total
 
 
@@ -135,16 +148,7 @@ def _control_flow(
             row(f"condition known statically: counts {branch}")
             return _walk(node.subgraphs[branch], scope_values, weights, layers, missing,
                          f"{name}/{branch}/", calls, range_group)
-        row("condition not known statically: both branches listed, totals give the range")
-        subs = [
-            _walk(g, scope_values, weights, layers, missing, f"{name}/{k}/", calls, range_group or name)
-            for k, g in sorted(node.subgraphs.items())
-        ]
-        if not subs:
-            return _Acc()
-        lo = min(subs, key=lambda a: a.flops + a.int_ops)
-        hi = max(subs, key=lambda a: a.flops_max + a.int_ops)
-        return _Acc(lo.flops, lo.int_ops, lo.macs, hi.flops_max, hi.macs_max, lo.bytes_read, lo.bytes_written)
+        return _unknown_if(node, scope_values, weights, layers, missing, name, calls, range_group, row)
     trips = node.attrs.get("trip_count")
     body = node.subgraphs.get("body")
     if body is None:
@@ -165,9 +169,45 @@ def _control_flow(
         return _walk(body, scope_values, weights, layers, missing, f"{name}/body/", calls * trips, range_group)
     # The loop may exit early: its body is listed for the full trip count and the totals carry
     # the range 0 .. trips iterations, like an If whose branch is not known.
-    row(f"body runs at most {trips} time(s): {bound}")
+    row(f"body runs at most {trips} time(s): {bound}; totals at {trips} (the range from 0)")
     upper = _walk(body, scope_values, weights, layers, missing, f"{name}/body/", calls * trips, range_group or name)
-    return _Acc(0, 0, 0, upper.flops_max, upper.macs_max, 0, 0)
+    return _Acc(upper.flops, upper.int_ops, upper.macs, upper.bytes_read, upper.bytes_written, 0, 0)
+
+
+def _unknown_if(
+    node: Node,
+    scope_values: dict[str, Value],
+    weights: WeightTable,
+    layers: list[LayerCost],
+    missing: dict[tuple[str, str], list[str]],
+    name: str,
+    calls: int,
+    range_group: str,
+    row: Callable[[str], None],
+) -> _Acc:
+    """An If whose condition is not known statically: every branch listed; the totals those of
+    the costlier branch, the other branches' layers ``in_totals=False`` (module docstring)."""
+    at = len(layers)
+    row("")
+    branches: list[tuple[str, _Acc, int, int]] = []
+    for k, g in sorted(node.subgraphs.items()):
+        start = len(layers)
+        acc = _walk(g, scope_values, weights, layers, missing, f"{name}/{k}/", calls, range_group or name)
+        branches.append((k, acc, start, len(layers)))
+    if not branches:
+        layers[at] = replace(layers[at], note="condition not known statically; the If has no branches")
+        return _Acc()
+    worst, hi, _, _ = max(branches, key=lambda b: (b[1].flops + b[1].int_ops, b[1].macs))
+    for k, _, start, end in branches:
+        if k != worst:
+            layers[start:end] = [replace(x, in_totals=False) for x in layers[start:end]]
+    figures = ", ".join(f"{k} {a.flops:,} FLOPs + {a.int_ops:,} int OPs, {a.macs:,} MACs" for k, a, _, _ in branches)
+    layers[at] = replace(layers[at], note=(
+        f"condition not known statically: totals, categories and shares at the costlier branch ({worst}); "
+        f"the other branch is listed, not in the totals ({figures})"
+    ))
+    return _Acc(hi.flops, hi.int_ops, hi.macs, hi.bytes_read, hi.bytes_written,
+                min(a.flops_min for _, a, _, _ in branches), min(a.macs_min for _, a, _, _ in branches))
 
 
 def _call(node: Node, values: dict[str, Value]) -> OpCall:

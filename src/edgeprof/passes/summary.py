@@ -25,7 +25,7 @@ def build_profile(loaded: LoadedModel, *, memory: bool = True, search_order: boo
     total_ops = counted.flops + counted.int_ops
     cats: dict[str, list[int]] = {}
     for layer in counted.layers:
-        if layer.range_group:
+        if not layer.in_totals:  # an unknown If's cheaper branch: totals and shares follow the costlier one
             continue
         c = cats.setdefault(layer.category, [0, 0, 0, 0])
         c[0] += layer.flops
@@ -55,9 +55,11 @@ def build_profile(loaded: LoadedModel, *, memory: bool = True, search_order: boo
         weight_bytes=table.weight_bytes,
         bytes_read=counted.bytes_read,
         bytes_written=counted.bytes_written,
-        flops_max=counted.flops_max,
-        macs_max=counted.macs_max,
+        flops_max=counted.flops,
+        macs_max=counted.macs,
         is_lower_bound=bool(counted.not_counted),
+        flops_min=counted.flops_min if counted.flops_min != counted.flops else None,
+        macs_min=counted.macs_min if counted.macs_min != counted.macs else None,
     )
     deployment = deploy(graph, counted.layers)
     return Profile(

@@ -104,14 +104,30 @@ def joules(value: float) -> str:
 
 
 def if_range(totals: Totals) -> str:
-    """``'FLOPs 15 .. 30, MACs 8 .. 16'``: the range an ``If`` with an unknown condition gives
-    (a figure whose minimum and maximum agree is left out)."""
+    """``'FLOPs 15 .. 30, MACs 8 .. 16'``: the range control flow not known statically gives (an
+    If's branches, a Loop that may exit early); the totals are its top. A figure whose minimum and
+    maximum agree is left out."""
     parts = []
-    if totals.flops_max != totals.flops:
-        parts.append(f"FLOPs {exact(totals.flops)} .. {exact(totals.flops_max)}")
-    if totals.macs_max != totals.macs:
-        parts.append(f"MACs {exact(totals.macs)} .. {exact(totals.macs_max)}")
+    if totals.flops_min is not None and totals.flops_min != totals.flops:
+        parts.append(f"FLOPs {exact(totals.flops_min)} .. {exact(totals.flops)}")
+    if totals.macs_min is not None and totals.macs_min != totals.macs:
+        parts.append(f"MACs {exact(totals.macs_min)} .. {exact(totals.macs)}")
     return ", ".join(parts)
+
+
+def layer_label(name: str, layer: LayerCost) -> str:
+    """A layer's name with where it sits when control flow is not known statically: a branch the
+    totals follow, or the other branch, listed but not in the totals (its share is ``-``)."""
+    if not layer.range_group:
+        return name
+    if not layer.in_totals:
+        return f"{name} (other branch of {layer.range_group}: not in the totals)"
+    return f"{name} (branch of {layer.range_group})"
+
+
+def layer_share(layer: LayerCost, total: int) -> str:
+    """A layer's share of the total ops; ``-`` for a branch left out of the totals."""
+    return percent(layer.flops + layer.int_ops, total) if layer.in_totals else "-"
 
 
 def percent(part: int, whole: int) -> str:

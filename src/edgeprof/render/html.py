@@ -42,6 +42,8 @@ from edgeprof.render.format import (
     if_range,
     input_source_label,
     joules,
+    layer_label,
+    layer_share,
     llm_rows,
     memory_rows,
     percent,
@@ -188,8 +190,9 @@ def _inputs(profile: Profile) -> str:
     if t.is_lower_bound:
         nodes = sum(n.count for n in profile.not_counted)
         notes.append(f"Lower bound: {nodes} node(s) were not counted (see Not counted); the true totals are higher.")
-    if t.flops_max > t.flops or t.macs_max > t.macs:
-        notes.append(f"Range {if_range(t)}: control flow not known statically.")
+    if t.has_range:
+        notes.append(f"Range {if_range(t)}: control flow not known statically; totals, categories and shares are "
+                     "at the top (the costlier branch).")
     if notes:
         out.append('<div id="notices"><h2>Notices</h2>')
         out += [f'<div class="notice">{esc(n)}</div>' for n in notes]
@@ -199,7 +202,7 @@ def _inputs(profile: Profile) -> str:
 
 
 def _flops_chart(profile: Profile, top: int = DEFAULT_CHART_LAYERS) -> str:
-    layers = [x for x in profile.top_layers(len(profile.layers)) if x.flops + x.int_ops > 0][:top]
+    layers = [x for x in profile.top_layers(len(profile.layers)) if x.flops + x.int_ops > 0 and x.in_totals][:top]
     total = profile.totals.flops + profile.totals.int_ops
     shown = f"the {len(layers)} costliest layers" if len(layers) < len(profile.layers) else "every layer"
     head = f'<section id="flops-chart"><h2>FLOPs per layer</h2><p class="sub">{esc(shown)}, FLOPs + integer OPs.</p>'
@@ -347,7 +350,7 @@ def _layers(profile: Profile) -> str:
     head_html = "".join(f'<th class="num">{h}</th>' if num else f"<th>{h}</th>" for h, num in heads)
     rows = []
     for i, x in enumerate(profile.layers):
-        name = esc(x.name) + (f" <small>(branch of {esc(x.range_group)})</small>" if x.range_group else "")
+        name = esc(x.name) + (f" <small>{esc(layer_label('', x).strip())}</small>" if x.range_group else "")
         op = esc(x.op) + (f" x{x.calls}" if x.calls != 1 else "")
         cls = ' class="not-counted"' if x.state == "not_counted" else ""
         cells = [_num(i), f"<td>{name}</td>", f"<td>{op}</td>", f"<td>{esc(x.category)}</td>",
@@ -360,9 +363,9 @@ def _layers(profile: Profile) -> str:
         else:
             cells.append(_num(x.flops))
             cells += [_num(x.int_ops)] if ints else []
-            share = x.flops + x.int_ops
+            share = x.flops + x.int_ops if x.in_totals else -1
             cells += [_num(x.macs), _num(x.params), _num(x.bytes_read),
-                      f'<td class="num" data-v="{share}">{percent(share, total)}</td>']
+                      f'<td class="num" data-v="{share}">{esc(layer_share(x, total))}</td>']
         key = esc(f"{x.name} {x.op} {x.category}")
         rows.append(f'<tr data-key="{key}"{cls}>{"".join(cells)}</tr>')
     return (

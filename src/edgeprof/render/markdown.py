@@ -37,6 +37,8 @@ from edgeprof.render.format import (
     human,
     if_range,
     input_source_label,
+    layer_label,
+    layer_share,
     llm_rows,
     memory_rows,
     percent,
@@ -106,10 +108,11 @@ def _summary(profile: Profile) -> list[str]:
             "(see *Not counted*); the true totals are higher.",
             "",
         ]
-    if t.flops_max > t.flops or t.macs_max > t.macs:
+    if t.has_range:
         lines += [
             f"Range {if_range(t)}: control flow not known statically (an `If`'s branch, a `Loop` that may "
-            "exit early; set the condition or trip count with `--value`).",
+            "exit early; set the condition or trip count with `--value`); totals, categories and shares are at "
+            "the top (the costlier branch).",
             "",
         ]
     f = profile.foldable
@@ -178,14 +181,14 @@ def _layers(profile: Profile, view: ViewOptions) -> list[str]:
     headers = ["name", "op", "output shape", "FLOPs"] + (["int OPs"] if ints else []) + ["MACs", "params", "share"]
     rows = []
     for layer in sel.layers:
-        name = layer.name + (f" (branch of {layer.range_group})" if layer.range_group else "")
+        name = layer_label(layer.name, layer)
         op = layer.op + (f" x{layer.calls}" if layer.calls != 1 else "")
         row = [name, op, shape_text(layer.output_shape)]
         if layer.state == "not_counted":
             row += [Md("**not counted**")] + (["-"] if ints else []) + ["-", exact(layer.params), "-"]
         else:
             row += [exact(layer.flops)] + ([exact(layer.int_ops)] if ints else [])
-            row += [exact(layer.macs), exact(layer.params), Md(percent(layer.flops + layer.int_ops, total))]
+            row += [exact(layer.macs), exact(layer.params), Md(layer_share(layer, total))]
         rows.append(row)
     lines += md_table(headers, rows, [False, False, False] + [True] * (len(headers) - 3))
     if sel.hidden:

@@ -50,6 +50,8 @@ from edgeprof.render.format import (
     human,
     if_range,
     input_source_label,
+    layer_label,
+    layer_share,
     llm_rows,
     memory_rows,
     percent,
@@ -279,9 +281,10 @@ def _summary(profile: Profile) -> list[RenderableType]:
                 style=_WARN,
             )
         )
-    if t.flops_max > t.flops or t.macs_max > t.macs:
+    if t.has_range:
         out.append(Text(f"Range {if_range(t)}: control flow not known statically (an If's branch, a Loop "
-                        "that may exit early; set the condition or trip count with --value)."))
+                        "that may exit early; set the condition or trip count with --value); totals, categories "
+                        "and shares are at the top (the costlier branch)."))
     f = profile.foldable
     if f.nodes:
         detail = ", ".join(f.detail) if f.detail else f"{f.nodes} node(s)"
@@ -471,7 +474,7 @@ def _named_table(
 
 
 def _layer_name(layer: LayerCost) -> str:
-    return f"{layer.name} (branch of {layer.range_group})" if layer.range_group else layer.name
+    return layer_label(layer.name, layer)
 
 
 def _op_label(layer: LayerCost) -> str:
@@ -499,7 +502,7 @@ def _layers(profile: Profile, view: ViewOptions, width: int) -> list[RenderableT
             cells += ["-", exact(layer.params), "-"]
         else:
             cells += [exact(layer.flops)] + ([exact(layer.int_ops)] if ints else [])
-            cells += [exact(layer.macs), exact(layer.params), percent(layer.flops + layer.int_ops, total)]
+            cells += [exact(layer.macs), exact(layer.params), layer_share(layer, total)]
         rows.append((_layer_name(layer), cells))
     out: list[RenderableType] = [Text(title, style=_HEAD), _named_table(width, "name", columns, rows)]
     if sel.hidden:

@@ -76,7 +76,10 @@ class InputSpec:
 class LayerCost:
     """One node as counted. ``flops``/``int_ops``/``macs`` are for all its ``calls`` together
     (a node inside a Loop body runs once per iteration). ``range_group`` names the ``If`` whose
-    condition is not known statically when this node sits in one of its branches."""
+    condition is not known statically when this node sits in one of its branches (or the Loop that
+    may exit early). ``in_totals`` is False for a node of such an If's cheaper branch: it is listed
+    with its own figures but left out of the totals, the categories, the views and every share,
+    which all follow the costlier branch (passes/count.py)."""
 
     name: str
     op: str
@@ -94,6 +97,7 @@ class LayerCost:
     calls: int = 1
     range_group: str = ""
     note: str = ""
+    in_totals: bool = True
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,11 @@ class Totals:
     """Totals for one forward pass at the input shapes of the report.
 
     ``flops``/``macs`` are exact when ``is_lower_bound`` is false. With an ``If`` whose branch
-    is not known statically, ``flops``..``flops_max`` is the range over the branches."""
+    is not known statically (or a Loop that may exit early) every figure is that of the costlier
+    branch (the full trip count): the worst case, which the categories and shares add up to;
+    ``flops_min``..``flops`` (``macs_min``..``macs``) is the range over the branches.
+    ``flops_max``/``macs_max`` equal ``flops``/``macs`` (the top of the range; kept for readers
+    of older reports)."""
 
     flops: int
     int_ops: int
@@ -142,6 +150,14 @@ class Totals:
     flops_max: int
     macs_max: int
     is_lower_bound: bool
+    flops_min: int | None = None  # the cheapest branches' FLOPs; None: no range (= flops)
+    macs_min: int | None = None
+
+    @property
+    def has_range(self) -> bool:
+        """Whether control flow not known statically gives a range of FLOPs or MACs."""
+        return (self.flops_min is not None and self.flops_min != self.flops) or (
+            self.macs_min is not None and self.macs_min != self.macs)
 
 
 @dataclass(frozen=True)
@@ -287,7 +303,7 @@ class Profile:
         """One row per op type, most ops first."""
         acc: dict[str, list[int]] = {}
         for layer in self.layers:
-            if layer.range_group:
+            if not layer.in_totals:
                 continue
             row = acc.setdefault(layer.op, [0, 0, 0, 0, 0])
             row[0] += layer.calls
@@ -305,7 +321,7 @@ class Profile:
             raise ValueError("depth must be >= 0")
         acc: dict[str, list[int]] = {}
         for layer in self.layers:
-            if layer.range_group:
+            if not layer.in_totals:
                 continue
             parts = [p for p in layer.scope.split(".") if p] if layer.scope else []
             key = ".".join(parts[:depth]) if depth else ""

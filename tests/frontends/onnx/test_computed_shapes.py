@@ -8,7 +8,7 @@ import onnx
 
 import edgeprof
 from edgeprof.frontends.onnx._fold import fold
-from tests.frontends.onnx_builders import INT64, make_model, node, tensor, vinfo
+from tests.frontends.onnx_builders import BOOL, INT64, make_graph, make_model, node, tensor, vinfo
 
 # ---- issue #15, item 4: a VAD front end whose STFT padding the graph computes ------------------
 
@@ -64,3 +64,36 @@ def test_fold_rules_of_the_ops_shape_subgraphs_use() -> None:
     scattered = fold("ScatterND", [np.zeros(4, np.int64), np.array([[1], [3]], np.int64), np.array([7, 9], np.int64)], {})
     assert scattered is not None and scattered[0].tolist() == [0, 7, 0, 9]
     assert fold("ReduceMean", [np.array([1, 2], np.int64)], {}) is None  # ONNX truncates integer means: not guessed
+
+
+# ---- a branch that reads its pads and axes from the outer graph's initializers -------------------
+
+
+def _if_with_outer_pads() -> onnx.ModelProto:
+    """x (1, n) and a boolean --value cond; the then-branch pads x by the outer initializer
+    ``pads`` [0, 0, 0, 4] (reflect), unsqueezes by the outer ``ax1`` and runs a Conv (2 filters of 3)
+    then squeezes back: ONNX's inference of a subgraph does not see outer values (silero-vad's op18
+    export)."""
+    then = make_graph(
+        [node("Pad", ["x", "pads"], ["xp"], mode="reflect"), node("Unsqueeze", ["xp", "ax1"], ["xu"]),
+         node("Conv", ["xu", "w"], ["c"]), node("Squeeze", ["c", "ax0"], ["t"])],
+        [], [("t", None)], name="then",
+    )
+    other = make_graph([node("Unsqueeze", ["x", "ax0"], ["e"])], [], [("e", None)], name="else")
+    return make_model(
+        [node("If", ["cond"], ["y"], then_branch=then, else_branch=other)],
+        [("x", [1, "n"]), ("cond", [], BOOL)], [("y", None)],
+        [("pads", np.array([0, 0, 0, 4], np.int64)), ("ax1", np.array([1], np.int64)),
+         ("ax0", np.array([0], np.int64)), ("w", np.ones((2, 1, 3), np.float32))],
+        opset=18,
+    )
+
+
+def test_a_branch_pads_and_unsqueezes_by_outer_initializers() -> None:
+    p = edgeprof.profile(_if_with_outer_pads(), input_shapes={"x": (1, 8)}, values={"cond": 1})
+    assert p.not_counted == ()
+    rows = {x.op: x for x in p.layers}
+    assert rows["Pad"].output_shape == (1, 12) and rows["Unsqueeze"].output_shape == (1, 1, 12)
+    assert rows["Squeeze"].output_shape == (2, 10)
+    # Conv 1 -> 2 channels, kernel 3, over 10 outputs: 3 MACs each
+    assert (rows["Conv"].output_shape, rows["Conv"].macs) == ((1, 2, 10), 2 * 10 * 3)

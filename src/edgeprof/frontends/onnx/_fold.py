@@ -419,6 +419,24 @@ def _expand(inputs: Arrays, attrs: Attrs) -> list[np.ndarray]:
     return [np.array(np.broadcast_to(x, dims))]
 
 
+def unsqueeze_dims(in_dims: Sequence[int], axes: Sequence[int]) -> tuple[int, ...]:
+    """Unsqueeze's output shape: a 1 inserted at each axis of the output's rank."""
+    rank = len(in_dims) + len(axes)
+    picked = sorted(_axis(a, rank) for a in axes)
+    if len(set(picked)) != len(picked):
+        raise NotFoldable("repeated axes")
+    rest = iter(in_dims)
+    return tuple(1 if i in picked else int(next(rest)) for i in range(rank))
+
+
+def squeeze_dims(in_dims: Sequence[int], axes: Sequence[int]) -> tuple[int, ...]:
+    """Squeeze's output shape: the listed size-1 axes dropped (every size-1 axis when none are listed)."""
+    picked = {_axis(a, len(in_dims)) for a in axes} if axes else {i for i, d in enumerate(in_dims) if d == 1}
+    if any(in_dims[i] != 1 for i in picked):
+        raise NotFoldable("squeezing an axis whose size is not 1")
+    return tuple(int(d) for i, d in enumerate(in_dims) if i not in picked)
+
+
 def tile_dims(in_dims: Sequence[int], repeats: Sequence[int]) -> tuple[int, ...]:
     if len(repeats) != len(in_dims) or any(r < 0 for r in repeats):
         raise NotFoldable("repeats do not match the rank")
@@ -581,22 +599,35 @@ def _matmul(inputs: Arrays, attrs: Attrs) -> list[np.ndarray]:
     return [np.asarray(np.matmul(a, b))]
 
 
+def pad_widths(rank: int, pads: Sequence[int], axes: Sequence[int] | None) -> list[tuple[int, int]]:
+    """Pad's (before, after) per dim from its ``pads`` input (begins then ends) over ``axes``
+    (all dims when None); negative pads crop."""
+    picked = [_axis(a, rank) for a in axes] if axes is not None else list(range(rank))
+    if len(pads) != 2 * len(picked):
+        raise NotFoldable("pads do not fit the axes")
+    before, after = [0] * rank, [0] * rank
+    for i, a in enumerate(picked):
+        before[a], after[a] = int(pads[i]), int(pads[i + len(picked)])
+    return list(zip(before, after, strict=True))
+
+
+def pad_dims(in_dims: Sequence[int], pads: Sequence[int], axes: Sequence[int] | None) -> tuple[int, ...]:
+    """Pad's output shape (the spec's shape rule: each dim + its begin and end pads)."""
+    dims = tuple(int(d) + b + e for d, (b, e) in zip(in_dims, pad_widths(len(in_dims), pads, axes), strict=True))
+    if any(d < 0 for d in dims):
+        raise NotFoldable("pads crop a dim below 0")
+    return dims
+
+
 def _pad(inputs: Arrays, attrs: Attrs) -> list[np.ndarray]:
     x = _need(_arg(inputs, 0))
     pads = _ints(_arg(inputs, 1)) if _arg(inputs, 1) is not None else [int(p) for p in attrs.get("pads", [])]
-    rank = x.ndim
-    axes = _ints(_arg(inputs, 3)) if _arg(inputs, 3) is not None else list(range(rank))
-    axes = [_axis(a, rank) for a in axes]
-    if len(pads) != 2 * len(axes):
-        raise NotFoldable("pads do not fit the axes")
-    before, after = [0] * rank, [0] * rank
-    for i, a in enumerate(axes):
-        before[a], after[a] = pads[i], pads[i + len(axes)]
-    if any(p < 0 for p in before + after):
+    axes = _ints(_arg(inputs, 3)) if _arg(inputs, 3) is not None else None
+    widths = pad_widths(x.ndim, pads, axes)
+    if any(b < 0 or e < 0 for b, e in widths):
         raise NotFoldable("negative pads (crops)")
-    _guard([d + b + e for d, b, e in zip(x.shape, before, after, strict=True)])
+    _guard(pad_dims(x.shape, pads, axes))
     mode = str(attrs.get("mode", "constant"))
-    widths = list(zip(before, after, strict=True))
     if mode == "constant":
         v = _arg(inputs, 2)
         value = _scalar(v) if v is not None else attrs.get("value", 0)

@@ -38,12 +38,15 @@ from edgeprof.frontends.onnx._fold import (
     expand_dims,
     fold,
     foldable_ops,
+    pad_dims,
     range_length,
     reshape_dims,
     shape_of,
     slice_params,
     slice_shape,
+    squeeze_dims,
     tile_dims,
+    unsqueeze_dims,
 )
 from edgeprof.frontends.onnx._graphs import DEFAULT_DOMAINS, GraphSlot, NodeRec, chain, index_graphs, locate
 from edgeprof.frontends.onnx._sealed import sealed_copy
@@ -61,7 +64,7 @@ from edgeprof.ir import AttrValue
 MAX_ROUNDS = 8
 MAX_CONTRIB_ROUNDS = 256
 _FOLDABLE = foldable_ops()
-_SHAPE_RULES = frozenset({"Reshape", "Expand", "ConstantOfShape", "Range", "Tile", "Slice"})
+_SHAPE_RULES = frozenset({"Reshape", "Expand", "ConstantOfShape", "Range", "Tile", "Slice", "Pad", "Unsqueeze", "Squeeze"})
 Facts = dict[tuple[str, int], dict[str, AttrValue]]
 
 
@@ -419,6 +422,17 @@ class ShapeEngine:
                 d = static_in(0)
                 if d is not None and not present_unknown:
                     dims = slice_shape(d, slice_params(ins, self._attrs(rec, path), len(d)))
+            elif op == "Pad":  # pads (and axes) as inputs (opset >= 11), or the attribute before
+                d = static_in(0)
+                pads = ints(1) if len(rec.inputs) > 1 and rec.inputs[1] else self._attr_ints(rec, "pads")
+                axes = ints(3) if len(rec.inputs) > 3 and rec.inputs[3] else None
+                if d is not None and pads is not None and not (len(rec.inputs) > 3 and rec.inputs[3] and axes is None):
+                    dims = pad_dims(d, pads, axes)
+            elif op in ("Unsqueeze", "Squeeze"):  # axes as input 1 (opset >= 13), or the attribute before
+                d = static_in(0)
+                axes = ints(1) if len(rec.inputs) > 1 and rec.inputs[1] else self._attr_ints(rec, "axes")
+                if d is not None and axes is not None and not (len(rec.inputs) > 1 and rec.inputs[1] and axes is None):
+                    dims = unsqueeze_dims(d, axes) if op == "Unsqueeze" else squeeze_dims(d, axes)
         except (NotFoldable, ValueError, TypeError):
             dims = None
         if dims is None:

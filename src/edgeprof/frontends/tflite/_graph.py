@@ -9,6 +9,13 @@
 * quantisation parameters that a quantised canonical op reads as inputs (QLinearConv's scales
   and zero points, ...) become small ``constant`` weights ``<tensor>::scale`` and
   ``<tensor>::zero_point``: they are stored in the file too;
+* a sparse tensor's buffer holds its non-zero values only: its weight has the dense shape (what
+  the ops read once it is densified) and ``stored`` = the values in the buffer;
+* weights expanded at load (:meth:`GraphBuilder._expand_at_load`): a DEQUANTIZE (float16 or int8
+  -> float32) or DENSIFY (sparse -> dense) of a constant runs once, when the interpreter prepares
+  the model, not per inference. Such an operator emits no node: its output is the stored weight
+  itself (same storage key, dtype and stored size), so the layer that reads it holds its
+  parameters and the expansion costs no per-inference FLOPs; a notice says how many there were;
 * the op mapping (:mod:`~edgeprof.frontends.tflite._ops`) emits nodes through :class:`GraphBuilder`.
 """
 
@@ -46,6 +53,7 @@ class ModelContext:
     building: list[int] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     node_names: set[str] = field(default_factory=set)
+    expanded_at_load: dict[str, int] = field(default_factory=dict)  # DEQUANTIZE / DENSIFY of constants
 
     def subgraph(self, index: int, caller: str) -> Graph:
         """The IR graph of subgraph ``index`` (built once; a subgraph that calls itself is an error)."""
@@ -80,8 +88,10 @@ class GraphBuilder:
             self.values[self.names[t.index]] = Value(self.names[t.index], t.dtype, self.ctx.plan.shape(t, sg.index))
             if t.index not in inputs and t.index not in self.producers:
                 self._maybe_weight(t)
+        at_load = self._expand_at_load()
         for op in sg.operators:
-            self.ctx.mapper(self, op)
+            if op.index not in at_load:
+                self.ctx.mapper(self, op)
         name = sg.name or ("main" if sg.index == 0 else f"subgraph{sg.index}")
         return Graph(name, tuple(self.nodes), tuple(self.names[i] for i in sg.inputs),
                      tuple(self.names[i] for i in sg.outputs), self.values, self.weights)
@@ -89,6 +99,13 @@ class GraphBuilder:
     def _maybe_weight(self, t: TfTensor) -> None:
         buf = self.ctx.model.buffers[t.buffer] if t.buffer < len(self.ctx.model.buffers) else None
         name = self.names[t.index]
+        if buf is not None and buf.nbytes == 0 and t.buffer > 0 and t.shape is not None and 0 in t.shape \
+                and not t.is_variable:
+            # a constant with no elements (RESHAPE's shape [] as a tensor of shape [0]: reshape to a
+            # scalar) needs no data: it is defined, and empty
+            self.weights[name] = Weight(name, t.dtype, Shape(t.shape), role="constant",
+                                        storage_key=f"buffer:{t.buffer}", values=())
+            return
         if buf is None or buf.nbytes == 0:
             if t.is_variable and t.shape is not None:
                 self.weights[name] = Weight(name, t.dtype, Shape(t.shape), role="buffer",
@@ -98,6 +115,10 @@ class GraphBuilder:
             raise GraphError(f"{self.ctx.label}: tensor {name!r} holds data but has no shape")
         shape = Shape(t.shape)
         expected = t.dtype.nbytes_for(shape.numel())
+        stored = buf.nbytes * 8 // t.dtype.bits if t.sparse and t.dtype.bits else None
+        if stored is not None and stored > shape.numel():
+            raise GraphError(f"{self.ctx.label}: sparse tensor {name!r} ({t.dtype} {shape}) stores {stored} values, "
+                             f"more than its {shape.numel()} elements")
         if not t.sparse and t.dtype.bits and buf.nbytes != expected:
             raise GraphError(
                 f"{self.ctx.label}: tensor {name!r} ({t.dtype} {shape}) needs {expected} bytes but its buffer "
@@ -107,7 +128,42 @@ class GraphBuilder:
         if t.quant is not None and t.dtype.is_integer:
             role = "parameter"  # quantised weights and int32 biases carry scales
         values = decode_values(buf.data, t.dtype.name, shape.numel()) if buf.data is not None else None
-        self.weights[name] = Weight(name, t.dtype, shape, role=role, storage_key=f"buffer:{t.buffer}", values=values)
+        self.weights[name] = Weight(name, t.dtype, shape, role=role, storage_key=f"buffer:{t.buffer}",
+                                    values=None if t.sparse else values, stored=stored)
+
+    def _expand_at_load(self) -> set[int]:
+        """The DEQUANTIZE and DENSIFY operators that expand a constant (or the output of another
+        such operator): TFLite evaluates them once, when the model is prepared. Each one's output
+        becomes the stored weight itself, under the output's name (the value keeps the output's
+        dtype, float32, which the consuming layer reads); the input's weight is dropped when
+        nothing else reads it. Returns the operators' indices (they emit no node)."""
+        reads: dict[int, int] = {}
+        for op in self.sg.operators:
+            for i in op.inputs:
+                reads[i] = reads.get(i, 0) + 1
+        outputs = set(self.sg.outputs)
+        done: set[int] = set()
+        for op in self.sg.operators:
+            if op.name not in ("DEQUANTIZE", "DENSIFY") or len(op.inputs) != 1 or len(op.outputs) != 1:
+                continue
+            src_i, out_i = op.inputs[0], op.outputs[0]
+            src = self.weights.get(self.names[src_i]) if src_i >= 0 else None
+            out_value = self.values[self.names[out_i]]
+            if src is None or src.role == "buffer" or out_i in outputs or out_value.shape != src.shape:
+                continue
+            values = src.values
+            if op.name == "DEQUANTIZE" and not self.tensor(src_i).dtype.is_float:
+                if not self.quant_inputs(src_i)[0]:
+                    continue  # no scale: the op mapper reports it
+                values = None
+            out = self.names[out_i]
+            self.weights[out] = Weight(out, src.dtype, src.shape, role=src.role, storage_key=src.key, values=values,
+                                       stored=src.stored)
+            if reads.get(src_i, 0) == 1 and src_i not in outputs:
+                del self.weights[src.name]
+            done.add(op.index)
+            self.ctx.expanded_at_load[op.name] = self.ctx.expanded_at_load.get(op.name, 0) + 1
+        return done
 
     # ---- helpers for the op mapper -----------------------------------------------------------
     @property

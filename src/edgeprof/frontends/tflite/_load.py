@@ -100,6 +100,13 @@ def _build(model: TfModel, request: ShapeRequest, label: str, path: str, name: s
     except GraphError as exc:
         raise GraphError(f"{label}: {exc}") from None
     notices = [*plan.notices, *ctx.notices]
+    if ctx.expanded_at_load:
+        ops = " and ".join(f"{n} {op}" for op, n in sorted(ctx.expanded_at_load.items(), reverse=True))
+        notices.append(
+            f"{ops} operator(s) expand constant weights once at load (float16/int8 -> float32, sparse -> dense): "
+            "the weights are counted on the layers that read them, at their stored size, and the expansion costs no "
+            "per-inference FLOPs"
+        )
     offset_buffers = sum(1 for b in model.buffers if b.offset > 1)
     if offset_buffers:
         notices.append(f"{offset_buffers} buffer(s) are stored after the flatbuffer (offset buffers); their bytes are counted")

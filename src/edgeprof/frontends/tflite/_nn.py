@@ -12,11 +12,15 @@ ops (one registry, one set of formulas):
 * quantised (integer input with scales): CONV_2D/DEPTHWISE -> QLinearConv, FULLY_CONNECTED ->
   com.microsoft::QGemm, BATCH_MATMUL -> QLinearMatMul, with the scales and the non-zero zero
   points as inputs (a zero point of 0 is not subtracted, so it is not passed);
-* AVERAGE_POOL_2D/MAX_POOL_2D/L2_POOL_2D -> AveragePool/MaxPool/LpPool(p=2), NHWC.
+* AVERAGE_POOL_2D/MAX_POOL_2D/L2_POOL_2D -> AveragePool/MaxPool/LpPool(p=2), NHWC;
+* MediaPipe's custom ``Convolution2DTransposeBias`` (in every MediaPipe segmentation model):
+  inputs (input, filter OHWI, bias), custom options the packed ``TfLiteTransposeConvParams``
+  (padding, stride_width, stride_height as int32) -> ConvTranspose with the bias, like TRANSPOSE_CONV.
 """
 
 from __future__ import annotations
 
+import struct
 from math import prod
 
 from edgeprof.frontends.tflite._emit import emit, is_quantised, qoperand
@@ -26,6 +30,7 @@ from edgeprof.ir import AttrValue, Shape, Value
 from edgeprof.ir.dtype import INT32
 
 _PADDING = {0: "SAME_UPPER", 1: "VALID"}
+_TFLITE_C_PADDING = {1: "SAME_UPPER", 2: "VALID"}  # TfLitePadding (the C API's enum) in custom options
 
 
 def _opt_int(op: TfOperator, key: str, default: int) -> int:
@@ -126,6 +131,25 @@ def transpose_conv(b: GraphBuilder, op: TfOperator) -> None:
     if _quant_or_float(b, op, xi, wi):
         _quantised_transpose_conv(b, op, xi, wi, bias, attrs)
         return
+    emit(b, op, "ConvTranspose", (b.name(xi), b.name(wi), b.name(bias)), attrs)
+
+
+def transpose_conv_bias(b: GraphBuilder, op: TfOperator) -> None:
+    """MediaPipe's custom Convolution2DTransposeBias: inputs (input, filter OHWI, bias); the custom
+    options hold TfLiteTransposeConvParams (padding, stride_width, stride_height: three int32)."""
+    raw = op.options.get("CustomOptions", b"")
+    if len(op.inputs) < 3 or not op.outputs or not isinstance(raw, bytes) or len(raw) < 12:
+        b.node(op, op.name, tuple(b.name(i) for i in op.inputs), tuple(b.name(i) for i in op.outputs))
+        return  # not the layout MediaPipe writes: listed as not counted, by name
+    padding, stride_w, stride_h = struct.unpack("<3i", raw[:12])
+    if padding not in _TFLITE_C_PADDING or stride_w < 1 or stride_h < 1:
+        raise b.fail(f"operator {op.index} ({op.name}) has padding {padding}, strides {stride_h}x{stride_w}")
+    xi, wi, bias = op.inputs[0], op.inputs[1], op.inputs[2]
+    attrs: dict[str, AttrValue] = {"strides": (stride_h, stride_w), "auto_pad": _TFLITE_C_PADDING[padding],
+                                   "channels_last": 1, "kernel_layout": "OSI"}
+    w = _static(b, wi)
+    if w is not None and len(w) == 4:
+        attrs["kernel_shape"] = w[1:3]
     emit(b, op, "ConvTranspose", (b.name(xi), b.name(wi), b.name(bias)), attrs)
 
 

@@ -14,7 +14,14 @@ from math import prod
 from edgeprof.frontends.tflite._emit import emit, is_quantised, qoperand
 from edgeprof.frontends.tflite._flow import call_once, if_op, while_op
 from edgeprof.frontends.tflite._graph import GraphBuilder
-from edgeprof.frontends.tflite._nn import batch_matmul, conv, fully_connected, pool, transpose_conv
+from edgeprof.frontends.tflite._nn import (
+    batch_matmul,
+    conv,
+    fully_connected,
+    pool,
+    transpose_conv,
+    transpose_conv_bias,
+)
 from edgeprof.frontends.tflite._read import TfOperator
 from edgeprof.frontends.tflite._rnn import lstm, rnn
 from edgeprof.ir import AttrValue, Shape
@@ -227,6 +234,7 @@ _HANDLERS: dict[str, Handler] = {
     "MEAN": _mean_or_sum, "SUM": _mean_or_sum, "CONCATENATION": _concat, "PACK": _concat, "SOFTMAX": _softmax, "SQUARE": _square,
     "LEAKY_RELU": _leaky_or_gelu, "GELU": _leaky_or_gelu, "QUANTIZE": _quantize, "DEQUANTIZE": _quantize,
     "WHILE": while_op, "IF": if_op, "CALL_ONCE": call_once,
+    "CUSTOM:Convolution2DTransposeBias": transpose_conv_bias,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": lstm, "BIDIRECTIONAL_SEQUENCE_LSTM": lstm, "LSTM": lstm,
     "UNIDIRECTIONAL_SEQUENCE_RNN": rnn, "BIDIRECTIONAL_SEQUENCE_RNN": rnn, "RNN": rnn,
 }

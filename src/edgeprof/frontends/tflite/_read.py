@@ -243,6 +243,9 @@ class _Reader:
                 raise Malformed(f"subgraph {sg} operator {k} ({name}) writes tensor {t}; the subgraph has {n_tensors}")
         options = self.options(op, "BuiltinOptions", _options_enum("BuiltinOptions"))
         options.update(self.options(op, "BuiltinOptions2", _options_enum("BuiltinOptions2")))
+        if code == CUSTOM_CODE:  # a custom op's options are its own bytes (MediaPipe: a packed C struct)
+            n = self.length(op.CustomOptionsLength(), 1, f"operator {k} custom options")
+            options["CustomOptions"] = bytes(op.CustomOptions(j) for j in range(min(n, SMALL_BUFFER_BYTES)))
         return TfOperator(k, name, code, version, inputs, outputs, options)
 
     def options(self, op: Any, field_name: str, enum: type) -> dict[str, Any]:

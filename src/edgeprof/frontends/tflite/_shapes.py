@@ -12,19 +12,22 @@ may change with -1 in ``shape_signature``. On the inputs:
 The inputs are resolved by the rules the file frontends share (:func:`~edgeprof.frontends.common.
 resolve_inputs`: rank and static dims checked, one size per name). Every other tensor keeps the
 file's shape, except that a changed batch replaces dim 0 of every tensor whose signature has -1
-there. A changed non-batch dim is not re-inferred: those dims of the other tensors become unknown
-(``?``), the ops that read them are listed as not counted, and a notice says so.
+there. A changed non-batch dim is re-inferred through the main graph by the kernels' shape rules
+(:mod:`~edgeprof.frontends.tflite._infer`); a tensor it cannot work out (an operator without a rule,
+a subgraph) has its dynamic dims unknown (``?``), the ops that read them are listed as not counted,
+and a notice says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from onnx import TensorProto
 
 from edgeprof.frontends.base import ShapeRequest
 from edgeprof.frontends.common import ModelInput, TDim, TType, resolve_inputs
 from edgeprof.frontends.tflite._graph import tensor_names
+from edgeprof.frontends.tflite._infer import infer_shapes
 from edgeprof.frontends.tflite._read import TfModel, TfTensor
 from edgeprof.ir import Shape
 from edgeprof.report.model import InputSpec
@@ -49,6 +52,7 @@ class ShapePlan:
     others_unknown: bool  # a non-batch input dim differs from the file's
     specs: tuple[InputSpec, ...]
     notices: tuple[str, ...]
+    inferred: dict[int, tuple[int, ...]] = field(default_factory=dict)  # main-graph tensors re-inferred
 
     def shape(self, t: TfTensor, subgraph: int) -> Shape | None:
         if t.shape is None:
@@ -58,6 +62,8 @@ class ShapePlan:
         sig = t.signature
         if sig is None or all(d >= 0 for d in sig):
             return Shape(t.shape)
+        if subgraph == 0 and t.index in self.inferred:
+            return Shape(self.inferred[t.index])
         dims: list[int | str] = list(t.shape)
         for axis, d in enumerate(sig):
             if d >= 0:
@@ -116,11 +122,23 @@ def plan_shapes(model: TfModel, request: ShapeRequest, label: str) -> ShapePlan:
         if shape[1:] != old[1:]:
             others_unknown = True
     notices.extend(resolved.notices)
+    by_index = {names[n]: s for n, s in resolved.shapes.items()}
+    inferred: dict[int, tuple[int, ...]] = {}
     if others_unknown:
-        notices.append(
-            "an input's non-batch dims differ from the sizes stored in the file; TFLite shapes are not re-inferred "
-            "beyond the batch, so the dynamic dims of the other tensors are unknown and the ops that read them are "
-            "listed as not counted"
-        )
-    return ShapePlan({names[n]: s for n, s in resolved.shapes.items()}, batch, others_unknown, resolved.specs,
-                     tuple(notices))
+        inferred = infer_shapes(model, by_index)
+        dynamic = [t for t in main.tensors if t.index not in by_index and t.signature is not None
+                   and any(d < 0 for d in t.signature)]
+        missing = [t for t in dynamic if t.index not in inferred]
+        nested = any(any(d < 0 for d in t.signature or ()) for sg in model.subgraphs[1:] for t in sg.tensors)
+        if missing or nested:
+            first = f" (first: {ir_names[missing[0].index]!r})" if missing else ""
+            notices.append(
+                f"an input's non-batch dims differ from the sizes stored in the file; {len(dynamic) - len(missing)} of "
+                f"{len(dynamic)} dynamic tensor shapes of the main graph were re-inferred through the kernels' shape "
+                f"rules; the others{first}{' and those of the subgraphs' if nested else ''} have unknown dims and the "
+                "ops that read them are listed as not counted"
+            )
+        else:
+            notices.append(f"the shapes of the {len(dynamic)} dynamic tensors were re-inferred from the input's "
+                           "through the kernels' shape rules (the file stores them for another input size)")
+    return ShapePlan(by_index, batch, others_unknown, resolved.specs, tuple(notices), inferred)
