@@ -9,8 +9,10 @@ bytes, per layer, per op category and in total::
     p = edgeprof.predict_latency(p, ["rpi5"])      # latency.predicted["rpi5"]
     p = edgeprof.estimate_energy(p, ["rpi5"])      # energy.estimated["rpi5"]
     p = edgeprof.measured(p)                       # memory, latency and energy measured for real
+    rows = edgeprof.sweep(["models/"], devices=["rpi5"], db="results.sqlite")  # many models (docs/sweep.md)
 
-The functions are those of :mod:`edgeprof.api` (see there for each one).
+The functions are those of :mod:`edgeprof.api` (see there for each one), but for :func:`sweep`,
+that of :mod:`edgeprof.sweeps` (the layer above the API that orchestrates many profiles).
 """
 
 from edgeprof._version import __version__
@@ -40,6 +42,7 @@ from edgeprof.errors import (
 from edgeprof.frontends.base import LoadedModel, ShapeRequest
 from edgeprof.render import html as _html  # noqa: F401  registers Profile._repr_html_ (Jupyter)
 from edgeprof.report.model import LayerCost, NotCounted, Profile, Totals
+from edgeprof.sweeps import sweep
 
 __all__ = [
     "EdgeprofError",
@@ -67,5 +70,6 @@ __all__ = [
     "measured",
     "predict_latency",
     "profile",
+    "sweep",
     "validate",
 ]
