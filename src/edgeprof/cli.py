@@ -911,6 +911,14 @@ def _run_sweep(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             task = bar.add_task("sweep", total=total)
         bar.update(task, completed=done, description=f"sweep: {row.label[:60]}")
 
+    def stop(signum: int, frame: Any) -> None:  # SIGTERM: end the workers, keep every finished row
+        raise KeyboardInterrupt
+
+    import signal
+    import threading
+
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, stop) if on_main else None
     if bar is not None:
         bar.start()
     try:
@@ -922,6 +930,8 @@ def _run_sweep(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     finally:
         if bar is not None:
             bar.stop()
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
     y_axis, marks = mark_rows(rows, x=args.x_axis, device=args.pareto_device, budget=budget)
     _emit(render_sweep(rows, args.format, marks=marks, y_axis=y_axis, x_axis=args.x_axis), args.output, stdout)
     failed = [r for r in rows if not r.ok]
