@@ -105,10 +105,10 @@ def test_folders_globs_and_file_hashes(tmp_path: Path) -> None:
 
 
 def test_pinned_jobs_are_one_per_device() -> None:
-    jobs = expand(["tests.test_sweep:tiny_mlp"], targets=[("rpi5", ""), ("rpi5", "int8"), ("jetson-orin-nano", "")],
+    jobs = expand(["tests.test_sweep:tiny_mlp"], targets=[("rpi5", ""), ("rpi5", "int8"), ("orin-nano", "")],
                   pin_devices=True)
     assert [(j.resource, j.targets) for j in jobs] == [("rpi5", (("rpi5", ""), ("rpi5", "int8"))),
-                                                       ("jetson-orin-nano", (("jetson-orin-nano", ""),))]
+                                                       ("orin-nano", (("orin-nano", ""),))]
 
 
 # ---- the Pareto front ---------------------------------------------------------------------------
