@@ -124,14 +124,16 @@ class ResultsDB:
     def existing(self, keys: Iterable[tuple[str, str, str, str, str]], *, ok_only: bool = False) -> dict[
             tuple[str, str, str, str, str], SweepRow]:
         """The rows already in the database among ``keys`` (``ok_only``: the successful ones)."""
-        wanted = set(keys)
         out: dict[tuple[str, str, str, str, str], SweepRow] = {}
         names = list(_COLUMNS)
-        cursor = self.conn.execute(f"SELECT {', '.join(names)} FROM results")
-        for values in cursor:
-            row = _row(names, values)
-            if row.key in wanted and (row.ok or not ok_only):
-                out[row.key] = row
+        sql = (f"SELECT {', '.join(names)} FROM results WHERE "
+               + " AND ".join(f"{k} = ?" for k in KEY_FIELDS))  # the unique index serves it
+        for key in dict.fromkeys(keys):
+            values = self.conn.execute(sql, key).fetchone()
+            if values is not None:
+                row = _row(names, values)
+                if row.ok or not ok_only:
+                    out[key] = row
         return out
 
     def put(self, row: SweepRow) -> None:
