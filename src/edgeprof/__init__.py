@@ -12,8 +12,11 @@ bytes, per layer, per op category and in total::
     print(p)                                       # a short summary; p.to_frame("operators") for pandas
     edgeprof.register_op("com.example::MyOp", "2 * numel(in0)")   # cost a custom op
 
-The functions are those of :mod:`edgeprof.api` (see there for each one); the types are those of
-the reports they return (:mod:`edgeprof.report`), of ``edgeprof check`` (:mod:`edgeprof.budget`)
+    rows = edgeprof.sweep(["models/"], devices=["rpi5"], db="results.sqlite")  # many models (docs/sweep.md)
+
+The functions are those of :mod:`edgeprof.api` (see there for each one), but for :func:`sweep`,
+that of :mod:`edgeprof.sweeps` (the layer above the API that orchestrates many profiles); the types are
+those of the reports they return (:mod:`edgeprof.report`), of ``edgeprof check`` (:mod:`edgeprof.budget`)
 and of a custom op's formula (:class:`OpCall` in, :class:`Arith` out).
 """
 
@@ -65,6 +68,7 @@ from edgeprof.report.model import (
     Profile,
     Totals,
 )
+from edgeprof.sweeps import sweep
 
 __all__ = [
     "Arith",
@@ -116,6 +120,7 @@ __all__ = [
     "predict_latency",
     "profile",
     "register_op",
+    "sweep",
     "unregister_op",
     "validate",
 ]

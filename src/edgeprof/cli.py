@@ -300,6 +300,7 @@ def build_parser() -> _Parser:
     ops.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     _add_compare_and_check(sub)
     _add_latency_commands(sub)
+    _add_sweep_and_db(sub)
     return parser
 
 
@@ -821,6 +822,170 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
     return 0
 
 
+# ---- sweep and db (issue #16): many models into an SQLite results database -----------------------
+
+
+def _add_sweep_and_db(sub: Any) -> None:
+    from edgeprof.render.sweep import SWEEP_FORMATS
+
+    sw = sub.add_parser(
+        "sweep",
+        help="profile many models and search spaces into an SQLite database, with a Pareto chart",
+        description="Profile every MODEL (files, folders, globs, Hugging Face config.json files, "
+        "'module:callable' specs) and every point of the --set search space, each with its own shapes, on every "
+        "--device; rows go to the --db SQLite file as they finish, and a sweep run again skips the rows already "
+        "there. A model that fails keeps its row with the reason. See docs/sweep.md.",
+        allow_abbrev=False,
+    )
+    sw.add_argument("models", nargs="*", metavar="MODEL",
+                    help="a model file, a folder (its .onnx, .tflite, .pt2 files), a glob, a config.json or a "
+                    "'module:callable'; own shapes as for compare: PATH::--input=x=1x3x320x320::--dim=batch=2")
+    _add_models_file(sw)
+    sw.add_argument("--set", dest="space", action="append", default=[], metavar="NAME=V[,V...]",
+                    help="a search-space axis over every config.json (a field; a.b for a sub-config's) and "
+                    "'module:callable' (a keyword argument): the cross product of all --set is swept; repeatable")
+    _add_shape_flags(sw)
+    sw.add_argument("--seq-len", type=_positive_int, default=None, metavar="N",
+                    help="Hugging Face configs: the sequence length of the text input")
+    sw.add_argument("--device", dest="devices", action="append", default=[], metavar="ID",
+                    help="predict latency and energy on this catalogue device: one row per device; repeatable")
+    sw.add_argument("--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
+                    help="a device TOML file added to the catalogue; repeatable")
+    sw.add_argument("--precision", dest="precisions", action="append", default=[],
+                    choices=("fp32", "fp16", "int8", "w8a8", "w4a16"),
+                    help="with --device: a what-if precision, one row per precision; repeatable")
+    sw.add_argument("--runtime", default=None, metavar="ID", help="with --device: the runtime to partition for")
+    sw.add_argument("--no-memory", action="store_true", help="skip the memory analysis")
+    sw.add_argument("--measure", action="store_true",
+                    help="also run each model for real (as profile --measure); with --ray and --device, on the "
+                    "machines whose Ray node offers a resource named after the device")
+    sw.add_argument("--measure-runs", type=_positive_int, default=5, metavar="N", help="runs for --measure (default 5)")
+    sw.add_argument("--measure-timeout", type=_positive_int, default=300, metavar="S",
+                    help="seconds before a --measure run is stopped (default 300)")
+    sw.add_argument("--db", default="results.sqlite", metavar="FILE",
+                    help="the SQLite results database (default results.sqlite; created if missing)")
+    sw.add_argument("--no-db", action="store_true", help="write no database (and resume from none)")
+    sw.add_argument("--retry-failed", action="store_true", help="run again the rows of the database that failed")
+    sw.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                    help="worker processes (default: the number of cores; 1 runs in this process)")
+    sw.add_argument("--ray", dest="ray_address", default=None, metavar="ADDRESS",
+                    help="run the jobs as Ray tasks on the Ray cluster at ADDRESS ('auto': this machine's); "
+                    "needs pip install 'edgeprof[ray]'")
+    sw.add_argument("--format", choices=SWEEP_FORMATS, default="table", help="output format (default: table)")
+    sw.add_argument("-o", "--output", metavar="FILE", help="write the results to FILE (atomically) instead of stdout")
+    sw.add_argument("--x", dest="x_axis", choices=("params", "macs", "peak"), default="params",
+                    help="the Pareto chart's x axis against latency (default params)")
+    sw.add_argument("--pareto-device", default=None, metavar="ID",
+                    help="the device whose latency the Pareto front is of (default: the first --device)")
+    sw.add_argument("--budget", default=None, metavar="FILE", help="a TOML [budget] table: rows that break it are marked")
+    for key in ("max_flops", "max_macs", "max_params", "max_size_mb", "max_peak_mb", "max_latency_ms",
+                "max_energy_mj"):
+        sw.add_argument(f"--{key.replace('_', '-')}", dest=key, default=None, metavar="N",
+                        help=f"a {key} budget: rows that break it are marked (as for check)")
+    sw.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    db = sub.add_parser("db", help="read a sweep's results database",
+                        description="Read the SQLite results database of 'edgeprof sweep'.", allow_abbrev=False)
+    db_sub = db.add_subparsers(dest="db_command", metavar="SUBCOMMAND", required=True)
+    q = db_sub.add_parser("query", help="run a read-only SQL query on the database",
+                          description="Run SQL on the database, opened read-only (default: the headline columns of "
+                          "every row). The table 'results' is documented in docs/sweep.md.", allow_abbrev=False)
+    q.add_argument("db_file", metavar="DB", help="the results database (e.g. results.sqlite)")
+    q.add_argument("sql", nargs="?", default=None, metavar="SQL", help="the query (default: the headline columns)")
+    q.add_argument("--format", choices=("table", "md", "csv", "json"), default="table",
+                   help="output format (default: table)")
+    q.add_argument("-o", "--output", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
+    q.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+def _sweep_budget(args: argparse.Namespace) -> Any:
+    from edgeprof.budget import BUDGET_KEYS, Budget, load_budget_file, merge_budgets
+
+    flags = Budget.from_values({k: getattr(args, k) for k in BUDGET_KEYS}, "flags")
+    budget = merge_budgets(load_budget_file(args.budget), flags) if args.budget is not None else flags
+    return budget if budget.items() else None
+
+
+def _run_sweep(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from edgeprof.render.sweep import render_sweep
+    from edgeprof.sweeps import SweepModel, sweep
+    from edgeprof.sweeps.pareto import mark_rows
+    from edgeprof.sweeps.spec import parse_set
+
+    runs = _model_runs(args)
+    _check_output(args, [r.model for r in runs])
+    if args.output is not None and not args.no_db:
+        from edgeprof.render.output import check_output_path
+
+        check_output_path(args.output, args.db, what="the --db file")
+    budget = _sweep_budget(args)
+    space = _unique([parse_set(s) for s in args.space], "--set")
+    if args.seq_len is not None and not any(r.model.lower().endswith(".json") or os.path.isdir(r.model) for r in runs):
+        raise UsageError("--seq-len applies to Hugging Face config.json models only")
+    if args.pareto_device is not None and args.pareto_device not in args.devices:
+        raise UsageError(f"--pareto-device {args.pareto_device}: not one of the --device given")
+    models = [SweepModel(r.model, "" if r.label == r.model else r.label, r.input_shapes, r.dims, r.values)
+              for r in runs]
+    bar: Any = None
+    task: Any = None
+    if _is_tty(stderr):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       console=Console(file=stderr), transient=True)
+
+    def progress(row: Any, done: int, total: int) -> None:
+        nonlocal task
+        if bar is None:
+            return
+        if task is None:
+            task = bar.add_task("sweep", total=total)
+        bar.update(task, completed=done, description=f"sweep: {row.label[:60]}")
+
+    def stop(signum: int, frame: Any) -> None:  # SIGTERM: end the workers, keep every finished row
+        raise KeyboardInterrupt
+
+    import signal
+    import threading
+
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, stop) if on_main else None
+    if bar is not None:
+        bar.start()
+    try:
+        rows = sweep(models, space=space or None, seq_len=args.seq_len, devices=args.devices,
+                     precisions=args.precisions, devices_files=args.devices_files, runtime=args.runtime,
+                     memory=not args.no_memory, measure=args.measure, measure_runs=args.measure_runs,
+                     measure_timeout_s=float(args.measure_timeout), db=None if args.no_db else args.db,
+                     retry_failed=args.retry_failed, jobs=args.jobs, ray_address=args.ray_address, progress=progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
+    y_axis, marks = mark_rows(rows, x=args.x_axis, device=args.pareto_device, budget=budget)
+    _emit(render_sweep(rows, args.format, marks=marks, y_axis=y_axis, x_axis=args.x_axis), args.output, stdout)
+    failed = [r for r in rows if not r.ok]
+    if failed:
+        _say(stderr, f"sweep: {len(failed)} of {len(rows)} row(s) failed (the reasons are in the output"
+             f"{'' if args.no_db else ' and in ' + args.db}); first: {failed[0].label}: {failed[0].error}")
+    return 0
+
+
+def _run_db(args: argparse.Namespace, stdout: TextIO) -> int:
+    from edgeprof.render.sweep import render_query
+    from edgeprof.sweeps.db import DEFAULT_QUERY, query
+
+    if args.output is not None:
+        from edgeprof.render.output import check_output_path
+
+        check_output_path(args.output, args.db_file, what="the database")
+    columns, rows = query(args.db_file, args.sql or DEFAULT_QUERY)
+    _emit(render_query(columns, rows, args.format), args.output, stdout)
+    return 0
+
+
 # ---- entry point --------------------------------------------------------------------------
 
 
@@ -876,6 +1041,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_check(args, stdout)
         if args.command in ("bench", "devices", "calibrate", "validate"):
             return _run_latency_command(args, stdout, stderr)
+        if args.command in ("sweep", "db"):
+            return _run_sweep(args, stdout, stderr) if args.command == "sweep" else _run_db(args, stdout)
         return _run_profile(args, stdout)
     except _ArgumentError as exc:
         _say(stderr, str(exc))

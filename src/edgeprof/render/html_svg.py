@@ -7,6 +7,7 @@ raw model strings. Coordinates are floats
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -134,9 +135,15 @@ def line_chart(
 
 @dataclass(frozen=True)
 class ScatterPoint:
+    """One dot. ``mark`` (a sweep's Pareto chart): ``pareto`` (optimal: green, joined by the front's
+    steps), ``over`` (breaks a budget: a red ring), ``pareto over`` (both), ``other`` (grey); empty:
+    the palette's colour. ``labelled``: the label is drawn beside the dot (else only on hover)."""
+
     label: str
     x: int
     y: int
+    mark: str = ""
+    labelled: bool = True
 
 
 def scatter_chart(
@@ -175,14 +182,26 @@ def scatter_chart(
     parts.append(f'<text x="{left + plot_w / 2:.2f}" y="{height - 8}" text-anchor="middle">{escape(x_name)}</text>')
     parts.append(f'<text x="14" y="{top_pad + plot_h / 2:.2f}" text-anchor="middle" '
                  f'transform="rotate(-90 14 {top_pad + plot_h / 2:.2f})">{escape(y_name)}</text>')
+    front = sorted((p for p in points if "pareto" in p.mark.split()), key=lambda p: (p.x, p.y))
+    if len(front) > 1:  # the front as steps: each optimal point holds until the next one is lower
+        steps = [f"{sx(front[0].x):.2f},{sy(front[0].y):.2f}"]
+        for a, b in itertools.pairwise(front):
+            steps += [f"{sx(b.x):.2f},{sy(a.y):.2f}", f"{sx(b.x):.2f},{sy(b.y):.2f}"]
+        parts.append(f'<polyline class="pareto-front" points="{" ".join(steps)}" fill="none" stroke="#4e9a06" '
+                     'stroke-width="1.5" stroke-dasharray="4 3"/>')
     for i, p in enumerate(points):
-        color = _PALETTE[i % len(_PALETTE)]
+        marks = p.mark.split()
+        color = ("#4e9a06" if "pareto" in marks else "#9aa3ad" if marks else _PALETTE[i % len(_PALETTE)])
+        ring = ' stroke="#cc0000" stroke-width="2.5"' if "over" in marks else ""
         right_half = sx(p.x) > left + plot_w / 2
+        label = (f'<text x="{sx(p.x) + (-9 if right_half else 9):.2f}" y="{sy(p.y) - 9:.2f}" '
+                 f'text-anchor="{"end" if right_half else "start"}">{escape(shorten(p.label, 30))}</text>'
+                 if p.labelled else "")
+        cls = " ".join(["point", *marks])
         parts.append(
-            f'<g class="point"><title>{escape(p.label)}: {escape(x_name)} {exact(p.x)}, {escape(y_name)} {escape(show_y(p.y))}'
-            f'</title><circle cx="{sx(p.x):.2f}" cy="{sy(p.y):.2f}" r="6" fill="{color}"/>'
-            f'<text x="{sx(p.x) + (-9 if right_half else 9):.2f}" y="{sy(p.y) - 9:.2f}" '
-            f'text-anchor="{"end" if right_half else "start"}">{escape(shorten(p.label, 30))}</text></g>'
+            f'<g class="{cls}"><title>{escape(p.label)}: {escape(x_name)} {exact(p.x)}, {escape(y_name)} {escape(show_y(p.y))}'
+            f'</title><circle cx="{sx(p.x):.2f}" cy="{sy(p.y):.2f}" r="{6 if p.labelled or "pareto" in marks else 4}" '
+            f'fill="{color}"{ring}/>{label}</g>'
         )
     parts.append("</svg>")
     return "".join(parts)
