@@ -257,6 +257,10 @@ def qlinear_softmax(call: OpCall) -> Arith:
 )
 def qattention(call: OpCall) -> Arith:
     """com.microsoft Attention with the QKV projection as integer dot products + numel(input)/numel(weight) zero points + 1 + one dequantise per projected element."""
+    if not (call.has_input(0) and call.has_input(1)):
+        raise Uncountable("QAttention needs its input and its weight")
+    if len(call.in_shape(0)) != 3 or len(call.in_shape(1)) != 2:
+        raise Uncountable(f"QAttention takes a 3-D input and a 2-D weight, got {call.in_shape(0)} and {call.in_shape(1)}")
     inputs = (call.inputs[0], call.inputs[1], call.inputs[2] if call.has_input(2) else None,
               call.inputs[5] if call.has_input(5) else None, call.inputs[8] if call.has_input(8) else None)
     projection, rest = packed_attention(replace(call, inputs=inputs))
