@@ -31,7 +31,7 @@ from typing import Any, Literal, NamedTuple, TypeAlias
 import numpy as np
 from onnx import TensorProto, helper
 
-from edgeprof.errors import ShapeError, UsageError
+from edgeprof.errors import ShapeError, UsageError, did_you_mean
 from edgeprof.frontends.base import ShapeRequest
 from edgeprof.ir import DType, dtype_by_name
 from edgeprof.ir.dtype import UNKNOWN
@@ -187,7 +187,8 @@ def resolve_inputs(
         _check_dim_value(size, f"--dim {key}={size}", minimum=0)  # 0: e.g. an empty past KV length
         if key not in model_symbols:
             known = ", ".join(sorted(model_symbols)) if model_symbols else "none"
-            raise ShapeError(f"{label}: --dim {key}={size}: the model has no dim named {key!r} (named dims: {known})")
+            raise ShapeError(f"{label}: --dim {key}={size}: the model has no dim named {key!r}"
+                             f"{did_you_mean(key, model_symbols)} (named dims: {known})")
         symbols[key] = size
         origin[key] = f"--dim {key}={size}"
     values = _values(request, by_name, listing, label)
@@ -305,7 +306,8 @@ def _assign_shapes(request: ShapeRequest, names: list[str], listing: str, label:
     named = {n for n, _ in request.inputs if n is not None}
     for name, _ in request.inputs:
         if name is not None and name not in names:
-            raise ShapeError(f"{label}: --input {name}=...: the model has no input named {name!r} (inputs: {listing})")
+            raise ShapeError(f"{label}: --input {name}=...: the model has no input named {name!r}"
+                             f"{did_you_mean(name, names)} (inputs: {listing})")
     free = [n for n in names if n not in named]
     cursor = 0
     for name, shape in request.inputs:
@@ -330,7 +332,8 @@ def _values(request: ShapeRequest, by_name: dict[str, ModelInput], listing: str,
     for name, vals in request.values.items():
         inp = by_name.get(name)
         if inp is None:
-            raise ShapeError(f"{label}: --value {name}=...: the model has no input named {name!r} (inputs: {listing})")
+            raise ShapeError(f"{label}: --value {name}=...: the model has no input named {name!r}"
+                             f"{did_you_mean(name, by_name)} (inputs: {listing})")
         if not vals:
             raise UsageError(f"{label}: --value {name}: no value given")
         elem = inp.type.elem if inp.type is not None else 0
