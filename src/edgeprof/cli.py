@@ -459,7 +459,9 @@ def _add_latency_commands(sub: Any) -> None:
                          description="Micro-benchmarks of single-op ONNX models (Gemm, Conv, Add, Sigmoid, int8 "
                          "MatMulInteger/QLinearConv, chains of tiny ops) on ONNX Runtime; writes a device TOML file "
                          "(id 'host', tag 'measured') for --devices-file.", allow_abbrev=False)
-    cal.add_argument("-o", "--output", metavar="FILE", default="host.toml", help="the device file (default host.toml)")
+    cal.add_argument("-o", "--output", metavar="FILE", default=None,
+                     help="the device file (default: host.toml in edgeprof's config folder, where --device host finds "
+                     "it; EDGEPROF_CONFIG_DIR sets the folder)")
     cal.add_argument("--threads", type=_positive_int, default=1, metavar="N",
                      help="ONNX Runtime intra-op threads (default 1; use the same for bench and validate)")
     cal.add_argument("--seconds", type=_positive_int, default=3, metavar="S",
@@ -558,18 +560,21 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
             raise UsageError("--seq-len applies to Hugging Face config.json models only; for other models give "
                              "the input shape with --input (or a named dim with --dim)")
         options["seq_len"] = args.seq_len
-    profile = _profile(args.model, pairs, dims, values, options)
-    _check_output_data(args, [profile])
-    if args.devices:
-        profile = _on_devices(profile, args, fps=args.fps, battery_wh=args.battery_wh)
-    elif args.fps is not None or args.battery_wh is not None:
+    if not args.devices and (args.fps is not None or args.battery_wh is not None):
         raise UsageError("--fps and --battery-wh need --device ID: the energy estimate is per device")
-    elif args.runtime is not None or args.precision is not None:
+    if not args.devices and (args.runtime is not None or args.precision is not None):
         raise UsageError("--runtime and --precision need --device ID: they shape the prediction on a device")
+    from edgeprof.cli_progress import TerminalProgress
+
+    with TerminalProgress(sys.stderr) as progress:  # a spinner on a terminal once a step takes over 2 s
+        profile = _profile(args.model, pairs, dims, values, {**options, "progress": progress})
+        _check_output_data(args, [profile])
+        if args.devices:
+            progress("predicting latency and energy on " + ", ".join(args.devices))
+            profile = _on_devices(profile, args, fps=args.fps, battery_wh=args.battery_wh)
     measure_error = ""
     if args.measure:
         from edgeprof import api
-        from edgeprof.cli_progress import TerminalProgress
 
         with TerminalProgress(sys.stderr) as progress:
             profile = api.measured(profile, runs=args.measure_runs, timeout_s=float(args.measure_timeout),
@@ -827,11 +832,24 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
             if _is_tty(stderr):
                 _say(stderr, f"calibrate: {label}")
 
+        from edgeprof.measure.calibrate import stored_calibration
+
+        target = args.output
+        if target is None:
+            target = str(stored_calibration())
+            try:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+            except OSError as exc:
+                raise UsageError(f"cannot create the config folder {os.path.dirname(target)!r}: {exc.strerror}; "
+                                 "give -o FILE or set EDGEPROF_CONFIG_DIR") from None
         cal = api.calibrate(threads=args.threads, seconds_per_model=float(args.seconds), progress=say,
                             command=f"edgeprof calibrate --threads {args.threads} --seconds {args.seconds}")
-        write_text_atomic(args.output, cal.to_toml())
-        _write_stdout(stdout, f"wrote {args.output}: device 'host' ({cal.cpu_model}); use --devices-file "
-                      f"{args.output} --device host\n")
+        write_text_atomic(target, cal.to_toml())
+        if args.output is None:
+            how = ("'--device host' (and 'edgeprof validate') now use it; --devices-file FILE takes its place")
+        else:
+            how = f"use --devices-file {args.output} --device host"
+        _write_stdout(stdout, f"wrote {target}: device 'host' ({cal.cpu_model}); {how}\n")
         return 0
     if args.command == "validate":
         from edgeprof.render.latency import render_validation
@@ -892,6 +910,18 @@ def _silence_stdout() -> None:
         pass
 
 
+def _stored_devices(args: argparse.Namespace) -> None:
+    """Without ``--devices-file``, a command that reads devices also reads the device file
+    ``edgeprof calibrate`` stored (``host``), when there is one."""
+    if getattr(args, "devices_files", None) != [] or args.command == "calibrate":
+        return
+    from edgeprof.measure.calibrate import stored_calibration
+
+    stored = stored_calibration()
+    if stored.is_file():
+        args.devices_files = [str(stored)]
+
+
 def _wants_debug(argv: Sequence[str]) -> bool:
     for arg in argv:
         if arg == "--":
@@ -912,6 +942,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as done:  # --help, --version
             stdout.flush()
             return done.code if isinstance(done.code, int) else 0
+        _stored_devices(args)
         if args.command == "ops":
             return _run_ops(args, stdout)
         if args.command == "compare":

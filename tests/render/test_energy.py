@@ -7,10 +7,9 @@ import dataclasses
 
 from edgeprof.devices.catalogue import load_catalogue
 from edgeprof.passes.energy import with_energy
-from edgeprof.render.format import joules
+from edgeprof.render.format import ViewOptions, joules
 from edgeprof.render.html import render_html
 from edgeprof.render.markdown import render_markdown
-from edgeprof.render.format import ViewOptions
 from edgeprof.render.terminal import render_terminal
 from edgeprof.report.energy import EnergyReport, MeasuredEnergy
 from edgeprof.report.model import Profile

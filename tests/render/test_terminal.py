@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeprof.render.format import ViewOptions
 from edgeprof.render.console import shorten_path
+from edgeprof.render.format import ViewOptions
 from edgeprof.render.terminal import render_terminal, wrap_path
 from edgeprof.report.model import LayerCost, NotCounted
 from tests.render import check_golden, e2e_profile, normalise_tmp, tiny_cnn, wide_mixed
@@ -198,7 +198,9 @@ def test_long_layer_names_are_shortened_in_the_middle_on_one_line() -> None:
 @pytest.mark.parametrize(
     ("name", "width", "shown"),
     [
-        ("/features/features.2/expand/expand.0/Conv", 24, ".../expand/expand.0/Conv"),
+        ("/features/features.2/expand/expand.0/Conv", 30, "/features.2/expand.0/Conv"),  # repeats dropped
+        ("/features/features.2/expand/expand.0/Conv", 21, "...es.2/expand.0/Conv"),  # the block index stays
+        ("/encoder/block/inner/expand/expand_conv/Conv", 27, ".../expand/expand_conv/Conv"),
         ("/encoder/layers.0/mlp/MatMul", 20, "...yers.0/mlp/MatMul"),
         ("/m/very_long_block_name_here/Conv", 20, "/m/...name_here/Conv"),
         ("/short/Conv", 20, "/short/Conv"),

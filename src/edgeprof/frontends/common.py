@@ -23,6 +23,7 @@ Rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import isfinite, prod
@@ -189,6 +190,8 @@ def resolve_inputs(
             known = ", ".join(sorted(model_symbols)) if model_symbols else "none"
             raise ShapeError(f"{label}: --dim {key}={size}: the model has no dim named {key!r}"
                              f"{did_you_mean(key, model_symbols)} (named dims: {known})")
+        if size == 0:
+            _check_empty_dim(key, inputs, label)
         symbols[key] = size
         origin[key] = f"--dim {key}={size}"
     values = _values(request, by_name, listing, label)
@@ -299,6 +302,19 @@ def resolve_inputs(
         raise ShapeError(_unset(label, unset, symbols, image_size))
     # Named dims set by a default batch or by a flag reach every input and value_info.
     return ResolvedInputs(shapes, elem_types, tuple(specs), symbols, values, tuple(notices))
+
+
+_CACHE_INPUT = re.compile(r"past|cache|present", re.IGNORECASE)
+
+
+def _check_empty_dim(key: str, inputs: Sequence[ModelInput], label: str) -> None:
+    """``--dim NAME=0`` is an empty past sequence: allowed only for a dim that only KV-cache inputs
+    (``past_*``, ``*cache*``) use; any other input of size 0 makes no sense (``--input`` refuses 0 too)."""
+    users = [i.name for i in inputs if i.type is not None and i.type.dims is not None and key in i.type.dims]
+    others = [n for n in users if not _CACHE_INPUT.search(n)]
+    if others:
+        raise ShapeError(f"{label}: --dim {key}=0: dim {key!r} of input {others[0]!r} cannot be 0 (a 0 is allowed only "
+                         "for an empty past sequence: a dim only KV-cache inputs such as past_key_values.* use)")
 
 
 def _assign_shapes(request: ShapeRequest, names: list[str], listing: str, label: str) -> dict[str, tuple[int, ...]]:

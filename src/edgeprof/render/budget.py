@@ -44,7 +44,7 @@ def render_check(result: CheckResult, fmt: str, *, width: int = 100, color: bool
                  *md_table(("budget", "figure", "value", "limit", "result", "detail"), md_rows,
                            (False, False, True, True, False, False))]
         return printable("\n".join(lines), newlines=True) + "\n"
-    rows = [[c.budget, _value_text(c.value), _limit_text(c.limit),
+    rows: list[list[str | Text]] = [[c.budget, _value_text(c.value), _limit_text(c.limit),
              Text(_MARK[c.status], style="green" if c.status == "pass" else "bold red"), c.detail]
             for c in result.checks]
     cols = [Col("budget"), Col("value", "num"), Col("limit", "num"), Col("result"), Col("detail", "wrap")]

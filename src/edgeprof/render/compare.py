@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.text import Text
 
-from edgeprof.render.console import Col, fit_table, natural_width, print_all
+from edgeprof.render.console import Col, PathName, fit_table, natural_width, print_all
 from edgeprof.render.format import exact, human, joules, seconds
 from edgeprof.render.html_assets import esc, json_for_script, page
 from edgeprof.render.html_svg import ScatterPoint, scatter_chart
@@ -173,13 +173,14 @@ def _text(entries: Sequence[CompareEntry], columns: Sequence[Column], width: int
     best = best_values(entries, columns)
     cols = [Col("model", "name"), *(Col(c.title, "num", c.drop) for c in columns)]
 
-    def rows(cell: Callable[[Number | None, Column], str]) -> list[list[str | Text]]:
-        out: list[list[str | Text]] = []
+    def rows(cell: Callable[[Number | None, Column], str]) -> list[list[str | Text | PathName]]:
+        out: list[list[str | Text | PathName]] = []
         for e in entries:
             if e.profile is None:
                 out.append([e.path, Text("failed", style="bold red"), *["-"] * (len(columns) - 1)])
                 continue
-            cells: list[str | Text] = [_name(e) + (" (lower bound)" if e.profile.totals.is_lower_bound else "")]
+            bound = e.profile.totals.is_lower_bound
+            cells: list[str | Text | PathName] = [PathName(_name(e), " (lower bound)" if bound else "", " (l.b.)")]
             for c in columns:
                 v = c.value(e.profile)
                 is_best = v is not None and best.get(c.key) == v
@@ -188,7 +189,7 @@ def _text(entries: Sequence[CompareEntry], columns: Sequence[Column], width: int
         return out
 
     full = rows(_cell)
-    plain = [[x.plain if isinstance(x, Text) else x for x in r] for r in full]
+    plain = [[x.plain if isinstance(x, Text) else x.text if isinstance(x, PathName) else x for x in r] for r in full]
     fitted = fit_table(cols, full if all_columns or natural_width(cols, plain) <= width else rows(_short_cell),
                        width, all_columns=all_columns)
     items: list[Text | str | Any] = [fitted.table, "* best in its column (the lowest; the highest FPS)"]

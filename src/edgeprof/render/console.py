@@ -15,7 +15,7 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -151,12 +151,25 @@ def wrap_path(name: str, width: int) -> list[str]:
     return lines
 
 
+def _collapse(name: str) -> str:
+    """A PyTorch export's node path without its repeated module names: ``/features/features.2/
+    expand/expand.0/Conv`` -> ``/features.2/expand.0/Conv`` (a piece followed by itself plus
+    ``.index`` says nothing more)."""
+    pieces = name.split("/")
+    kept = [p for i, p in enumerate(pieces) if not (p and i + 1 < len(pieces) and pieces[i + 1].startswith(p + "."))]
+    return "/".join(kept)
+
+
 def shorten_path(name: str, width: int) -> str:
-    """``name`` in at most ``width`` characters, on one line: as it is when it fits, else its
-    first path piece (when short), ``...`` and as much of its tail as fits, the tail starting at
-    a ``/`` where that costs little: ``/features/features.2/expand/expand.0/Conv`` in 24
-    columns is ``.../expand/expand.0/Conv``. The tail names the op and its block; the head
+    """``name`` in at most ``width`` characters, on one line: as it is when it fits, else without
+    its repeated module names (:func:`_collapse`), else its first path piece (when short),
+    ``...`` and as much of its tail as fits, the tail starting at a ``/`` where that costs
+    little: ``/encoder/block/inner/expand/expand_conv/Conv`` in 24 columns is
+    ``.../expand/expand_conv/Conv``. The tail names the op and its block; the head
     only says where the path starts."""
+    if len(name) <= width:
+        return name
+    name = _collapse(name)
     if len(name) <= width:
         return name
     if width < 8:
@@ -166,7 +179,7 @@ def shorten_path(name: str, width: int) -> str:
     head = name[:first + 1] if 0 < first and first + 1 <= budget // 3 else ""
     tail = name[len(name) - (budget - len(head)):]
     cut = tail.find("/")
-    if 0 < cut <= len(tail) // 4:
+    if 0 < cut <= len(tail) // 4 and not any(ch.isdigit() for ch in tail[:cut]):  # keep a block index
         tail = tail[cut + 1:] if head else tail[cut:]
     return f"{head}...{tail}"
 
@@ -311,7 +324,7 @@ def fit_table(columns: Sequence[Col], rows: Sequence[Sequence[RenderableType]], 
     table = new_table()
     for i in keep:
         col = columns[i]
-        justify = "right" if col.kind == "num" else "left"
+        justify: Literal["right", "left"] = "right" if col.kind == "num" else "left"
         table.add_column(Text(col.header, style=HEAD), justify=justify, width=widths[i],
                          overflow="fold")
     for row in rows:

@@ -36,7 +36,9 @@ _PREFIXES = ("", "k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")
 
 INPUT_SOURCE_LABELS: dict[str, str] = {
     "model": "from the model",
-    "flag": "from --input",
+    "flag": "from --input/--dim",
+    "seq-len": "from --seq-len",
+    "config": "from the config",
     "default-batch": "batch assumed 1",
     "example": "from the example input",
 }

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from edgeprof.measure.stats import percentile
-from edgeprof.render.format import fit_notes, joules, seconds
 from edgeprof.render.console import Col, fit_table, print_all
+from edgeprof.render.format import fit_notes, joules, seconds
 from edgeprof.render.tables import md_table
 from edgeprof.report.energy import EnergyReport
 from edgeprof.report.latency import LatencyReport, PredictedLatency, ValidationEntry

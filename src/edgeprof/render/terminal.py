@@ -13,7 +13,6 @@ and is drawn in time linear in its input whatever the names.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from rich.console import Console, RenderableType
 from rich.table import Table
@@ -22,10 +21,10 @@ from rich.text import Text
 from edgeprof.ops.registry import Entry
 from edgeprof.render.console import (
     CELL_LIMIT,
-    Col,
-    FittedTable,
     HEAD,
     NAME_LIMIT,
+    Col,
+    FittedTable,
     PathName,
     SafeTable,
     finish,
@@ -54,11 +53,11 @@ from edgeprof.render.format import (
     RAM_FIT_TITLE,
     ViewOptions,
     activation_share,
-    fit_notes,
     deployment_note,
     deployment_rows,
     device_fit_rows,
     exact,
+    fit_notes,
     human,
     if_range,
     input_source_label,
@@ -263,10 +262,19 @@ def _latency(profile: Profile, width: int) -> list[RenderableType]:
     rows: list[tuple[str, Sequence[str | Text]]] = list(latency_rows(profile.latency))
     out: list[RenderableType] = [Text("Latency", style=_HEAD)]
     if rows:
-        out.append(_named_table(width, "figure", list(LATENCY_COLUMNS), rows))
+        out.append(_latency_table(width, rows))
     out += [Text(note, style=_WARN if "bound" in note or "not made" in note else "") for note in
             latency_notes(profile.latency, profile.memory)]
     return out
+
+
+def _latency_table(width: int, rows: Sequence[tuple[str, Sequence[str | Text]]]) -> Table:
+    """The latency rows; the compute / memory / overhead column only when a prediction fills it."""
+    columns = list(LATENCY_COLUMNS)
+    if all(cells[2] == "-" for _, cells in rows):
+        columns.pop(2)
+        rows = [(label, [c for i, c in enumerate(cells) if i != 2]) for label, cells in rows]
+    return _named_table(width, "figure", columns, rows)
 
 
 def _compact_notes(profile: Profile) -> list[str]:
@@ -304,8 +312,7 @@ def _devices_compact(profile: Profile, width: int) -> list[RenderableType]:
     measured: list[tuple[str, Sequence[str | Text]]] = [r for r in latency_rows(lat) if r[0].startswith("measured")] \
         if lat is not None else []
     if measured:
-        out += [Text("Latency measured on this machine", style=_HEAD),
-                _named_table(width, "figure", list(LATENCY_COLUMNS), measured)]
+        out += [Text("Latency measured on this machine", style=_HEAD), _latency_table(width, measured)]
     if profile.energy is not None:
         energy_measured: list[tuple[str, Sequence[str | Text]]] = list(measured_energy_rows(profile.energy))
         if energy_measured:
@@ -417,7 +424,7 @@ def _fitted(
                  for name, cells in rows]
     cols = [Col(first, "name")]
     for i, (header, numeric) in enumerate(columns):
-        longest = max([len(header), *(len(_plain(r[i + 1])) for r in safe_rows if isinstance(r[i + 1], (str, Text)))])
+        longest = max([len(header), *(len(_plain(c)) for r in safe_rows if isinstance(c := r[i + 1], (str, Text)))])
         kind = "num" if numeric else "wrap" if longest > 24 else "text"
         cols.append(Col(header, kind, (drop or {}).get(header, 0)))
     return fit_table(cols, safe_rows, width, all_columns=all_columns)
