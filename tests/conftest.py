@@ -16,3 +16,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite tests/render/goldens/* from the current renderer output instead of comparing",
     )
+
+
+@pytest.fixture(autouse=True)
+def _own_config_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets an empty edgeprof config folder: a machine's real calibration
+    (``~/.config/edgeprof/host.toml``) never leaks into a test, and no test writes there."""
+    monkeypatch.setenv("EDGEPROF_CONFIG_DIR", str(tmp_path_factory.mktemp("edgeprof-config")))

@@ -135,7 +135,7 @@ def test_renderers() -> None:
     assert "| `max_params` | params | 2,682 | 2,000 | ❌ **fail** |" in md
     table = render_check(result, "table")
     assert table.splitlines()[0] == "edgeprof budget check: tiny_cnn: FAIL (2 budget(s) not met)"
-    assert "FAIL" in table.splitlines()[2]
+    assert table.splitlines()[2].startswith("─") and "FAIL" in table.splitlines()[3]
 
 
 @pytest.fixture

@@ -55,6 +55,8 @@ class StubProfile:
         self.calls: list[tuple[Any, dict[str, Any]]] = []
 
     def __call__(self, model: Any, **kwargs: Any) -> Profile:
+        progress = kwargs.pop("progress", None)  # the CLI's spinner (tests/test_cli_daily.py)
+        assert progress is None or callable(progress)
         self.calls.append((model, kwargs))
         if isinstance(self.result, BaseException):
             raise self.result

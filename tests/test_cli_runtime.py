@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def test_precision_and_runtime_in_the_json_of_the_console_script() -> None:
 
 def test_default_runtime_stated_and_fp32_falls_back_on_coral(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "profile", DEMO, "--device", "coral", "--no-color")
+    assert code == 0 and re.search(r"coral +edgetpu \(\d+ on host\)", out)  # the compact row per device
+    code, out, _ = run(capsys, "profile", DEMO, "--device", "coral", "--no-color", "--details")
     assert code == 0
     assert "runtime edgetpu (default; offers edgetpu, xnnpack)" in out
     assert "precision fp32 not run by edgetpu (it runs int8)" in out

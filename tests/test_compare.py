@@ -59,12 +59,18 @@ def test_json_marks_the_best_of_each_column() -> None:
 
 
 def test_table_and_markdown() -> None:
-    table = render_compare(_entries(), "table")
+    table = render_compare(_entries(), "table", width=120)
     lines = table.splitlines()
     assert lines[0].split() == ["model", "FLOPs", "MACs", "params", "weight", "size"]
-    assert lines[1].startswith("a.onnx (lower bound)") and "2,682 (2.68 k) *" in lines[1]
-    assert "19,200 (19.2 kFLOPs)  " in lines[1] and "100 FLOPs *" in lines[2]
-    assert lines[3] == "c.onnx".ljust(len("a.onnx (lower bound)")) + "  could not be profiled: not an ONNX model"
+    assert lines[1].startswith("─")  # the terminal's one style: a rule under the header
+    assert lines[2].startswith("a.onnx (lower bound)") and "2,682 (2.68 k) *" in lines[2]
+    assert "19,200 (19.2 kFLOPs)  " in lines[2] and "100 FLOPs *" in lines[3]
+    assert lines[4].split()[:2] == ["c.onnx", "failed"]
+    assert "c.onnx: could not be profiled: not an ONNX model" in table
+    narrow = render_compare(_entries(), "table", width=60).splitlines()  # the human form alone, then columns dropped
+    assert all(len(line) <= 60 for line in narrow)
+    assert "19.2 kFLOPs" in narrow[2] and "19,200" not in narrow[2]
+    assert any(line.startswith("Not shown, to fit 60 columns: MACs") for line in narrow)
     md = render_compare(_entries(), "md")
     assert "| b.onnx (lower bound) | **100 FLOPs** | **40 MACs** | 9,999 (10.0 k) | **50 B** |" in md
     assert "| c.onnx | could not be profiled: not an ONNX model | | | |\n" in md
@@ -143,10 +149,12 @@ def test_cli_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert [m["values"] for m in data["models"]] == [tiny, tiny]
     assert data["best"] == tiny
     assert [sorted(m["best"]) for m in data["models"]] == [sorted(tiny)] * 2
-    assert main(["compare", str(a), str(bad)]) == 2
+    assert main(["compare", str(a), str(bad), "--all-columns"]) == 2
     captured = capsys.readouterr()
     row = next(x for x in captured.out.splitlines() if x.startswith(str(bad)))
-    assert "could not be profiled: " in row and str(bad) not in row[len(str(bad)):]
+    assert row.split() == [str(bad), "failed", "-", "-", "-", "-"]
+    reason = next(x for x in captured.out.splitlines() if x.startswith(f"{bad}: could not be profiled: "))
+    assert str(bad) not in reason[len(str(bad)):]
     good = next(x for x in captured.out.splitlines() if x.startswith(str(a)))
     assert good.split("  ")[1:] == ["19,200 (19.2 kFLOPs) *", "9,472 (9.47 kMACs) *", "2,682 (2.68 k) *",
                                     "10,728 (10.7 kB) *", "13,544 (13.5 kB) *"]

@@ -428,6 +428,7 @@ def profile(
     values: Mapping[str, float | Sequence[float]] | None = None,
     memory: bool = True,
     search_order: bool = True,
+    progress: Progress | None = None,
     **options: Any,
 ) -> Profile:
     """Count FLOPs, MACs, parameters and bytes of ``model`` at the given input shapes.
@@ -438,10 +439,15 @@ def profile(
     ``search_order`` its search for a lower-peak execution order. Other keyword options go to
     the frontend (e.g. ``example_inputs``, ``seq_len`` for PyTorch / Hugging Face models; a
     decoder LLM's config with ``seq_len`` also gets its prefill, decode and KV-cache figures).
+    ``progress`` is called with the name of each step as it starts (loading, counting).
     Returns a :class:`Profile`."""
     from edgeprof.passes.summary import build_profile
 
+    if progress is not None:
+        progress("loading the model")
     loaded, llm = _load(model, shape_request(input_shapes, dims, values), options, llm=True)
+    if progress is not None:
+        progress("counting" + (" and the memory analysis" if memory else ""))
     result = build_profile(loaded, memory=memory, search_order=search_order)
     return dataclasses.replace(result, llm=llm) if llm is not None else result
 

@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
-from edgeprof.errors import EdgeprofError, MeasurementError, StrictModeError, UsageError
+from edgeprof.errors import EdgeprofError, MeasurementError, StrictModeError, UsageError, did_you_mean
 from edgeprof.ir.limits import MAX_DIM, MIN_NAMED_DIM, MIN_SHAPE_DIM, dim_in_range
 from edgeprof.render.format import ViewOptions
 from edgeprof.report.model import Profile
@@ -48,10 +48,43 @@ class _ArgumentError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: no usage dump, the message goes to ``main``."""
+    """argparse with one-line errors: no usage dump, the message goes to ``main``, with a
+    "did you mean" for a mistyped command, flag or choice."""
 
     def error(self, message: str) -> NoReturn:
-        raise _ArgumentError(f"{' '.join(message.split())}; see '{self.prog} --help'")
+        message = " ".join(message.split())
+        prog = f"{self.prog} {self._command}" if len(self._parsers()) > 1 else self.prog
+        raise _ArgumentError(f"{message}{self._suggestion(message)}; see '{prog} --help'")
+
+    def _suggestion(self, message: str) -> str:
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice is not None:
+            return did_you_mean(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)))
+        unknown = re.match(r"unrecognized arguments: (.*)", message)
+        if unknown is None:
+            return ""
+        flags = [w for w in unknown.group(1).split() if w.startswith("--")]
+        options = [o for parser in self._parsers() for o in parser._option_string_actions if o.startswith("--")]
+        for flag in flags:
+            hint = did_you_mean(flag.partition("=")[0], options)
+            if hint:
+                return hint
+        return ""
+
+    def _parsers(self) -> list[argparse.ArgumentParser]:
+        """This parser and the subcommand's parser that ran (the last one ``parse_args`` used)."""
+        found: list[argparse.ArgumentParser] = [self]
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction) and self._command in action.choices:
+                found.append(action.choices[self._command])
+        return found
+
+    _command = ""
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        words = list(args or [])
+        self._command = next((w for w in words if not w.startswith("-")), "")
+        return super().parse_args(words, namespace)
 
 
 # ---- flag values ------------------------------------------------------------------------
@@ -237,6 +270,7 @@ def build_parser() -> _Parser:
         help="table/md: add a per-module table, module paths cut at DEPTH (layer1.0 is depth 2)",
     )
     prof.add_argument("--by-operator", action="store_true", help="table/md: add a per-operator table")
+    _add_view_flags(prof)
     prof.add_argument("--strict", action="store_true", help="exit 1 when some ops were not counted")
     _add_custom_op_flags(prof)
     prof.add_argument("--no-color", action="store_true", help="no colour, even on a terminal")
@@ -295,6 +329,8 @@ def build_parser() -> _Parser:
         "category and its formula (or the reason it costs zero or cannot be counted).",
         allow_abbrev=False,
     )
+    ops.add_argument("op", metavar="OP", nargs="?", default=None,
+                     help="show this op only (its canonical name, e.g. Conv or com.microsoft::QLinearConv)")
     ops.add_argument("--format", choices=OPS_FORMATS, default="table", help="output format (default: table)")
     ops.add_argument("--no-color", action="store_true", help="no colour, even on a terminal")
     ops.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -302,6 +338,19 @@ def build_parser() -> _Parser:
     _add_latency_commands(sub)
     _add_sweep_and_db(sub)
     return parser
+
+
+def _add_view_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--details", action="store_true",
+                   help="table: every device's latency breakdown, runtime partitions, energy ranges, top layers and "
+                   "categories (default: one row per device)")
+    _add_all_columns(p)
+
+
+def _add_all_columns(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--all-columns", action="store_true",
+                   help="table: every column, even when the table is wider than the terminal (default: the least "
+                   "useful columns are left out to fit, and the output says which)")
 
 
 def _add_shape_flags(p: argparse.ArgumentParser) -> None:
@@ -358,6 +407,8 @@ def _add_compare_and_check(sub: Any) -> None:
                      help="add the predicted latency, FPS and estimated energy on this catalogue device; repeatable")
     cmp.add_argument("--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
                      help="a device TOML file added to the catalogue; repeatable")
+    cmp.add_argument("--no-color", action="store_true", help="no colour, even on a terminal")
+    _add_all_columns(cmp)
     _add_shape_flags(cmp)
     _add_custom_op_flags(cmp, waive=False)
     cmp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -387,6 +438,7 @@ def _add_compare_and_check(sub: Any) -> None:
     chk.add_argument("--budget", metavar="FILE", help="a TOML file with a [budget] table (flags override it)")
     chk.add_argument("--format", choices=CHECK_FORMATS, default="table", help="output format (default: table)")
     chk.add_argument("-o", "--output", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
+    chk.add_argument("--no-color", action="store_true", help="no colour, even on a terminal")
     _add_shape_flags(chk)
     _add_custom_op_flags(chk)
     chk.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -415,6 +467,7 @@ def _add_latency_commands(sub: Any) -> None:
     bench.add_argument("--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
                        help="a device TOML file added to the catalogue; repeatable")
     bench.add_argument("--no-color", action="store_true", help="no colour, even on a terminal")
+    _add_view_flags(bench)
     _add_shape_flags(bench)
     bench.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
@@ -423,6 +476,8 @@ def _add_latency_commands(sub: Any) -> None:
                          "with its tag (vendor, measured, derived, secondary, assumed); JSON adds every source.",
                          allow_abbrev=False)
     dev.add_argument("--format", choices=OPS_FORMATS, default="table", help="output format (default: table)")
+    dev.add_argument("--no-color", action="store_true", help="no colour, even on a terminal")
+    _add_all_columns(dev)
     dev.add_argument("--devices-file", dest="devices_files", action="append", default=[], metavar="FILE",
                      help="a device TOML file added to the catalogue; repeatable")
     dev.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -431,7 +486,9 @@ def _add_latency_commands(sub: Any) -> None:
                          description="Micro-benchmarks of single-op ONNX models (Gemm, Conv, Add, Sigmoid, int8 "
                          "MatMulInteger/QLinearConv, chains of tiny ops) on ONNX Runtime; writes a device TOML file "
                          "(id 'host', tag 'measured') for --devices-file.", allow_abbrev=False)
-    cal.add_argument("-o", "--output", metavar="FILE", default="host.toml", help="the device file (default host.toml)")
+    cal.add_argument("-o", "--output", metavar="FILE", default=None,
+                     help="the device file (default: host.toml in edgeprof's config folder, where --device host finds "
+                     "it; EDGEPROF_CONFIG_DIR sets the folder)")
     cal.add_argument("--threads", type=_positive_int, default=1, metavar="N",
                      help="ONNX Runtime intra-op threads (default 1; use the same for bench and validate)")
     cal.add_argument("--seconds", type=_positive_int, default=3, metavar="S",
@@ -454,6 +511,7 @@ def _add_latency_commands(sub: Any) -> None:
                      help="most seconds of timed runs per model (default 10)")
     val.add_argument("--format", choices=OPS_FORMATS, default="table", help="output format (default: table)")
     val.add_argument("-o", "--output", metavar="FILE", help="write the result to FILE (atomically) instead of stdout")
+    val.add_argument("--no-color", action="store_true", help="no colour, even on a terminal")
     _add_shape_flags(val)
     val.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
@@ -478,6 +536,16 @@ def _width(stream: TextIO, to_tty: bool) -> int:
         except (AttributeError, ValueError, OSError):
             pass
     return DEFAULT_WIDTH
+
+
+def _terminal(args: argparse.Namespace, stdout: TextIO) -> dict[str, Any]:
+    """The width, colour and encoding of a table: the terminal's when it is written to stdout,
+    else (``-o FILE``) plain UTF-8 at :data:`DEFAULT_WIDTH` or ``COLUMNS``."""
+    output = getattr(args, "output", None)
+    to_tty = output is None and _is_tty(stdout)
+    return {"width": _width(stdout, to_tty),
+            "color": output is None and _use_color(stdout, getattr(args, "no_color", False)),
+            "encoding": "utf-8" if output is not None else (getattr(stdout, "encoding", None) or "utf-8")}
 
 
 def _use_color(stream: TextIO, no_color: bool) -> bool:
@@ -520,18 +588,21 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
             raise UsageError("--seq-len applies to Hugging Face config.json models only; for other models give "
                              "the input shape with --input (or a named dim with --dim)")
         options["seq_len"] = args.seq_len
-    profile = _profile(args.model, pairs, dims, values, options)
-    _check_output_data(args, [profile])
-    if args.devices:
-        profile = _on_devices(profile, args, fps=args.fps, battery_wh=args.battery_wh)
-    elif args.fps is not None or args.battery_wh is not None:
+    if not args.devices and (args.fps is not None or args.battery_wh is not None):
         raise UsageError("--fps and --battery-wh need --device ID: the energy estimate is per device")
-    elif args.runtime is not None or args.precision is not None:
+    if not args.devices and (args.runtime is not None or args.precision is not None):
         raise UsageError("--runtime and --precision need --device ID: they shape the prediction on a device")
+    from edgeprof.cli_progress import TerminalProgress
+
+    with TerminalProgress(sys.stderr) as progress:  # a spinner on a terminal once a step takes over 2 s
+        profile = _profile(args.model, pairs, dims, values, {**options, "progress": progress})
+        _check_output_data(args, [profile])
+        if args.devices:
+            progress("predicting latency and energy on " + ", ".join(args.devices))
+            profile = _on_devices(profile, args, fps=args.fps, battery_wh=args.battery_wh)
     measure_error = ""
     if args.measure:
         from edgeprof import api
-        from edgeprof.cli_progress import TerminalProgress
 
         with TerminalProgress(sys.stderr) as progress:
             profile = api.measured(profile, runs=args.measure_runs, timeout_s=float(args.measure_timeout),
@@ -539,7 +610,8 @@ def _run_profile(args: argparse.Namespace, stdout: TextIO) -> int:
         reports = (profile.memory, profile.latency, profile.energy)
         measure_error = "; ".join(r.measurement_error for r in reports if r is not None and r.measurement_error)
 
-    view = ViewOptions(top=args.top, by_module=args.by_module, by_operator=args.by_operator)
+    view = ViewOptions(top=args.top, by_module=args.by_module, by_operator=args.by_operator, details=args.details,
+                       all_columns=args.all_columns)
     text = _render(profile, args.format, view, args.output, args.no_color, stdout)
     _emit(text, args.output, stdout)
     if measure_error:
@@ -608,6 +680,12 @@ def _run_ops(args: argparse.Namespace, stdout: TextIO) -> int:
 
     order = {c.value: i for i, c in enumerate(Category)}
     entries = sorted(registered_ops().values(), key=lambda e: (order.get(e.category.value, len(order)), e.op))
+    if args.op is not None:
+        wanted = [e for e in entries if e.op == args.op] or [e for e in entries if e.op.lower() == args.op.lower()]
+        if not wanted:
+            raise UsageError(f"unknown op {args.op!r}{did_you_mean(args.op, [e.op for e in entries])} "
+                             "('edgeprof ops' lists every op)")
+        entries = wanted
     if args.format == "json":
         from edgeprof.render.json import render_ops_json
 
@@ -734,7 +812,8 @@ def _run_compare(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
 
     entries = compare_models([r.label for r in runs], one, progress=progress)
     _check_output_data(args, [e.profile for e in entries])
-    _emit(render_compare(entries, args.format), args.output, stdout)
+    _emit(render_compare(entries, args.format, all_columns=args.all_columns, **_terminal(args, stdout)), args.output,
+          stdout)
     failed = [e for e in entries if e.profile is None]
     if failed:
         raise UsageError(f"{len(failed)} of {len(entries)} model(s) could not be profiled: "
@@ -765,7 +844,7 @@ def _run_check(args: argparse.Namespace, stdout: TextIO) -> int:
     if args.devices:
         profile = _on_devices(profile, args)
     result = check_budget(profile, budget)
-    _emit(render_check(result, args.format), args.output, stdout)
+    _emit(render_check(result, args.format, **_terminal(args, stdout)), args.output, stdout)
     return 0 if result.ok else 1
 
 
@@ -776,7 +855,8 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
     if args.command == "devices":
         from edgeprof.render.devices import render_devices
 
-        _write_stdout(stdout, render_devices(api.load_devices(devices_files=args.devices_files), args.format))
+        _write_stdout(stdout, render_devices(api.load_devices(devices_files=args.devices_files), args.format,
+                                             all_columns=args.all_columns, **_terminal(args, stdout)))
         return 0
     if args.command == "calibrate":
         from edgeprof.render.output import write_text_atomic
@@ -785,11 +865,24 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
             if _is_tty(stderr):
                 _say(stderr, f"calibrate: {label}")
 
+        from edgeprof.measure.calibrate import stored_calibration
+
+        target = args.output
+        if target is None:
+            target = str(stored_calibration())
+            try:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+            except OSError as exc:
+                raise UsageError(f"cannot create the config folder {os.path.dirname(target)!r}: {exc.strerror}; "
+                                 "give -o FILE or set EDGEPROF_CONFIG_DIR") from None
         cal = api.calibrate(threads=args.threads, seconds_per_model=float(args.seconds), progress=say,
                             command=f"edgeprof calibrate --threads {args.threads} --seconds {args.seconds}")
-        write_text_atomic(args.output, cal.to_toml())
-        _write_stdout(stdout, f"wrote {args.output}: device 'host' ({cal.cpu_model}); use --devices-file "
-                      f"{args.output} --device host\n")
+        write_text_atomic(target, cal.to_toml())
+        if args.output is None:
+            how = ("'--device host' (and 'edgeprof validate') now use it; --devices-file FILE takes its place")
+        else:
+            how = f"use --devices-file {args.output} --device host"
+        _write_stdout(stdout, f"wrote {target}: device 'host' ({cal.cpu_model}); {how}\n")
         return 0
     if args.command == "validate":
         from edgeprof.render.latency import render_validation
@@ -799,7 +892,7 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
         with TerminalProgress(stderr) as progress:
             entries = api.validate(runs, args.device, devices_files=args.devices_files, threads=args.threads,
                                    max_time_s=float(args.max_time), progress=progress)
-        _emit(render_validation(entries, args.format), args.output, stdout)
+        _emit(render_validation(entries, args.format, **_terminal(args, stdout)), args.output, stdout)
         failed = [e for e in entries if e.error is None]
         if failed:
             raise MeasurementError(f"{len(failed)} model(s) not measured: " + "; ".join(e.problem for e in failed))
@@ -814,7 +907,8 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
     with TerminalProgress(stderr) as progress:
         profile = api.measure_latency(profile, threads=args.threads, max_runs=args.runs,
                                       max_time_s=float(args.max_time), progress=progress)
-    text = _render(profile, args.format, ViewOptions(), args.output, args.no_color, stdout)
+    text = _render(profile, args.format, ViewOptions(details=args.details, all_columns=args.all_columns), args.output,
+                   args.no_color, stdout)
     _emit(text, args.output, stdout)
     error = profile.latency.measurement_error if profile.latency is not None else ""
     if error:
@@ -1013,6 +1107,18 @@ def _silence_stdout() -> None:
         pass
 
 
+def _stored_devices(args: argparse.Namespace) -> None:
+    """Without ``--devices-file``, a command that reads devices also reads the device file
+    ``edgeprof calibrate`` stored (``host``), when there is one."""
+    if getattr(args, "devices_files", None) != [] or args.command == "calibrate":
+        return
+    from edgeprof.measure.calibrate import stored_calibration
+
+    stored = stored_calibration()
+    if stored.is_file():
+        args.devices_files = [str(stored)]
+
+
 def _wants_debug(argv: Sequence[str]) -> bool:
     for arg in argv:
         if arg == "--":
@@ -1033,6 +1139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as done:  # --help, --version
             stdout.flush()
             return done.code if isinstance(done.code, int) else 0
+        _stored_devices(args)
         if args.command == "ops":
             return _run_ops(args, stdout)
         if args.command == "compare":

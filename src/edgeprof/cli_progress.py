@@ -27,9 +27,13 @@ class _Step:
         if self.done.wait(after_s):
             return
         from rich.console import Console
+        from rich.markup import escape
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        with Progress(SpinnerColumn(), TextColumn(label), TimeElapsedColumn(), console=Console(file=stream),
+        from edgeprof.report.text import printable, shorten
+
+        text = escape(shorten(printable(label), 200))  # a model path is data, never markup or a control sequence
+        with Progress(SpinnerColumn(), TextColumn(text), TimeElapsedColumn(), console=Console(file=stream),
                       transient=True) as bar:
             bar.add_task(label, total=None)
             self.done.wait()

@@ -15,6 +15,10 @@ never a traceback.
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Iterable
+
 __all__ = [
     "EdgeprofError",
     "GraphError",
@@ -23,7 +27,36 @@ __all__ = [
     "ShapeError",
     "StrictModeError",
     "UsageError",
+    "did_you_mean",
 ]
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def did_you_mean(word: str, choices: Iterable[str], *, aliases: dict[str, str] | None = None) -> str:
+    """``"; did you mean 'orin-nano'?"`` for a mistyped ``word`` (case, punctuation and spelling
+    forgiven; ``aliases`` maps another spelling, such as a device's full name, to its choice), or
+    ``""`` when nothing is close. For the end of a one-line error message."""
+    options = {c: c for c in choices}
+    keyed: dict[str, str] = {}
+    for text, choice in [*options.items(), *(aliases or {}).items()]:
+        keyed.setdefault(_key(text), choice)
+    key = _key(word)
+    if not key:
+        return ""
+    found: list[str] = []
+    for k, choice in keyed.items():  # a spelling that contains the word, or the other way round
+        if choice not in found and len(key) >= 3 and (key in k or k in key) and min(len(k), len(key)) >= 3:
+            found.append(choice)
+    for k in difflib.get_close_matches(key, list(keyed), n=3, cutoff=0.6):
+        if keyed[k] not in found:
+            found.append(keyed[k])
+    found = found[:3]
+    if not found:
+        return ""
+    return "; did you mean " + " or ".join(repr(f) for f in found) + "?"
 
 
 class EdgeprofError(Exception):

@@ -7,7 +7,7 @@ import dataclasses
 
 from edgeprof.devices.catalogue import load_catalogue
 from edgeprof.passes.energy import with_energy
-from edgeprof.render.format import joules
+from edgeprof.render.format import ViewOptions, joules
 from edgeprof.render.html import render_html
 from edgeprof.render.markdown import render_markdown
 from edgeprof.render.terminal import render_terminal
@@ -28,7 +28,7 @@ def test_joules_picks_a_readable_unit() -> None:
 
 def test_terminal_shows_the_range_method_node_and_breakdown() -> None:
     p = _with_energy(tiny_cnn(), "rpi5", "esp32-s3")
-    text = render_terminal(p, width=120)
+    text = render_terminal(p, ViewOptions(details=True), width=120)
     assert "Energy per inference on rpi5 (Raspberry Pi 5; 16 nm)" in text
     assert "node unknown: 45 nm figures unscaled" in text  # esp32-s3 has no node figure
     e = p.energy.estimated["rpi5"]  # type: ignore[union-attr]
@@ -45,7 +45,7 @@ def test_no_sensor_note_and_measured_row() -> None:
     assert base.energy is not None
     none = dataclasses.replace(base, energy=dataclasses.replace(
         base.energy, sensor_note="no power sensor found (checked: RAPL: /sys/class/powercap is absent)"))
-    text = render_terminal(none, width=120)
+    text = render_terminal(none, ViewOptions(details=True), width=120)
     assert "no power sensor found (checked: RAPL" in text
     assert "measured here" not in text
     m = MeasuredEnergy("Linux powercap RAPL (/x)", ("package-0",), 0.002, 100, 1.0, 0.5, 1.6, 2.0, 2.0)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edgeprof.render.console import shorten_path
 from edgeprof.render.format import ViewOptions
 from edgeprof.render.terminal import render_terminal, wrap_path
 from edgeprof.report.model import LayerCost, NotCounted
@@ -182,13 +183,30 @@ def test_wrap_path_breaks_after_separators(name: str, width: int, lines: list[st
     assert "".join(lines) == name
 
 
-def test_long_layer_names_wrap_at_separators_with_an_indent() -> None:
+def test_long_layer_names_are_shortened_in_the_middle_on_one_line() -> None:
     base = tiny_cnn()
-    long_name = "/features/features.5/project/project.0/Conv"
+    long_name = "/features/features.5/project/project.0/block/inner/Conv"
     layer = dataclasses.replace(base.layers[0], name=long_name)
     text = render_terminal(dataclasses.replace(base, layers=(layer,)), width=60)
     table = text[text.index("Layers: all 1"):].split("\n\n")[0].splitlines()
     block = table[next(i for i, line in enumerate(table) if line.startswith("───")) + 1:]  # rows under the rule
-    assert len(block) >= 2
-    assert all(line.startswith("  ") and not line.startswith("   ") for line in block[1:])
-    assert "".join(line.split()[0] for line in block) == long_name
+    assert len(block) == 1 and len(block[0]) <= 60
+    shown = block[0].split()[0]
+    assert shown.startswith("...") and long_name.endswith(shown[3:]) and shown.endswith("/inner/Conv")
+
+
+@pytest.mark.parametrize(
+    ("name", "width", "shown"),
+    [
+        ("/features/features.2/expand/expand.0/Conv", 30, "/features.2/expand.0/Conv"),  # repeats dropped
+        ("/features/features.2/expand/expand.0/Conv", 21, "...es.2/expand.0/Conv"),  # the block index stays
+        ("/encoder/block/inner/expand/expand_conv/Conv", 27, ".../expand/expand_conv/Conv"),
+        ("/encoder/layers.0/mlp/MatMul", 20, "...yers.0/mlp/MatMul"),
+        ("/m/very_long_block_name_here/Conv", 20, "/m/...name_here/Conv"),
+        ("/short/Conv", 20, "/short/Conv"),
+        ("x" * 50, 10, "...xxxxxxx"),
+    ],
+)
+def test_shorten_path_keeps_the_tail(name: str, width: int, shown: str) -> None:
+    assert shorten_path(name, width) == shown
+    assert len(shorten_path(name, width)) <= width

@@ -30,7 +30,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-from edgeprof.errors import UsageError
+from edgeprof.errors import UsageError, did_you_mean
 from edgeprof.safe_files import MAX_TEXT_BYTES, UnreadableFile, read_regular_file
 
 Tag = Literal["vendor", "measured", "derived", "secondary", "fitted", "assumed"]
@@ -106,8 +106,9 @@ class Catalogue:
             return self.devices[device_id]
         except KeyError:
             known = ", ".join(sorted(self.devices))
-            hint = ("; run 'edgeprof calibrate -o host.toml' and pass --devices-file host.toml"
-                    if device_id == "host" else "")
+            hint = ("; run 'edgeprof calibrate' (it stores the device where --device host finds it) or pass "
+                    "--devices-file FILE" if device_id == "host"
+                    else did_you_mean(device_id, self.devices, aliases={d.name: i for i, d in self.devices.items()}))
             raise UsageError(f"unknown device {device_id!r}{hint}; known devices: {known}") from None
 
 

@@ -23,6 +23,7 @@ Rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import isfinite, prod
@@ -31,7 +32,7 @@ from typing import Any, Literal, NamedTuple, TypeAlias
 import numpy as np
 from onnx import TensorProto, helper
 
-from edgeprof.errors import ShapeError, UsageError
+from edgeprof.errors import ShapeError, UsageError, did_you_mean
 from edgeprof.frontends.base import ShapeRequest
 from edgeprof.ir import DType, dtype_by_name
 from edgeprof.ir.dtype import UNKNOWN
@@ -187,7 +188,10 @@ def resolve_inputs(
         _check_dim_value(size, f"--dim {key}={size}", minimum=0)  # 0: e.g. an empty past KV length
         if key not in model_symbols:
             known = ", ".join(sorted(model_symbols)) if model_symbols else "none"
-            raise ShapeError(f"{label}: --dim {key}={size}: the model has no dim named {key!r} (named dims: {known})")
+            raise ShapeError(f"{label}: --dim {key}={size}: the model has no dim named {key!r}"
+                             f"{did_you_mean(key, model_symbols)} (named dims: {known})")
+        if size == 0:
+            _check_empty_dim(key, inputs, label)
         symbols[key] = size
         origin[key] = f"--dim {key}={size}"
     values = _values(request, by_name, listing, label)
@@ -300,12 +304,26 @@ def resolve_inputs(
     return ResolvedInputs(shapes, elem_types, tuple(specs), symbols, values, tuple(notices))
 
 
+_CACHE_INPUT = re.compile(r"past|cache|present", re.IGNORECASE)
+
+
+def _check_empty_dim(key: str, inputs: Sequence[ModelInput], label: str) -> None:
+    """``--dim NAME=0`` is an empty past sequence: allowed only for a dim that only KV-cache inputs
+    (``past_*``, ``*cache*``) use; any other input of size 0 makes no sense (``--input`` refuses 0 too)."""
+    users = [i.name for i in inputs if i.type is not None and i.type.dims is not None and key in i.type.dims]
+    others = [n for n in users if not _CACHE_INPUT.search(n)]
+    if others:
+        raise ShapeError(f"{label}: --dim {key}=0: dim {key!r} of input {others[0]!r} cannot be 0 (a 0 is allowed only "
+                         "for an empty past sequence: a dim only KV-cache inputs such as past_key_values.* use)")
+
+
 def _assign_shapes(request: ShapeRequest, names: list[str], listing: str, label: str) -> dict[str, tuple[int, ...]]:
     given: dict[str, tuple[int, ...]] = {}
     named = {n for n, _ in request.inputs if n is not None}
     for name, _ in request.inputs:
         if name is not None and name not in names:
-            raise ShapeError(f"{label}: --input {name}=...: the model has no input named {name!r} (inputs: {listing})")
+            raise ShapeError(f"{label}: --input {name}=...: the model has no input named {name!r}"
+                             f"{did_you_mean(name, names)} (inputs: {listing})")
     free = [n for n in names if n not in named]
     cursor = 0
     for name, shape in request.inputs:
@@ -330,7 +348,8 @@ def _values(request: ShapeRequest, by_name: dict[str, ModelInput], listing: str,
     for name, vals in request.values.items():
         inp = by_name.get(name)
         if inp is None:
-            raise ShapeError(f"{label}: --value {name}=...: the model has no input named {name!r} (inputs: {listing})")
+            raise ShapeError(f"{label}: --value {name}=...: the model has no input named {name!r}"
+                             f"{did_you_mean(name, by_name)} (inputs: {listing})")
         if not vals:
             raise UsageError(f"{label}: --value {name}: no value given")
         elem = inp.type.elem if inp.type is not None else 0

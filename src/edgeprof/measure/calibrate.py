@@ -1,6 +1,9 @@
 """Calibrate this machine as a device: micro-benchmarks of single-op ONNX models built in code,
 run on ONNX Runtime (CPU) exactly as ``edgeprof bench`` runs a model, saved as a device TOML file
-(id ``host``, every figure tagged ``measured``) that ``--devices-file`` loads.
+(id ``host``, every figure tagged ``measured``), stored in the user's config folder
+(:func:`stored_calibration`: ``EDGEPROF_CONFIG_DIR``, else platformdirs' user config folder, e.g.
+``~/.config/edgeprof/host.toml``) where ``--device host`` finds it, or any file ``--devices-file``
+loads (which then takes the stored file's place).
 
 What is measured (each model timed in a fresh subprocess; the counts come from edgeprof's own
 formulas on the same model, so the rates are in the units the prediction divides by):
@@ -22,6 +25,7 @@ formulas on the same model, so the rates are in the units the prediction divides
 from __future__ import annotations
 
 import datetime
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +36,26 @@ from edgeprof.errors import MeasurementError
 from edgeprof.measure.latency import LatencyOptions, measure_onnx_latency
 from edgeprof.report.model import Profile
 
-__all__ = ["CHAIN", "Calibration", "calibrate", "render_toml"]
+__all__ = ["CHAIN", "CONFIG_DIR_ENV", "Calibration", "calibrate", "config_dir", "render_toml", "stored_calibration"]
+
+CONFIG_DIR_ENV = "EDGEPROF_CONFIG_DIR"
+
+
+def config_dir() -> Path:
+    """edgeprof's folder of user settings: ``$EDGEPROF_CONFIG_DIR`` when set, else the platform's
+    user config folder (``$XDG_CONFIG_HOME/edgeprof``, ``~/.config/edgeprof`` on Linux,
+    ``~/Library/Application Support/edgeprof`` on macOS, ``%APPDATA%\\edgeprof`` on Windows)."""
+    env = os.environ.get(CONFIG_DIR_ENV, "")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("edgeprof", appauthor=False))
+
+
+def stored_calibration() -> Path:
+    """Where ``edgeprof calibrate`` stores this machine's device file (it may not exist yet)."""
+    return config_dir() / "host.toml"
 
 CHAIN = 200
 

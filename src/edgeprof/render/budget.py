@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 
+from rich.text import Text
+
+from edgeprof.render.console import Col, fit_table, print_all
 from edgeprof.render.format import exact
-from edgeprof.render.tables import Md, md_escape, md_table, text_table
+from edgeprof.render.tables import Md, md_escape, md_table
 from edgeprof.report.budget import CheckResult
 from edgeprof.report.text import printable
 
@@ -25,8 +28,10 @@ def _limit_text(limit: int | str) -> str:
     return exact(limit) if isinstance(limit, int) else limit
 
 
-def render_check(result: CheckResult, fmt: str) -> str:
-    """The result as ``table`` (plain text), ``md`` (a CI job summary) or ``json``."""
+def render_check(result: CheckResult, fmt: str, *, width: int = 100, color: bool = False,
+                 encoding: str = "utf-8") -> str:
+    """The result as ``table`` (the terminal's style, ``width`` columns), ``md`` (a CI job
+    summary) or ``json``."""
     if fmt == "json":
         return json.dumps(result.to_dict(), indent=2) + "\n"
     verdict = "all budgets hold" if result.ok else f"{sum(not c.ok for c in result.checks)} budget(s) not met"
@@ -39,9 +44,11 @@ def render_check(result: CheckResult, fmt: str) -> str:
                  *md_table(("budget", "figure", "value", "limit", "result", "detail"), md_rows,
                            (False, False, True, True, False, False))]
         return printable("\n".join(lines), newlines=True) + "\n"
-    rows = [("budget", "value", "limit", "result", "detail")]
-    rows += [(c.budget, _value_text(c.value), _limit_text(c.limit), _MARK[c.status], c.detail)
-             for c in result.checks]
-    lines = [f"edgeprof budget check: {result.model or '(unnamed model)'}: {'PASS' if result.ok else 'FAIL'} ({verdict})",
-             *text_table(rows, (False, True, True, False, False))]
-    return printable("\n".join(lines), newlines=True) + "\n"
+    rows: list[list[str | Text]] = [[c.budget, _value_text(c.value), _limit_text(c.limit),
+             Text(_MARK[c.status], style="green" if c.status == "pass" else "bold red"), c.detail]
+            for c in result.checks]
+    cols = [Col("budget"), Col("value", "num"), Col("limit", "num"), Col("result"), Col("detail", "wrap")]
+    verdict_line = Text.assemble("edgeprof budget check: ", (result.model or "(unnamed model)", "bold"), ": ",
+                                 ("PASS" if result.ok else "FAIL", "bold green" if result.ok else "bold red"),
+                                 f" ({verdict})")
+    return print_all([verdict_line, fit_table(cols, rows, width).table], width, color, encoding)

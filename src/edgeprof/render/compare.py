@@ -13,10 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
+
+from edgeprof.render.console import Col, PathName, fit_table, natural_width, print_all
 from edgeprof.render.format import exact, human, joules, seconds
 from edgeprof.render.html_assets import esc, json_for_script, page
 from edgeprof.render.html_svg import ScatterPoint, scatter_chart
-from edgeprof.render.tables import Md, md_escape, md_table, text_table
+from edgeprof.render.tables import Md, md_escape, md_table
 from edgeprof.report.compare import CompareEntry
 from edgeprof.report.model import Profile
 from edgeprof.report.text import printable
@@ -37,6 +40,7 @@ class Column:
     value: Callable[[Profile], Number | None]
     lower_is_better: bool = True
     show: Callable[[float], str] | None = None
+    drop: int = 0  # the terminal table leaves out a column with a higher rank first when it does not fit
 
 
 def _peak(p: Profile) -> int | None:
@@ -45,10 +49,10 @@ def _peak(p: Profile) -> int | None:
 
 COLUMNS: tuple[Column, ...] = (
     Column("flops", "FLOPs", "FLOPs", lambda p: p.totals.flops),
-    Column("macs", "MACs", "MACs", lambda p: p.totals.macs),
-    Column("params", "params", "", lambda p: p.totals.params),
+    Column("macs", "MACs", "MACs", lambda p: p.totals.macs, drop=4),
+    Column("params", "params", "", lambda p: p.totals.params, drop=3),
     Column("weight_bytes", "weight size", "B", lambda p: p.totals.weight_bytes),
-    Column("peak_bytes", "peak memory", "B", _peak),
+    Column("peak_bytes", "peak memory", "B", _peak, drop=1),
 )
 
 
@@ -61,13 +65,14 @@ def _latency_columns(profiles: Sequence[Profile]) -> list[Column]:
     if any(p.latency is not None and p.latency.measured is not None for p in profiles):
         out.append(Column("measured_latency_s", "latency (measured p50)", "s",
                           lambda p: p.latency.measured.p50_s if p.latency and p.latency.measured else None,
-                          show=seconds))
+                          show=seconds, drop=2))
     devices: list[str] = []
     for p in profiles:
         devices += [d for d in (p.latency.predicted if p.latency else {}) if d not in devices]
     for d in devices:
         out.append(Column(f"latency_s:{d}", f"latency on {d}", "s", _predicted(d, "total_s"), show=seconds))
-        out.append(Column(f"fps:{d}", f"FPS on {d}", "FPS", _predicted(d, "fps"), lower_is_better=False, show=fps))
+        out.append(Column(f"fps:{d}", f"FPS on {d}", "FPS", _predicted(d, "fps"), lower_is_better=False, show=fps,
+                          drop=5))
     return out
 
 
@@ -85,7 +90,7 @@ def _energy_columns(profiles: Sequence[Profile]) -> list[Column]:
 
         return value
 
-    return [Column(f"energy_j:{d}", f"energy on {d} (mid)", "J", mid(d), show=joules) for d in devices]
+    return [Column(f"energy_j:{d}", f"energy on {d} (mid)", "J", mid(d), show=joules, drop=2) for d in devices]
 
 
 def _predicted(device: str, figure: str) -> Callable[[Profile], Number | None]:
@@ -152,21 +157,47 @@ def _cell(value: Number | None, column: Column) -> str:
     return f"{exact(value)} ({human(value, unit)})"
 
 
-def _text(entries: Sequence[CompareEntry], columns: Sequence[Column]) -> str:
+def _short_cell(value: Number | None, column: Column) -> str:
+    """The human form alone (``'68.8 MFLOPs'``): what a narrow terminal gets."""
+    if value is None:
+        return "-"
+    if column.show is not None or isinstance(value, float):
+        return _cell(value, column)
+    return human(value, column.unit)
+
+
+def _text(entries: Sequence[CompareEntry], columns: Sequence[Column], width: int, color: bool, encoding: str,
+          all_columns: bool) -> str:
+    """The terminal table: exact and human forms when they fit ``width``, else the human form
+    alone, then the least useful columns left out (said below the table)."""
     best = best_values(entries, columns)
-    rows: list[list[str]] = [["model", *[c.title for c in columns]]]
-    for e in entries:
-        if e.profile is None:
-            rows.append([e.path, f"could not be profiled: {_reason(e)}"])
-            continue
-        cells = [_name(e) + (" (lower bound)" if e.profile.totals.is_lower_bound else "")]
-        for c in columns:
-            v = c.value(e.profile)
-            cells.append(_cell(v, c) + (" *" if v is not None and best.get(c.key) == v else "  "))
-        rows.append(cells)
-    lines = text_table(rows, [False] + [True] * len(columns))
-    lines.append("* best in its column (the lowest; the highest FPS)")
-    return printable("\n".join(lines), newlines=True) + "\n"
+    cols = [Col("model", "name"), *(Col(c.title, "num", c.drop) for c in columns)]
+
+    def rows(cell: Callable[[Number | None, Column], str]) -> list[list[str | Text | PathName]]:
+        out: list[list[str | Text | PathName]] = []
+        for e in entries:
+            if e.profile is None:
+                out.append([e.path, Text("failed", style="bold red"), *["-"] * (len(columns) - 1)])
+                continue
+            bound = e.profile.totals.is_lower_bound
+            cells: list[str | Text | PathName] = [PathName(_name(e), " (lower bound)" if bound else "", " (l.b.)")]
+            for c in columns:
+                v = c.value(e.profile)
+                is_best = v is not None and best.get(c.key) == v
+                cells.append(Text(cell(v, c) + " *", style="green") if is_best else cell(v, c) + "  ")
+            out.append(cells)
+        return out
+
+    full = rows(_cell)
+    plain = [[x.plain if isinstance(x, Text) else x.text if isinstance(x, PathName) else x for x in r] for r in full]
+    fitted = fit_table(cols, full if all_columns or natural_width(cols, plain) <= width else rows(_short_cell),
+                       width, all_columns=all_columns)
+    items: list[Text | str | Any] = [fitted.table, "* best in its column (the lowest; the highest FPS)"]
+    if fitted.dropped:
+        items.append(Text(fitted.note(), style="dim"))
+    items += [Text(f"{e.path}: could not be profiled: {_reason(e)}", style="bold red")
+              for e in entries if e.profile is None]
+    return print_all(items, max(width, natural_width(cols, plain)) if all_columns else width, color, encoding)
 
 
 def _reason(e: CompareEntry) -> str:
@@ -244,8 +275,9 @@ def _html(entries: Sequence[CompareEntry], columns: Sequence[Column]) -> str:
     return page("edgeprof comparison", body)
 
 
-def render_compare(entries: Sequence[CompareEntry], fmt: str) -> str:
-    """``fmt``: ``table``, ``md``, ``json`` or ``html``."""
+def render_compare(entries: Sequence[CompareEntry], fmt: str, *, width: int = 100, color: bool = False,
+                   encoding: str = "utf-8", all_columns: bool = False) -> str:
+    """``fmt``: ``table`` (``width`` columns wide unless ``all_columns``), ``md``, ``json`` or ``html``."""
     columns = columns_for(entries) or list(COLUMNS)
     if fmt == "json":
         return _json(entries, columns)
@@ -253,4 +285,4 @@ def render_compare(entries: Sequence[CompareEntry], fmt: str) -> str:
         return _markdown(entries, columns)
     if fmt == "html":
         return _html(entries, columns)
-    return _text(entries, columns)
+    return _text(entries, columns, width, color, encoding, all_columns)

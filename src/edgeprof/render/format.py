@@ -36,7 +36,9 @@ _PREFIXES = ("", "k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")
 
 INPUT_SOURCE_LABELS: dict[str, str] = {
     "model": "from the model",
-    "flag": "from --input",
+    "flag": "from --input/--dim",
+    "seq-len": "from --seq-len",
+    "config": "from the config",
     "default-batch": "batch assumed 1",
     "example": "from the example input",
 }
@@ -192,11 +194,15 @@ def select_layers(profile: Profile, top: int | None) -> LayerSelection:
 class ViewOptions:
     """What the human-readable renderers (terminal, Markdown) show besides the fixed sections:
     how many layers (``top``: None = the default 25, 0 = all), a per-module table cut at
-    ``by_module`` (None = none) and a per-operator table."""
+    ``by_module`` (None = none) and a per-operator table; ``details``: every device's latency
+    and energy breakdown (else one row per device, terminal only); ``all_columns``: no column
+    left out to fit the terminal's width (terminal only)."""
 
     top: int | None = None
     by_module: int | None = None
     by_operator: bool = False
+    details: bool = False
+    all_columns: bool = False
 
 
 def memory_rows(mem: MemoryReport) -> list[tuple[str, int, str]]:

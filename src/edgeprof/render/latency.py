@@ -7,18 +7,21 @@ import json
 import re
 
 from edgeprof.measure.stats import percentile
-from edgeprof.render.format import fit_notes, seconds
-from edgeprof.render.tables import md_table, text_table
+from edgeprof.render.console import Col, fit_table, print_all
+from edgeprof.render.format import fit_notes, joules, seconds
+from edgeprof.render.tables import md_table
+from edgeprof.report.energy import EnergyReport
 from edgeprof.report.latency import LatencyReport, PredictedLatency, ValidationEntry
 from edgeprof.report.memory import MemoryReport
 from edgeprof.report.serial import to_dict
 from edgeprof.report.text import printable
 
-__all__ = ["LATENCY_COLUMNS", "latency_notes", "latency_rows", "partition_notes", "render_validation"]
+__all__ = ["DEVICE_SUMMARY_COLUMNS", "LATENCY_COLUMNS", "device_summary_rows", "latency_notes", "latency_rows",
+           "partition_notes", "render_validation"]
 
 LATENCY_COLUMNS: tuple[tuple[str, bool], ...] = (
     ("latency", True), ("FPS", True), ("compute / memory / overhead", True), ("how obtained", False),
-)
+)  # the measured row has no breakdown: its percentiles are under "how obtained"
 
 
 def latency_rows(report: LatencyReport) -> list[tuple[str, list[str]]]:
@@ -27,8 +30,8 @@ def latency_rows(report: LatencyReport) -> list[tuple[str, list[str]]]:
     m = report.measured
     if m is not None:
         rows.append(("measured here (p50)", [
-            seconds(m.p50_s), f"{1 / m.p50_s:.4g}" if m.p50_s > 0 else "-",
-            f"p90 {seconds(m.p90_s)}, p99 {seconds(m.p99_s)}, min {seconds(m.min_s)}",
+            seconds(m.p50_s), f"{1 / m.p50_s:.4g}" if m.p50_s > 0 else "-", "-",
+            f"measured: p90 {seconds(m.p90_s)}, p99 {seconds(m.p99_s)}, min {seconds(m.min_s)}; "
             f"{m.runtime}, {m.environment.intra_op_threads} thread(s), {m.runs} runs ({m.stop_reason}); "
             f"{m.environment.cpu_model}, {m.environment.logical_cores} cores",
         ]))
@@ -42,11 +45,62 @@ def latency_rows(report: LatencyReport) -> list[tuple[str, list[str]]]:
         ]))
         if p.llm is not None:
             rows.append((f"LLM on {device_id}", [
-                seconds(p.llm.prefill_s), f"{p.llm.decode_tokens_per_s:.4g} tok/s",
-                f"prefill {p.llm.context_len} tokens ({p.llm.prefill_bound}); decode {seconds(p.llm.decode_s_per_token)}"
-                f"/token ({p.llm.decode_bound})",
-                "whole-graph roofline",
+                seconds(p.llm.prefill_s), f"{p.llm.decode_tokens_per_s:.4g} tok/s", "-",
+                f"whole-graph roofline: prefill {p.llm.context_len} tokens ({p.llm.prefill_bound}); decode "
+                f"{seconds(p.llm.decode_s_per_token)}/token ({p.llm.decode_bound})",
             ]))
+    return rows
+
+
+DEVICE_SUMMARY_COLUMNS: tuple[tuple[str, bool], ...] = (
+    ("runtime", False), ("latency", True), ("FPS", True), ("bound", False), ("energy (mid)", True), ("fits", False),
+)
+
+
+def _bound(p: PredictedLatency) -> str:
+    """Which part of the roofline dominates: compute, memory or the per-op overheads."""
+    parts = {"compute": p.compute_s, "memory": p.memory_s, "overhead": p.overhead_s}
+    return max(parts, key=lambda k: parts[k]) if any(parts.values()) else "-"
+
+
+def _fits(memory: MemoryReport | None, device_id: str) -> str:
+    """``yes``/``no`` from the RAM fit (or a microcontroller's flash and SRAM fit as stored); ``-``
+    without a memory analysis."""
+    if memory is None:
+        return "-"
+    verdicts = [f.fits for f in memory.predicted.ram_fits if f.device_id == device_id]
+    verdicts += [m.fits for m in memory.predicted.device_fits if m.device_id == device_id and m.precision == "stored"]
+    return "-" if not verdicts else "yes" if all(verdicts) else "NO"
+
+
+def device_summary_rows(latency: LatencyReport | None, energy: EnergyReport | None,
+                        memory: MemoryReport | None) -> list[tuple[str, list[str]]]:
+    """One row per device with a prediction or an estimate: runtime (with the kernels that fall
+    back to the host), latency, FPS, what bounds it, energy per inference (mid) and whether the
+    model fits (the compact view; the breakdowns are in :func:`latency_rows` and the energy rows)."""
+    predicted = latency.predicted if latency is not None else {}
+    estimated = energy.estimated if energy is not None else {}
+    rows: list[tuple[str, list[str]]] = []
+    for device_id in [*predicted, *(d for d in estimated if d not in predicted)]:
+        p = predicted.get(device_id)
+        e = estimated.get(device_id)
+        runtime = "-"
+        if p is not None and p.runtime:
+            runtime = p.runtime
+            part = p.partitioning
+            if part is not None and part.host_kernels:
+                runtime += f" ({part.host_kernels} on host)"
+        if p is not None and p.what_if:
+            runtime += f", what-if {p.precision}"
+        bound = ">= " if p is not None and p.is_lower_bound else ""
+        rows.append((device_id, [
+            runtime,
+            bound + seconds(p.total_s) if p is not None else "-",
+            f"{p.fps:.4g}" if p is not None else "-",
+            _bound(p) if p is not None else "-",
+            (">= " if e.is_lower_bound else "") + joules(e.estimated_j.mid) if e is not None else "-",
+            _fits(memory, device_id),
+        ]))
     return rows
 
 
@@ -104,8 +158,9 @@ def estimate_quality(p: PredictedLatency) -> str:
             f"({', '.join(assumed)}): an estimate of that quality until the device is calibrated")
 
 
-def render_validation(entries: list[ValidationEntry], fmt: str) -> str:
-    """``json`` (a list of objects), ``md`` or ``table`` (plain text)."""
+def render_validation(entries: list[ValidationEntry], fmt: str, *, width: int = 100, color: bool = False,
+                      encoding: str = "utf-8") -> str:
+    """``json`` (a list of objects), ``md`` or ``table`` (the terminal's style, ``width`` columns)."""
     if fmt == "json":
         return json.dumps([to_dict(e) for e in entries], indent=2) + "\n"
     head = ("model", "device", "predicted", "measured p50", "error")
@@ -119,6 +174,8 @@ def render_validation(entries: list[ValidationEntry], fmt: str) -> str:
                    f"within 20 %: {sum(x <= 0.2 for x in errors)}, within 10 %: {sum(x <= 0.1 for x in errors)}")
     if fmt == "md":
         table = md_table(head, rows, (False,) * len(head))
-    else:
-        table = text_table([head, *rows], (False,) * len(head), rule=True)
-    return printable("\n".join(table), newlines=True) + "\n" + (f"\n{summary}\n" if summary else "")
+        return printable("\n".join(table), newlines=True) + "\n" + (f"\n{summary}\n" if summary else "")
+    cols = [Col("model", "name"), Col("device"), Col("predicted", "num"), Col("measured p50", "num"),
+            Col("error", "wrap")]
+    fitted = fit_table(cols, rows, width)
+    return print_all([fitted.table, *([summary] if summary else [])], width, color, encoding)

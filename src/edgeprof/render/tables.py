@@ -1,9 +1,8 @@
 """The table writers, one per format: plain text (:func:`text_table`), GitHub-flavoured Markdown
 (:func:`md_table`, which escapes every cell itself) and CSV (:func:`csv_table`).
 
-The terminal report draws its tables with rich (``render/terminal.py``); these writers serve
-the plain ``table`` format of ``compare``, ``check``, ``devices`` and ``validate``, every
-Markdown table and the CSV report.
+Every terminal table is drawn with rich in one style (``render/console.py``); these writers
+serve every Markdown table, the CSV report and plain columns of text (:func:`text_table`).
 
 Every cell is model-provided text as far as these writers know: control and bidi characters
 are written as visible escapes (:func:`edgeprof.report.text.printable`) in every format, and a

@@ -12,18 +12,28 @@ and is drawn in time linear in its input whatever the names.
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from rich import box
-from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-from rich.measure import Measurement
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from edgeprof.ops.registry import Entry
+from edgeprof.render.console import (
+    CELL_LIMIT,
+    HEAD,
+    NAME_LIMIT,
+    Col,
+    FittedTable,
+    PathName,
+    SafeTable,
+    finish,
+    fit_table,
+    make_console,
+    new_table,
+    safe,
+    wrap_path,
+)
 from edgeprof.render.energy import (
     ENERGY_CATEGORY_COLUMNS,
     ENERGY_COLUMNS,
@@ -47,10 +57,10 @@ from edgeprof.render.format import (
     deployment_rows,
     device_fit_rows,
     exact,
+    fit_notes,
     human,
     if_range,
     input_source_label,
-    layer_label,
     layer_share,
     llm_rows,
     memory_rows,
@@ -60,142 +70,28 @@ from edgeprof.render.format import (
     select_layers,
     shape_text,
 )
-from edgeprof.render.latency import LATENCY_COLUMNS, latency_notes, latency_rows
+from edgeprof.render.latency import (
+    DEVICE_SUMMARY_COLUMNS,
+    LATENCY_COLUMNS,
+    device_summary_rows,
+    latency_notes,
+    latency_rows,
+)
 from edgeprof.report.model import LayerCost, Profile
-from edgeprof.report.text import printable, shorten
 
-__all__ = ["CELL_LIMIT", "NAME_LIMIT", "render_ops_terminal", "render_terminal"]
+__all__ = ["CELL_LIMIT", "NAME_LIMIT", "render_ops_terminal", "render_terminal", "wrap_path"]
 
-NAME_LIMIT = 160  # a node, module or input name longer than this shows as its head, "..." and its tail
-CELL_LIMIT = 2000  # any other cell or line of the report (a reason, a notice)
-
-_HEAD = "bold"
+_HEAD = HEAD
 _WARN = "bold yellow"
 _BAD = "bold red"
 _GOOD = "green"
 _DIM = "dim"
-
-
-class _Sink(io.StringIO):
-    """A text buffer that tells rich which encoding the text will be written in, so that rich
-    falls back to ASCII table borders when the destination cannot encode box characters."""
-
-    def __init__(self, encoding: str) -> None:
-        super().__init__()
-        self._encoding = encoding
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return self._encoding
-
-
-def _safe(item: RenderableType | None, limit: int = CELL_LIMIT) -> RenderableType | None:
-    """``item`` made safe for a terminal: a ``str`` or :class:`Text` with its control and bidi
-    characters escaped and shortened to ``limit`` characters (a styled :class:`Text` keeps its
-    styles unless it had to change); other renderables are edgeprof's own (they sanitise
-    themselves)."""
-    if isinstance(item, str):
-        return shorten(printable(item), limit)
-    if isinstance(item, Text):
-        plain = item.plain
-        if len(plain) <= limit and printable(plain) == plain:
-            return item
-        out = Text(style=item.style, justify=item.justify, overflow=item.overflow, no_wrap=item.no_wrap, end=item.end)
-        cuts = sorted({s.start for s in item.spans} | {s.end for s in item.spans})
-        for part in item.divide(cuts):
-            style = " ".join(str(span.style) for span in part.spans)
-            out.append(shorten(printable(part.plain), limit), style=style or None)
-        return out
-    return item
-
-
-class _SafeTable(Table):
-    """A rich table whose every header and cell goes through :func:`_safe`."""
-
-    def add_column(self, header: RenderableType = "", *args: Any, **kwargs: Any) -> None:
-        super().add_column(_safe(header) or "", *args, **kwargs)
-
-    def add_row(self, *renderables: RenderableType | None, **kwargs: Any) -> None:
-        super().add_row(*(_safe(r) for r in renderables), **kwargs)
-
-
-_BREAK_AFTER = re.compile(r"[^/.]*[/.]|[^/.]+$")
-
-
-def wrap_path(name: str, width: int) -> list[str]:
-    """Split a node or module name into lines of at most ``width`` characters, breaking after
-    a ``/`` or ``.`` where possible (a piece longer than ``width`` is cut where it must be)."""
-    width = max(1, width)
-    lines: list[str] = []
-    line = ""
-    for piece in _BREAK_AFTER.findall(name):
-        if len(piece) > width:  # cut in one pass (slicing off the front again and again is quadratic)
-            if line:
-                lines.append(line)
-                line = ""
-            cut = (len(piece) - 1) // width * width
-            lines += [piece[i:i + width] for i in range(0, cut, width)]
-            piece = piece[cut:]
-        if len(line) + len(piece) > width:
-            lines.append(line)
-            line = ""
-        line += piece
-    if line or not lines:
-        lines.append(line)
-    return lines
-
-
-class _PathName:
-    """A table cell holding a name such as ``/features/features.5/project/Conv``: it wraps at
-    the path separators instead of in the middle of a word; control characters are escaped and a
-    name over :data:`NAME_LIMIT` characters is shortened to its head and tail."""
-
-    def __init__(self, name: str) -> None:
-        self.name = shorten(printable(name), NAME_LIMIT)
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        longest = max((len(p) for p in _BREAK_AFTER.findall(self.name)), default=0)
-        return Measurement(longest, len(self.name)).clamp(max_width=options.max_width)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = options.max_width
-        lines = wrap_path(self.name, width)
-        if len(lines) > 1 and width >= 12:  # continuation lines indented by two
-            rest = wrap_path("".join(lines[1:]), width - 2)
-            lines = [lines[0], *("  " + line for line in rest)]
-        yield Text("\n".join(lines))
-
-
-def _console(width: int, color: bool, encoding: str) -> tuple[Console, _Sink]:
-    sink = _Sink(encoding)
-    console = Console(
-        file=sink,
-        width=max(20, width),
-        force_terminal=color,
-        force_jupyter=False,
-        force_interactive=False,
-        color_system="standard" if color else None,
-        no_color=not color,
-        highlight=False,
-        markup=False,
-        emoji=False,
-        soft_wrap=False,
-        legacy_windows=False,
-        _environ={},  # the caller decides width and colour; no COLUMNS/FORCE_COLOR surprises
-    )
-    return console, sink
-
-
-def _table() -> Table:
-    return _SafeTable(
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        padding=(0, 1),
-        collapse_padding=True,
-        header_style=_HEAD,
-        expand=False,
-    )
+_safe = safe
+_SafeTable = SafeTable
+_PathName = PathName
+_console = make_console
+_table = new_table
+_finish = finish
 
 
 def _num_col(table: Table, header: str) -> None:
@@ -368,9 +264,66 @@ def _latency(profile: Profile, width: int) -> list[RenderableType]:
     rows: list[tuple[str, Sequence[str | Text]]] = list(latency_rows(profile.latency))
     out: list[RenderableType] = [Text("Latency", style=_HEAD)]
     if rows:
-        out.append(_named_table(width, "figure", list(LATENCY_COLUMNS), rows))
+        out.append(_latency_table(width, rows))
     out += [Text(note, style=_WARN if "bound" in note or "not made" in note else "") for note in
             latency_notes(profile.latency, profile.memory)]
+    return out
+
+
+def _latency_table(width: int, rows: Sequence[tuple[str, Sequence[str | Text]]]) -> Table:
+    """The latency rows; the compute / memory / overhead column only when a prediction fills it."""
+    columns = list(LATENCY_COLUMNS)
+    if all(cells[2] == "-" for _, cells in rows):
+        columns.pop(2)
+        rows = [(label, [c for i, c in enumerate(cells) if i != 2]) for label, cells in rows]
+    return _named_table(width, "figure", columns, rows)
+
+
+def _compact_notes(profile: Profile) -> list[str]:
+    """The warnings of the compact device view: a device the model does not fit, a lower bound
+    (with its first reason), a failed measurement."""
+    lat, energy = profile.latency, profile.energy
+    predicted = dict(lat.predicted) if lat is not None else {}
+    estimated = dict(energy.estimated) if energy is not None else {}
+    notes = fit_notes(profile.memory, set(predicted) | set(estimated)) if profile.memory is not None else []
+    for device_id in [*predicted, *(d for d in estimated if d not in predicted)]:
+        p, e = predicted.get(device_id), estimated.get(device_id)
+        missing = [*(p.missing if p is not None else ()), *(e.missing if e is not None else ())]
+        if (p is not None and p.is_lower_bound) or (e is not None and e.is_lower_bound):
+            why = f": {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "") if missing else ""
+            notes.append(f"{device_id}: lower bound{why}")
+    if lat is not None and lat.measurement_error:
+        notes.append(f"Measurement not made: {lat.measurement_error}")
+    if energy is not None and energy.measurement_error:
+        notes.append(f"Energy measurement not made: {energy.measurement_error}")
+    if energy is not None and energy.sensor_note:
+        notes.append(energy.sensor_note)
+    return notes
+
+
+
+def _devices_compact(profile: Profile, width: int) -> list[RenderableType]:
+    """One row per device (runtime, latency, FPS, bound, energy, fits), the measured figures,
+    and only the notes that warn (fits, lower bounds, what-ifs, missing rates, failed runs)."""
+    rows: list[tuple[str, Sequence[str | Text]]] = [
+        (d, [Text(c, style=_BAD) if c == "NO" else c for c in cells])
+        for d, cells in device_summary_rows(profile.latency, profile.energy, profile.memory)]
+    out: list[RenderableType] = [Text("On devices (predicted latency, estimated energy per inference)", style=_HEAD),
+                                 _named_table(width, "device", list(DEVICE_SUMMARY_COLUMNS), rows)]
+    lat = profile.latency
+    measured: list[tuple[str, Sequence[str | Text]]] = [r for r in latency_rows(lat) if r[0].startswith("measured")] \
+        if lat is not None else []
+    if measured:
+        out += [Text("Latency measured on this machine", style=_HEAD), _latency_table(width, measured)]
+    if profile.energy is not None:
+        energy_measured: list[tuple[str, Sequence[str | Text]]] = list(measured_energy_rows(profile.energy))
+        if energy_measured:
+            out += [Text("Energy measured on this machine", style=_HEAD),
+                    _named_table(width, "figure", list(ENERGY_COLUMNS), energy_measured)]
+    for note in _compact_notes(profile):
+        out.append(Text(note, style=_WARN))
+    out.append(Text("--details: per-device latency breakdown, runtime partitions, energy ranges, top layers and "
+                    "categories", style=_DIM))
     return out
 
 
@@ -440,8 +393,6 @@ def _categories(profile: Profile) -> list[RenderableType]:
     return [table_title, table, remark]
 
 
-_GAP = 2  # columns are two spaces apart
-_NAME_FLOOR = 20  # a squeezed name column keeps this many columns (numbers fold first)
 
 
 def _safe_cell(cell: str | Text) -> str | Text:
@@ -454,27 +405,47 @@ def _plain(cell: str | Text) -> str:
 
 
 def _named_table(
-    width: int, first: str, columns: Sequence[tuple[str, bool]], rows: Sequence[tuple[str, Sequence[str | Text]]]
+    width: int, first: str, columns: Sequence[tuple[str, bool]],
+    rows: Sequence[tuple[str | PathName, Sequence[str | Text]]],
 ) -> Table:
-    """A table whose first column holds names (wrapped at ``/`` and ``.``) and whose other
-    ``columns`` (header, is-numeric) keep their natural width: when the table is too wide the
-    names give way first, down to 20 columns, and only then do the other columns fold."""
-    safe_rows = [(_PathName(name), [_safe_cell(c) for c in cells]) for name, cells in rows]
-    natural = [max([len(h)] + [len(_plain(cells[i])) for _, cells in safe_rows]) for i, (h, _) in enumerate(columns)]
-    longest = max([len(first)] + [len(name.name) for name, _ in safe_rows])
-    room = width - sum(natural) - _GAP * len(columns)
-    name_width = max(room, min(longest, _NAME_FLOOR)) if longest > room else None
-    table = _table()
-    table.add_column(first, justify="left", overflow="fold", width=name_width)
-    for header, numeric in columns:
-        (_num_col if numeric else _text_col)(table, header)
-    for path_name, cells in safe_rows:
-        table.add_row(path_name, *cells)
-    return table
+    """A table whose first column holds names (shortened in the middle, on one line) and whose
+    other ``columns`` (header, is-numeric) keep their natural width (headers wrap at spaces)
+    while long text (a "how obtained") wraps: the names give way first, down to 12 columns
+    (:func:`edgeprof.render.console.fit_table`)."""
+    return _fitted(width, first, columns, rows).table
 
 
-def _layer_name(layer: LayerCost) -> str:
-    return layer_label(layer.name, layer)
+def _fitted(
+    width: int, first: str, columns: Sequence[tuple[str, bool]],
+    rows: Sequence[tuple[str | PathName, Sequence[str | Text]]],
+    drop: dict[str, int] | None = None, all_columns: bool = False,
+) -> FittedTable:
+    """:func:`_named_table` with columns that may be left out (``drop``: header -> rank) when the
+    table does not fit even with its names shortened."""
+    safe_rows = [[name if isinstance(name, PathName) else PathName(name), *(_safe_cell(c) for c in cells)]
+                 for name, cells in rows]
+    cols = [Col(first, "name")]
+    for i, (header, numeric) in enumerate(columns):
+        longest = max([len(header), *(len(_plain(c)) for r in safe_rows if isinstance(c := r[i + 1], (str, Text)))])
+        kind = "num" if numeric else "wrap" if longest > 24 else "text"
+        cols.append(Col(header, kind, (drop or {}).get(header, 0)))
+    return fit_table(cols, safe_rows, width, all_columns=all_columns)
+
+
+def _dropped_note(fitted: FittedTable) -> list[RenderableType]:
+    return [Text(fitted.note(), style=_DIM)] if fitted.dropped else []
+
+
+# At a narrow width the layer tables leave out these columns first (rank: higher goes first).
+_LAYER_DROPS = {"output shape": 3, "params": 2, "share": 1}
+
+
+def _layer_name(layer: LayerCost) -> PathName:
+    if not layer.range_group:
+        return PathName(layer.name)
+    if not layer.in_totals:
+        return PathName(layer.name, f" (other branch of {layer.range_group}: not in the totals)", " (other branch)")
+    return PathName(layer.name, f" (branch of {layer.range_group})", " (branch)")
 
 
 def _op_label(layer: LayerCost) -> str:
@@ -494,7 +465,7 @@ def _layers(profile: Profile, view: ViewOptions, width: int) -> list[RenderableT
     columns += [("int OPs", True)] if ints else []
     columns += [("MACs", True), ("params", True), ("share", True)]
     total = profile.totals.flops + profile.totals.int_ops
-    rows: list[tuple[str, Sequence[str | Text]]] = []
+    rows: list[tuple[str | PathName, Sequence[str | Text]]] = []
     for layer in sel.layers:
         cells: list[str | Text] = [_op_label(layer), shape_text(layer.output_shape)]
         if layer.state == "not_counted":
@@ -504,7 +475,8 @@ def _layers(profile: Profile, view: ViewOptions, width: int) -> list[RenderableT
             cells += [exact(layer.flops)] + ([exact(layer.int_ops)] if ints else [])
             cells += [exact(layer.macs), exact(layer.params), layer_share(layer, total)]
         rows.append((_layer_name(layer), cells))
-    out: list[RenderableType] = [Text(title, style=_HEAD), _named_table(width, "name", columns, rows)]
+    fitted = _fitted(width, "name", columns, rows, _LAYER_DROPS, view.all_columns)
+    out: list[RenderableType] = [Text(title, style=_HEAD), fitted.table, *_dropped_note(fitted)]
     if sel.hidden:
         out.append(Text(f"... {sel.hidden} more layers (use --top 0 for all)", style=_DIM))
     return out
@@ -556,19 +528,6 @@ def _not_counted(profile: Profile) -> list[RenderableType]:
     return [table_title, table]
 
 
-_SGR = re.compile(r"(\x1b\[[0-9;]*m)")
-
-
-def _finish(text: str, color: bool) -> str:
-    """Drop the padding rich leaves at the end of lines (plain text only: with colour the
-    padding sits inside the escape sequences and is left alone). A last guard: no control
-    character is left but line ends and (with colour) rich's own colour sequences."""
-    if color:
-        parts = _SGR.split(text)  # odd items are colour sequences
-        return "".join(p if i % 2 else printable(p, newlines=True) for i, p in enumerate(parts))
-    return "\n".join(printable(line.rstrip()) for line in text.split("\n"))
-
-
 def _print(console: Console, sections: Iterable[Sequence[RenderableType]]) -> None:
     first = True
     for section in sections:
@@ -606,10 +565,15 @@ def render_terminal(
         sections.append(_memory(profile, console.width))
     if profile.llm is not None:
         sections.append(_llm(profile, console.width))
-    if profile.latency is not None:
-        sections.append(_latency(profile, console.width))
-    if profile.energy is not None:
-        sections.append(_energy(profile, console.width))
+    devices = bool(profile.latency is not None and profile.latency.predicted) or bool(
+        profile.energy is not None and profile.energy.estimated)
+    if devices and not view.details:
+        sections.append(_devices_compact(profile, console.width))
+    else:
+        if profile.latency is not None:
+            sections.append(_latency(profile, console.width))
+        if profile.energy is not None:
+            sections.append(_energy(profile, console.width))
     sections.append(_not_counted(profile))
     _print(console, [sec for sec in sections if sec])
     return _finish(sink.getvalue(), color)

@@ -68,7 +68,7 @@ class InputSpec:
     name: str
     shape: tuple[int, ...]
     dtype: str
-    source: Literal["model", "flag", "default-batch", "example"] = "model"
+    source: Literal["model", "flag", "seq-len", "config", "default-batch", "example"] = "model"
     value: tuple[float, ...] = ()
 
 

@@ -134,9 +134,9 @@ def test_dims_out_of_range_are_usage_errors(size: int) -> None:
     assert "2**62" in _error(conv_net(batch="N"), ShapeRequest(inputs=(("x", (size, 3, 8, 8)),)), UsageError)
 
 
-def test_a_named_dim_may_be_zero() -> None:
-    lm = load_onnx(conv_net(batch="N"), ShapeRequest(dims={"N": 0}))
-    assert lm.inputs[0].shape[0] == 0
+def test_a_named_dim_may_be_zero_only_for_an_empty_past() -> None:
+    # issue #17: a 0 makes sense only for a KV-cache length (tests/test_cli_daily.py has the allowed case)
+    assert "cannot be 0" in _error(conv_net(batch="N"), ShapeRequest(dims={"N": 0}))
 
 
 def test_input_without_a_shape_must_be_given() -> None:

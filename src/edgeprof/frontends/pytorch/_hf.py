@@ -14,6 +14,7 @@ config (:class:`~edgeprof.report.llm.DecoderSpec`); :mod:`edgeprof.passes.llm` c
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import json
 import logging
@@ -228,7 +229,7 @@ def load_hf_config_and_decoder(path: str | Path, request: ShapeRequest | None = 
 
 def _load_hf_config(path: str | Path, request: ShapeRequest | None, built: tuple[torch.nn.Module, Any],
                     **options: Any) -> LoadedModel:
-    request = request or ShapeRequest()
+    request = request_in = request or ShapeRequest()
     model, config = built
     batch = _positive(options.get("batch_size", 1), "batch_size")
     example = options.get("example_inputs")
@@ -238,6 +239,7 @@ def _load_hf_config(path: str | Path, request: ShapeRequest | None, built: tuple
     elif options.get("seq_len") is not None:
         raise UsageError("seq_len sets the default text input; do not combine it with explicit inputs")
     name = type(model).__name__
+    defaults = example is None and not request_in.inputs
     try:
         loaded = load_torch(model, request, name=name, model_format="hf-config", path=str(path),
                             **{k: v for k, v in options.items() if k in ("input_dtypes", "example_inputs")})
@@ -248,6 +250,10 @@ def _load_hf_config(path: str | Path, request: ShapeRequest | None, built: tuple
         raise ShapeError(f"{name}.forward needs the input {missing!r} too: give --input "
                          f"{missing}={_shape_hint(missing, config, batch)} (as well as the others; it said: "
                          f"{exc.message.split(': ', 1)[-1]})") from None
+    if defaults:  # the shapes came from --seq-len or the config, not from --input
+        source: Literal["seq-len", "config"] = "seq-len" if options.get("seq_len") is not None else "config"
+        loaded = dataclasses.replace(loaded, inputs=tuple(
+            dataclasses.replace(spec, source=source) if spec.source == "flag" else spec for spec in loaded.inputs))
     return loaded
 
 
@@ -298,6 +304,9 @@ def _default_inputs(model: torch.nn.Module, config: Any, seq_len: Any,
         if getattr(config, "is_encoder_decoder", False):
             inputs.append(("decoder_input_ids", (batch, length)))
         return tuple(inputs)
+    if seq_len is not None:
+        raise UsageError(f"{type(model).__name__} takes {main!r}, not token ids: --seq-len (seq_len=...) applies to "
+                         "text models only; give the input shape with --input")
     if main == "pixel_values":
         size = getattr(config, "image_size", None)
         channels = getattr(config, "num_channels", 3)
