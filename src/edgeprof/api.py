@@ -115,6 +115,7 @@ class _Run:
     model: Any
     example_inputs: Any
     timeout_s: float
+    values: Mapping[str, Sequence[float]] | None = None  # inputs filled with these (not random)
 
     @property
     def path(self) -> str:
@@ -229,7 +230,8 @@ def _onnx_memory(run: _Run, runs: int) -> tuple[Any, ...]:
 def _onnx_latency(run: _Run, options: LatencyOptions) -> MeasuredLatency:
     from edgeprof.measure.latency import measure_onnx_latency
 
-    return measure_onnx_latency(run.path, run.profile.inputs, options=options, timeout_s=run.timeout_s)
+    return measure_onnx_latency(run.path, run.profile.inputs, options=options, timeout_s=run.timeout_s,
+                                values=run.values)
 
 
 def _onnx_energy(run: _Run, meter: EnergyMeter, runs_time_s: float, idle_s: float, threads: int) -> MeasuredEnergy:
@@ -483,11 +485,14 @@ def measure_memory(
 
 def measure_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000, max_time_s: float = 10.0,
                     timeout_s: float = 300.0, model: Any = None, example_inputs: Any = None,
-                    progress: Progress | None = None) -> Profile:
+                    progress: Progress | None = None,
+                    values: Mapping[str, float | Sequence[float]] | None = None) -> Profile:
     """Time the profiled model for real: ``latency.measured``. ONNX files on ONNX Runtime, ``.tflite``
     files on LiteRT and ``module:callable`` PyTorch models on PyTorch eager run in a fresh subprocess;
     a PyTorch module passed as ``model`` is timed in this process (on ``example_inputs``, default
-    random tensors of the profiled shapes). Never raises for a model that cannot run:
+    random tensors of the profiled shapes). ``values`` fills the ONNX inputs it names (as
+    :func:`profile` takes them: a sample rate, an ``If`` flag), so the run takes the branch the
+    profile counted; the other inputs are random. Never raises for a model that cannot run:
     ``latency.measurement_error`` says why (the static figures stay as they are)."""
     if progress is not None:
         progress("timing the model")
@@ -502,7 +507,8 @@ def measure_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000,
                 "ONNX Runtime, .tflite files on LiteRT, PyTorch models on PyTorch eager (a 'module:callable', or the module "
                 "passed as model=...)"
             )
-        measured = fmt.latency(_Run(profile, model, example_inputs, timeout_s), options)
+        given = {str(k): (v,) if isinstance(v, (int, float)) else tuple(v) for k, v in (values or {}).items()}
+        measured = fmt.latency(_Run(profile, model, example_inputs, timeout_s, given or None), options)
         report = dataclasses.replace(current, measured=measured, measurement_error="")
     except MeasurementError as exc:
         report = dataclasses.replace(current, measured=None, measurement_error=str(exc))
@@ -589,7 +595,7 @@ def validate(models: Sequence[Any], device_id: str, *, devices_files: Sequence[s
             entries.append(ValidationEntry(run.label, device_id, None, None, None, problem=exc.message))
             continue
         prof = predict_latency(prof, [device_id], devices_files=devices_files)
-        prof = measure_latency(prof, threads=threads, max_time_s=max_time_s, timeout_s=timeout_s)
+        prof = measure_latency(prof, threads=threads, max_time_s=max_time_s, timeout_s=timeout_s, values=run.values)
         assert prof.latency is not None
         pred = prof.latency.predicted[device_id]
         meas = prof.latency.measured

@@ -1,7 +1,9 @@
 """The random inputs every measurement runs on, for ONNX Runtime and LiteRT feeds and PyTorch tensors.
 
 One rule for every runtime (:func:`random_inputs`): seeded (0), floats uniform in [0, 1), integers
-in {0, 1} (valid token ids, masks and indices), booleans random. The parent describes the inputs a
+in {0, 1} (valid token ids, masks and indices), booleans random; an input given a value (``--value``,
+``values=``: a sample rate, an ``If`` flag) is filled with it instead, so the run takes the branch the
+profile counted. The parent describes the inputs a
 child makes with :func:`input_request` (name, shape and dtype of each profiled input).
 """
 
@@ -20,9 +22,17 @@ TORCH_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "
 _NUMPY_DTYPES = ("float32", "float64", "float16", "bool", *INT_DTYPES)
 
 
-def input_request(inputs: Sequence[InputSpec]) -> list[dict[str, Any]]:
-    """The inputs as a child's request carries them: ``{"name", "shape", "dtype"}`` each."""
-    return [{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in inputs]
+def input_request(inputs: Sequence[InputSpec],
+                  values: Mapping[str, Sequence[float]] | None = None) -> list[dict[str, Any]]:
+    """The inputs as a child's request carries them: ``{"name", "shape", "dtype"}`` each, and
+    ``"value"`` (a list of numbers) for an input ``values`` names."""
+    out: list[dict[str, Any]] = []
+    for s in inputs:
+        spec: dict[str, Any] = {"name": s.name, "shape": list(s.shape), "dtype": s.dtype}
+        if values and s.name in values:
+            spec["value"] = [float(v) for v in values[s.name]]
+        out.append(spec)
+    return out
 
 
 def describe(name: str, dtype_name: str, shape: Sequence[int]) -> str:
@@ -34,8 +44,9 @@ def random_inputs(specs: Sequence[Mapping[str, Any]], *, tensors: bool = False, 
     """Random values for each ``{"shape", "dtype"}`` of ``specs``, in order, from one generator
     seeded with ``seed``: numpy arrays, or (``tensors=True``) torch CPU tensors of the same values.
 
-    Floats are uniform in [0, 1), integers in {0, 1}, booleans random. Raises :class:`ChildError`
-    for a dtype no input can be made of."""
+    Floats are uniform in [0, 1), integers in {0, 1}, booleans random; a spec with ``"value"`` is
+    filled with it (one number: every element; else the numbers in order, as many as elements).
+    Raises :class:`ChildError` for a dtype no input can be made of or a value of the wrong size."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -45,7 +56,9 @@ def random_inputs(specs: Sequence[Mapping[str, Any]], *, tensors: bool = False, 
         name = str(spec["dtype"])
         if name not in (TORCH_DTYPES if tensors else _NUMPY_DTYPES):
             raise ChildError(f"cannot make random inputs of dtype {name}")
-        if name in ("float32", "float64"):
+        if "value" in spec:
+            array = _given(spec["value"], shape, name)
+        elif name in ("float32", "float64"):
             array = rng.random(shape, dtype=np.dtype(name))
         elif name in ("float16", "bfloat16"):  # numpy has no bfloat16: made as float32, cast by torch
             array = rng.random(shape, dtype=np.float32)
@@ -56,6 +69,19 @@ def random_inputs(specs: Sequence[Mapping[str, Any]], *, tensors: bool = False, 
             array = rng.integers(0, 2, shape, dtype=np.dtype(name))
         out.append(_tensor(array, name) if tensors else array)
     return out
+
+
+def _given(value: Sequence[float], shape: list[int], dtype_name: str) -> Any:
+    import numpy as np
+
+    numbers = np.asarray(list(value), dtype=np.float64)
+    size = int(np.prod(shape)) if shape else 1
+    if numbers.size == 1:
+        numbers = np.full(size, numbers[0])
+    if numbers.size != size:
+        raise ChildError(f"{numbers.size} value(s) given for an input of {size} element(s)")
+    dtype = np.float32 if dtype_name == "bfloat16" else np.dtype(dtype_name)
+    return numbers.astype(dtype).reshape(shape)
 
 
 def _tensor(array: Any, dtype_name: str) -> Any:
