@@ -51,11 +51,33 @@ def corpus_entries(formats: tuple[str, ...] = ("onnx", "tflite")) -> list[Any]:
     return [e for e in fetch.CORPUS if e.format in formats and (fetch.CORPUS_DIR / e.filename).is_file()]
 
 
+def median_calibration(runs: list[Any]) -> Any:
+    """One calibration whose every figure is the median of ``runs``' (the first run's text fields)."""
+    import dataclasses
+
+    def med(values: list[float]) -> float:
+        return float(statistics.median(values))
+
+    first = runs[0]
+    rates = {k: med([c.rates_flop_per_s[k] for c in runs]) for k in first.rates_flop_per_s}
+    int8 = {k: med([c.int8_rates_op_per_s[k] for c in runs if k in c.int8_rates_op_per_s])
+            for k in first.int8_rates_op_per_s}
+    return dataclasses.replace(
+        first, per_inference_overhead_s=med([c.per_inference_overhead_s for c in runs]),
+        per_node_overhead_s=med([c.per_node_overhead_s for c in runs]),
+        bandwidth_bytes_per_s=med([c.bandwidth_bytes_per_s for c in runs]),
+        dram_bandwidth_bytes_per_s=med([c.dram_bandwidth_bytes_per_s for c in runs]), rates_flop_per_s=rates,
+        int8_rates_op_per_s=int8, command=f"{first.command}, median of {len(runs)} runs")
+
+
 def summary(rows: list[dict[str, Any]]) -> list[str]:
     """One line per part (and all): median |error|, models within 10 % / 20 %."""
     out = []
-    for name, keep in (("fit", "fit"), ("held-out", "held-out"), ("all", None)):
-        errs = sorted(abs(r["error"]) for r in rows if r["error"] is not None and (keep is None or r["part"] == keep))
+    for name, keep, fmt in (("fit", "fit", "onnx"), ("held-out", "held-out", "onnx"), ("all", None, "onnx"),
+                            ("fit", "fit", "tflite"), ("held-out", "held-out", "tflite"), ("all", None, "tflite")):
+        errs = sorted(abs(r["error"]) for r in rows if r["error"] is not None and r["format"] == fmt
+                      and (keep is None or r["part"] == keep))
+        name = f"{fmt} {name}"
         if errs:
             out.append(f"{name}: median |error| {statistics.median(errs):.1%} over {len(errs)} model(s); "
                        f"within 10 %: {sum(e <= 0.1 for e in errs)}, within 20 %: {sum(e <= 0.2 for e in errs)}")
@@ -83,15 +105,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads (ONNX Runtime, LiteRT)")
     parser.add_argument("--format", choices=("onnx", "tflite", "all"), default="all", help="which corpus files")
     parser.add_argument("--only", nargs="*", default=None, help="corpus names to run (default: all present)")
+    parser.add_argument("--calibrations", type=int, default=3,
+                        help="calibration runs; each figure is their median (a shared machine is noisy)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds over the models; a model's measured latency is the median of its rounds' p50")
+    parser.add_argument("--measured", default=None,
+                        help="a host_accuracy.json of an earlier run: reuse its measurements, only predict again")
     args = parser.parse_args(argv)
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
 
-    from edgeprof import calibrate, validate
+    from tests.corpus.runtime_macs import load_fetch_module
+
+    from edgeprof import calibrate, predict_latency, profile, validate
     from edgeprof.compare import ModelRun
     from edgeprof.errors import EdgeprofError
     from edgeprof.report.latency import ValidationEntry
-    from tests.corpus.runtime_macs import load_fetch_module
 
     started = time.perf_counter()
     formats = ("onnx", "tflite") if args.format == "all" else (args.format,)
@@ -100,24 +129,47 @@ def main(argv: list[str] | None = None) -> int:
         print("no corpus model present: run scripts/fetch_corpus.py", file=sys.stderr)
         return 2
     host = Path(args.host) if args.host else folder / "host.toml"
-    if not args.host:
-        cal = calibrate(threads=args.threads, command="benchmarks/host_accuracy.py (edgeprof calibrate)",
-                        progress=lambda s: print(f"calibrate: {s}", file=sys.stderr))
-        host.write_text(cal.to_toml(), encoding="utf-8")
+    if not args.host and not args.measured:
+        runs = [calibrate(threads=args.threads, command="benchmarks/host_accuracy.py (edgeprof calibrate)",
+                          progress=lambda s, i=i: print(f"calibrate {i + 1}/{args.calibrations}: {s}", file=sys.stderr))
+                for i in range(args.calibrations)]
+        host.write_text(median_calibration(runs).to_toml(), encoding="utf-8")
     corpus_dir = load_fetch_module().CORPUS_DIR
+    found: dict[str, list[ValidationEntry]] = {e.name: [] for e in entries}
+    earlier = {r["model"]: r for r in json.loads(Path(args.measured).read_text())} if args.measured else None
+    for e in entries if earlier is not None else ():
+        try:
+            prof = predict_latency(profile(str(corpus_dir / e.filename), input_shapes=dict(e.input_shapes) or None,
+                                           values={k: [v] for k, v in e.values.items()} or None, memory=False),
+                                   ["host"], devices_files=[str(host)])
+            assert prof.latency is not None
+            pred = prof.latency.predicted["host"]
+            old = earlier.get(e.name, {})
+            found[e.name] = [ValidationEntry(e.name, "host", pred.total_s, t, None, pred.is_lower_bound,
+                                             old.get("problem", "")) for t in old.get("measured_rounds_s") or [old.get("measured_s")]]
+        except EdgeprofError as exc:
+            found[e.name] = [ValidationEntry(e.name, "host", None, None, None, problem=f"{type(exc).__name__}: {exc}")]
+    for r in range(args.rounds if earlier is None else 0):
+        for e in entries:
+            print(f"validate (round {r + 1}/{args.rounds}): {e.name}", file=sys.stderr)
+            run = ModelRun(str(corpus_dir / e.filename), e.name, input_shapes=dict(e.input_shapes) or None,
+                           values={k: [v] for k, v in e.values.items()} or None)
+            try:
+                (entry,) = validate([run], "host", devices_files=[str(host)], threads=args.threads,
+                                    max_time_s=args.max_time)
+            except EdgeprofError as exc:  # a model edgeprof cannot load: its row says why
+                entry = ValidationEntry(e.name, "host", None, None, None, problem=f"{type(exc).__name__}: {exc}")
+            found[e.name].append(entry)
     rows: list[dict[str, Any]] = []
     for e in entries:
-        print(f"validate: {e.name}", file=sys.stderr)
-        run = ModelRun(str(corpus_dir / e.filename), e.name, input_shapes=dict(e.input_shapes) or None,
-                       values={k: [v] for k, v in e.values.items()} or None)
-        try:
-            (entry,) = validate([run], "host", devices_files=[str(host)], threads=args.threads,
-                                max_time_s=args.max_time)
-        except EdgeprofError as exc:  # a model edgeprof cannot load: its row says why
-            entry = ValidationEntry(e.name, "host", None, None, None, problem=f"{type(exc).__name__}: {exc}")
+        got = found[e.name]
+        times = [x.measured_s for x in got if x.measured_s is not None]
+        measured = statistics.median(times) if times else None
+        predicted = got[0].predicted_s
+        error = (predicted - measured) / measured if predicted is not None and measured else None
         rows.append({"model": e.name, "format": e.format, "package": e.package, "part": part(e.package),
-                     "predicted_s": entry.predicted_s, "measured_s": entry.measured_s, "error": entry.error,
-                     "lower_bound": entry.is_lower_bound, "problem": entry.problem})
+                     "predicted_s": predicted, "measured_s": measured, "measured_rounds_s": times, "error": error,
+                     "lower_bound": got[0].is_lower_bound, "problem": next((x.problem for x in got if x.problem), "")})
     print(render(rows))
     (folder / "host_accuracy.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     print(f"({time.perf_counter() - started:.0f} s; host file {host})", file=sys.stderr)
