@@ -574,7 +574,8 @@ def validate(models: Sequence[Any], device_id: str, *, devices_files: Sequence[s
              dims: Mapping[str, int] | None = None, progress: Progress | None = None) -> list[ValidationEntry]:
     """Predicted vs measured latency of each model on ``device_id`` (normally the calibrated
     ``host``): :func:`profile`, :func:`predict_latency`, :func:`measure_latency` and the relative
-    error (predicted - measured) / measured. A model may be a :class:`edgeprof.compare.ModelRun`
+    error (predicted - measured) / measured. The prediction is for the runtime the measurement
+    runs (``xnnpack`` for a ``.tflite`` file on a device that offers it). A model may be a :class:`edgeprof.compare.ModelRun`
     with its own shapes (``input_shapes``/``dims`` apply to the others) and its row label. A model
     that cannot be profiled at its shapes (an input or dim it lacks) keeps its row, with the reason
     as its ``problem``."""
@@ -594,7 +595,8 @@ def validate(models: Sequence[Any], device_id: str, *, devices_files: Sequence[s
         except ShapeError as exc:
             entries.append(ValidationEntry(run.label, device_id, None, None, None, problem=exc.message))
             continue
-        prof = predict_latency(prof, [device_id], devices_files=devices_files)
+        prof = predict_latency(prof, [device_id], devices_files=devices_files,
+                               runtime=_measured_runtime(prof, device_id))
         prof = measure_latency(prof, threads=threads, max_time_s=max_time_s, timeout_s=timeout_s, values=run.values)
         assert prof.latency is not None
         pred = prof.latency.predicted[device_id]
@@ -604,6 +606,17 @@ def validate(models: Sequence[Any], device_id: str, *, devices_files: Sequence[s
         entries.append(ValidationEntry(run.label, device_id, pred.total_s, measured_s, error, pred.is_lower_bound,
                                        prof.latency.measurement_error))
     return entries
+
+
+def _measured_runtime(profile: Profile, device_id: str) -> str | None:
+    """The runtime a validation's prediction uses: the one the measurement runs, when the device
+    offers it (a ``.tflite`` file runs on LiteRT with XNNPACK: ``xnnpack``); else the device's default."""
+    from edgeprof.devices.runtimes import load_runtimes
+
+    entry = load_runtimes().for_device(device_id)
+    if profile.model.format == "tflite" and entry is not None and "xnnpack" in entry.runtimes:
+        return "xnnpack"
+    return None
 
 
 def calibrate(*, threads: int = 1, seconds_per_model: float = 3.0, command: str = "edgeprof calibrate",

@@ -317,13 +317,13 @@ def render_toml(cal: Calibration) -> str:
             eff.append(f'"int8:{cat}" = {fig(min(1.0, rate / ipeak), f"int8 {cat} rate / int8 peak")}')
         eff.append('"int8:default" = ' + fig(min(1.0, cal.rates_flop_per_s["default"] / ipeak),
                                               "assumes int8 elementwise ops run at the FP32 Add-chain rate", "assumed"))
-    lines.append("efficiency = { " + ", ".join(eff) + " }")
     small = 3 << 20  # bytes one Add of the 1 MiB chain moves (two inputs, one output)
     large = 3 << 25  # the 32 MiB Add's
     eff.append(f'"bandwidth@{small}" = {fig(1.0, "an Add on 1 MiB tensors (3 MiB moved) attains the bandwidth above")}')
     eff.append(f'"bandwidth@{large}" = '
                + fig(min(1.0, cal.dram_bandwidth_bytes_per_s / cal.bandwidth_bytes_per_s),
                      "an Add on 32 MiB tensors (96 MiB moved): DRAM bandwidth / the bandwidth above"))
+    lines.append("efficiency = { " + ", ".join(eff) + " }")
     anchors = [f"DRAM-sized Add (32 MiB tensors): {cal.dram_bandwidth_bytes_per_s / 1e9:.3g} GB/s [measured]"]
     anchors += [f"{k} FP32 rate {v / 1e9:.3g} GFLOP/s [measured]" for k, v in cal.rates_flop_per_s.items()]
     anchors += [f"int8 {k} rate {v / 1e9:.3g} GOP/s [measured]" for k, v in cal.int8_rates_op_per_s.items()]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -169,7 +170,7 @@ def _log_interpolate(anchors: list[tuple[int, Figure]], x: float, default: float
         return anchors[0][1].value
     if x >= anchors[-1][0]:
         return anchors[-1][1].value
-    (x0, f0), (x1, f1) = next((a, b) for a, b in zip(anchors, anchors[1:], strict=False) if x <= b[0])
+    (x0, f0), (x1, f1) = next((a, b) for a, b in itertools.pairwise(anchors) if x <= b[0])
     t = math.log(x / x0) / math.log(x1 / x0)
     return math.exp((1 - t) * math.log(f0.value) + t * math.log(f1.value))
 
