@@ -4,19 +4,22 @@ Run from the repository root (``scripts/fetch_corpus.py`` first: it fills ``corp
 
     PYTHONPATH=src .venv/bin/python benchmarks/host_accuracy.py [--out DIR] [--host host.toml] [--max-time S]
 
-1. ``edgeprof calibrate`` (in-process: :func:`edgeprof.calibrate`) writes ``DIR/host.toml`` unless
-   ``--host`` gives an existing file; the calibration fits its constants on its own micro-benchmarks
-   only (never on these models);
+1. ``edgeprof calibrate`` (in-process: :func:`edgeprof.calibrate`), ``--calibrations`` times (each run
+   saved as ``DIR/host-runN.toml``), writes ``DIR/host.toml`` with the best of each figure
+   (:func:`best_calibration`) unless ``--host`` gives an existing file; the calibration fits its
+   constants on its own micro-benchmarks only (never on these models);
 2. every corpus model present in ``corpus/`` (ONNX on ONNX Runtime, TFLite on LiteRT) is validated on
    ``host`` at the input shapes and values ``scripts/fetch_corpus.py`` pins for it
-   (:func:`edgeprof.validate`: the roofline prediction vs the measured p50, same thread count);
+   (:func:`edgeprof.validate`: the roofline prediction vs the measured p50, same thread count),
+   ``--rounds`` times; a model's measured latency is the lowest of its rounds' p50 (other jobs only
+   slow a run down). ``--measured`` reuses an earlier run's measurements and only predicts again;
 3. prints the Markdown table (with each model's part of the split) and the median |error| of each
    part, and writes ``DIR/host_accuracy.json``.
 
 **Split** (:func:`part`): whole packages (wheels) go to one part, so variants of one model never sit
 on both sides: a package is ``held-out`` when ``sha256(package name)`` is even, else ``fit``. Model
 changes were diagnosed on the ``fit`` part (and on micro-benchmarks built in code); the ``held-out``
-part was not used to decide anything. The held-out part holds the recurrent models (silero-vad,
+rows are printed too, but no change was chosen from them. The held-out part holds the recurrent models (silero-vad,
 ddddocr) and most sub-millisecond ones (silero-vad, the wake-word heads).
 """
 
