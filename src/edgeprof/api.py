@@ -182,6 +182,7 @@ class _Run:
     model: Any
     example_inputs: Any
     timeout_s: float
+    values: Mapping[str, Sequence[float]] | None = None  # inputs filled with these (not random)
 
     @property
     def path(self) -> str:
@@ -302,7 +303,8 @@ def _onnx_memory(run: _Run, runs: int) -> tuple[Any, ...]:
 def _onnx_latency(run: _Run, options: LatencyOptions) -> MeasuredLatency:
     from edgeprof.measure.latency import measure_onnx_latency
 
-    return measure_onnx_latency(run.path, run.profile.inputs, options=options, timeout_s=run.timeout_s)
+    return measure_onnx_latency(run.path, run.profile.inputs, options=options, timeout_s=run.timeout_s,
+                                values=run.values)
 
 
 def _onnx_energy(run: _Run, meter: EnergyMeter, runs_time_s: float, idle_s: float, threads: int) -> MeasuredEnergy:
@@ -564,11 +566,14 @@ def measure_memory(
 
 def measure_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000, max_time_s: float = 10.0,
                     timeout_s: float = 300.0, model: Any = None, example_inputs: Any = None,
-                    progress: Progress | None = None) -> Profile:
+                    progress: Progress | None = None,
+                    values: Mapping[str, float | Sequence[float]] | None = None) -> Profile:
     """Time the profiled model for real: ``latency.measured``. ONNX files on ONNX Runtime, ``.tflite``
     files on LiteRT and ``module:callable`` PyTorch models on PyTorch eager run in a fresh subprocess;
     a PyTorch module passed as ``model`` is timed in this process (on ``example_inputs``, default
-    random tensors of the profiled shapes). Never raises for a model that cannot run:
+    random tensors of the profiled shapes). ``values`` fills the ONNX inputs it names (as
+    :func:`profile` takes them: a sample rate, an ``If`` flag), so the run takes the branch the
+    profile counted; the other inputs are random. Never raises for a model that cannot run:
     ``latency.measurement_error`` says why (the static figures stay as they are)."""
     if progress is not None:
         progress("timing the model")
@@ -583,7 +588,8 @@ def measure_latency(profile: Profile, *, threads: int = 1, max_runs: int = 1000,
                 "ONNX Runtime, .tflite files on LiteRT, PyTorch models on PyTorch eager (a 'module:callable', or the module "
                 "passed as model=...)"
             )
-        measured = fmt.latency(_Run(profile, model, example_inputs, timeout_s), options)
+        given = {str(k): (v,) if isinstance(v, (int, float)) else tuple(v) for k, v in (values or {}).items()}
+        measured = fmt.latency(_Run(profile, model, example_inputs, timeout_s, given or None), options)
         report = dataclasses.replace(current, measured=measured, measurement_error="")
     except MeasurementError as exc:
         report = dataclasses.replace(current, measured=None, measurement_error=str(exc))
@@ -649,7 +655,8 @@ def validate(models: Sequence[Any], device_id: str, *, devices_files: Sequence[s
              dims: Mapping[str, int] | None = None, progress: Progress | None = None) -> list[ValidationEntry]:
     """Predicted vs measured latency of each model on ``device_id`` (normally the calibrated
     ``host``): :func:`profile`, :func:`predict_latency`, :func:`measure_latency` and the relative
-    error (predicted - measured) / measured. A model may be a :class:`edgeprof.compare.ModelRun`
+    error (predicted - measured) / measured. The prediction is for the runtime the measurement
+    runs (``xnnpack`` for a ``.tflite`` file on a device that offers it). A model may be a :class:`edgeprof.compare.ModelRun`
     with its own shapes (``input_shapes``/``dims`` apply to the others) and its row label. A model
     that cannot be profiled at its shapes (an input or dim it lacks) keeps its row, with the reason
     as its ``problem``."""
@@ -669,8 +676,9 @@ def validate(models: Sequence[Any], device_id: str, *, devices_files: Sequence[s
         except ShapeError as exc:
             entries.append(ValidationEntry(run.label, device_id, None, None, None, problem=exc.message))
             continue
-        prof = predict_latency(prof, [device_id], devices_files=devices_files)
-        prof = measure_latency(prof, threads=threads, max_time_s=max_time_s, timeout_s=timeout_s)
+        prof = predict_latency(prof, [device_id], devices_files=devices_files,
+                               runtime=_measured_runtime(prof, device_id))
+        prof = measure_latency(prof, threads=threads, max_time_s=max_time_s, timeout_s=timeout_s, values=run.values)
         assert prof.latency is not None
         pred = prof.latency.predicted[device_id]
         meas = prof.latency.measured
@@ -679,6 +687,17 @@ def validate(models: Sequence[Any], device_id: str, *, devices_files: Sequence[s
         entries.append(ValidationEntry(run.label, device_id, pred.total_s, measured_s, error, pred.is_lower_bound,
                                        prof.latency.measurement_error))
     return entries
+
+
+def _measured_runtime(profile: Profile, device_id: str) -> str | None:
+    """The runtime a validation's prediction uses: the one the measurement runs, when the device
+    offers it (a ``.tflite`` file runs on LiteRT with XNNPACK: ``xnnpack``); else the device's default."""
+    from edgeprof.devices.runtimes import load_runtimes
+
+    entry = load_runtimes().for_device(device_id)
+    if profile.model.format == "tflite" and entry is not None and "xnnpack" in entry.runtimes:
+        return "xnnpack"
+    return None
 
 
 def calibrate(*, threads: int = 1, seconds_per_model: float = 3.0, command: str = "edgeprof calibrate",

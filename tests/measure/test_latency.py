@@ -4,6 +4,7 @@ No timed assertions: only the structure and the internal consistency of the resu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -18,7 +19,9 @@ from edgeprof.devices.catalogue import load_catalogue
 from edgeprof.errors import MeasurementError
 from edgeprof.measure.calibrate import Calibration, render_toml
 from edgeprof.measure.environment import cpu_model
+from edgeprof.measure.inputs import input_request, random_inputs
 from edgeprof.measure.latency import LatencyOptions, measure_onnx_latency
+from edgeprof.measure.runner import ChildError
 from edgeprof.report.latency import LatencyReport
 from edgeprof.report.model import InputSpec, Profile
 from tests.measure.test_power import FailingNvml
@@ -122,6 +125,47 @@ def test_calibration_file_is_a_measured_host_device(tmp_path: Path) -> None:
     assert host.efficiency_for("int8", "pooling").tag == "assumed"  # type: ignore[union-attr]
     assert host.per_node_overhead_s is not None and host.per_node_overhead_s.value == 1e-6
     assert "Test CPU" in host.per_node_overhead_s.source
+
+
+def test_calibration_file_carries_the_conv_depth_and_working_set_anchors(tmp_path: Path) -> None:
+    rates = {**CAL.rates_flop_per_s, "conv@k9": 2.5e10, "conv@k64": 4e10, "conv@k576": 5e10}
+    f = tmp_path / "host.toml"
+    f.write_text(render_toml(dataclasses.replace(CAL, rates_flop_per_s=rates)))
+    host = load_catalogue(f).get("host")
+    # conv efficiency by reduction depth: rate / FP32 peak (1e11) at K = 9, 64, 576
+    assert {k: host.efficiency[k].value for k in ("conv@k9", "conv@k64", "conv@k576")} == pytest.approx(
+        {"conv@k9": 0.25, "conv@k64": 0.4, "conv@k576": 0.5})
+    # bandwidth by bytes moved: the full figure at 3 MiB, the DRAM one (1e10 of 2e10) at 96 MiB
+    assert host.efficiency[f"bandwidth@{3 << 20}"].value == 1.0
+    assert host.efficiency[f"bandwidth@{3 << 25}"].value == pytest.approx(0.5)
+    assert "Conv+Relu, Mul, residual Add" in host.per_node_overhead_s.source  # type: ignore[union-attr]
+
+
+def test_given_values_fill_their_inputs_and_the_rest_stay_random() -> None:
+    specs = input_request([InputSpec("x", (2, 3), "float32"), InputSpec("sr", (), "int64"),
+                           InputSpec("flags", (3,), "float32")], {"sr": [16000.0], "flags": [1.0, 2.0, 3.0]})
+    assert specs[1] == {"name": "sr", "shape": [], "dtype": "int64", "value": [16000.0]}
+    x, sr, flags = random_inputs(specs)
+    assert x.shape == (2, 3) and ((x >= 0) & (x < 1)).all()
+    assert sr.dtype.name == "int64" and sr.shape == () and int(sr) == 16000
+    assert flags.tolist() == [1.0, 2.0, 3.0]
+    with pytest.raises(ChildError, match="2 value"):
+        random_inputs([{"name": "v", "shape": [3], "dtype": "float32", "value": [1.0, 2.0]}])
+
+
+def test_measured_latency_takes_the_given_value(tmp_path: Path) -> None:
+    # Reshape to the shape input s: random {0, 1} values cannot hold 4 elements; the given (2, 2) can
+    path = tmp_path / "reshape.onnx"
+    graph = helper.make_graph([helper.make_node("Reshape", ["x", "s"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4]),
+                               helper.make_tensor_value_info("s", TensorProto.INT64, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    inputs = (InputSpec("x", (4,), "float32"), InputSpec("s", (2,), "int64"))
+    options = LatencyOptions(max_runs=20, max_time_s=0.5, min_time_s=0.1)
+    with pytest.raises(MeasurementError, match="onnxruntime failed to run"):
+        measure_onnx_latency(path, inputs, options=options)
+    assert measure_onnx_latency(path, inputs, options=options, values={"s": [2.0, 2.0]}).p50_s > 0
 
 
 def test_cli_devices_lists_every_device_with_tags(capsys: pytest.CaptureFixture[str]) -> None:

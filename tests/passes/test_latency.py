@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgeprof.devices.catalogue import Device, Figure
-from edgeprof.passes.latency import precision_class, predict
+from edgeprof.devices.runtimes import Runtime, load_runtimes
+from edgeprof.errors import UsageError
+from edgeprof.passes.latency import conv_depth_efficiency, precision_class, predict, runtime_epilogue
 from edgeprof.report.deploy import DeployedKernel, Deployment
 from edgeprof.report.llm import LLMFigures, WeightBytes
 from edgeprof.report.model import Foldable, LayerCost, ModelInfo, Profile, Totals
@@ -161,3 +163,102 @@ def test_prediction_carries_the_roofs_for_the_roofline_plot() -> None:
     assert p.bandwidth_bytes_per_s == pytest.approx(10e9 * 0.5)
     no_bandwidth = Device(id="nb", name="NB", soc="", device_class="host", peak_fp32_flop_per_s=fig(1e9))
     assert predict(profile(layer("c", flops=10**6)), no_bandwidth).bandwidth_bytes_per_s is None
+
+
+# ---- issue #14 part 8: the host as ONNX Runtime runs it ------------------------------------------------------------
+
+def _conv_kernel(*acts: LayerCost, fused: tuple[str, ...]) -> tuple[DeployedKernel, dict[str, LayerCost]]:
+    conv = dataclasses.replace(layer("conv", flops=10**6, read=4000, written=1000), output_shape=(1, 8, 4, 4))
+    act_flops = sum(x.flops for x in acts)
+    kernel = DeployedKernel("conv", "Conv", ("conv", *(x.name for x in acts)), "float32", flops=10**6 + act_flops,
+                            bytes_read=4000, bytes_written=1000, category="conv", fused=fused)
+    return kernel, {x.name: x for x in (conv, *acts)}
+
+
+def _act(name: str, op: str, flops: int = 128) -> LayerCost:
+    return dataclasses.replace(layer(name, flops=flops, read=1000, written=1000, category="elementwise"), op=op,
+                               output_shape=(1, 8, 4, 4))
+
+
+ORT = Runtime("ort-test", "ORT", "cpu", "whole-graph", ("fp32",), all_ops=True,
+              epilogue_ops=frozenset({"Relu", "Clip"}), pattern_ops=frozenset({"SiLU"}), layout_copies=2)
+
+
+def test_runtime_fusing_the_activation_keeps_the_kernel() -> None:
+    kernel, by_name = _conv_kernel(_act("relu", "Relu"), fused=("Relu into Conv",))
+    assert runtime_epilogue(kernel, by_name, ORT) == [kernel]
+    plain = dataclasses.replace(ORT, epilogue_ops=frozenset())  # no rule: every fusion of the deploy pass
+    silu, names = _conv_kernel(_act("sig", "Sigmoid"), _act("mul", "Mul"), fused=("SiLU into Conv",))
+    assert runtime_epilogue(silu, names, plain) == [silu]
+
+
+def test_a_pattern_the_runtime_runs_as_one_op_is_one_kernel_after_the_conv() -> None:
+    kernel, by_name = _conv_kernel(_act("sig", "Sigmoid"), _act("mul", "Mul"), fused=("SiLU into Conv",))
+    head, act = runtime_epilogue(kernel, by_name, ORT)
+    assert (head.nodes, head.flops, head.bytes_read, head.bytes_written) == (("conv",), 10**6, 4000, 1000)
+    assert act.nodes == ("sig", "mul") and act.flops == 256 and act.category == "activation"
+    assert (act.bytes_read, act.bytes_written) == (1000, 1000)  # the conv's output in, the kernel's output out
+
+
+def test_an_unfused_activation_runs_node_by_node_with_the_layout_copies() -> None:
+    acts = (_act("add3", "Add"), _act("clip", "Clip"), _act("mul", "Mul"), _act("div6", "Div"))
+    kernel, by_name = _conv_kernel(*acts, fused=("HardSwish into Conv",))
+    head, *rest = runtime_epilogue(kernel, by_name, ORT)
+    assert head.nodes == ("conv",) and head.flops == 10**6 and head.bytes_written == 1000
+    assert [k.name for k in rest] == ["add3", "clip", "mul", "div6"]
+    # two copies (read and written) of the conv's 1000-byte output: a reorder out of and back into its layout
+    assert (rest[0].bytes_read, rest[0].bytes_written) == (3000, 3000)
+    assert all((k.bytes_read, k.bytes_written) == (1000, 1000) for k in rest[1:])
+    # predicted on "host", whose default runtime is ort-cpu (runtimes.toml: Clip fuses alone, not this pattern)
+    dep = Deployment(kernels=(kernel,), given_nodes=5, given_flops=0, given_int_ops=0, given_bytes=0,
+                     deployed_kernels=1, deployed_flops=0, deployed_int_ops=0, deployed_bytes=0, folded=(),
+                     removed=(), method="test")
+    prof = dataclasses.replace(profile(*by_name.values()), deployment=dep)
+    host = dataclasses.replace(DEVICE, id="host")
+    ort = predict(prof, host)
+    assert [x.name for x in ort.layers if x.bound != "fused"] == ["conv", "add3", "clip", "mul", "div6"]
+    assert ort.overhead_s == pytest.approx(5e-5 + 1e-3)
+    whole = predict(prof, host, partitioned=False)  # no runtime: the deploy pass's one kernel
+    assert [x.name for x in whole.layers if x.bound != "fused"] == ["conv"]
+    assert whole.overhead_s == pytest.approx(1e-5 + 1e-3)
+
+
+def test_conv_efficiency_follows_its_reduction_depth() -> None:
+    device = dataclasses.replace(DEVICE, efficiency={"default": fig(0.5), "conv@k9": fig(0.25), "conv@k576": fig(1.0)})
+
+    def conv(k: int) -> LayerCost:  # K = MACs per output element
+        return dataclasses.replace(layer("c", flops=2 * k * 16), macs=k * 16, output_shape=(1, 1, 4, 4))
+
+    assert conv_depth_efficiency(conv(9), device, "fp32").value == pytest.approx(0.25)  # type: ignore[union-attr]
+    assert conv_depth_efficiency(conv(3), device, "fp32").value == pytest.approx(0.25)  # type: ignore[union-attr]
+    assert conv_depth_efficiency(conv(72), device, "fp32").value == pytest.approx(0.5)  # type: ignore[union-attr]
+    assert conv_depth_efficiency(conv(5000), device, "fp32").value == pytest.approx(1.0)  # type: ignore[union-attr]
+    assert conv_depth_efficiency(conv(72), device, "int8") is None
+    assert conv_depth_efficiency(conv(72), DEVICE, "fp32") is None  # no anchors: the "conv" efficiency as before
+    assert conv_depth_efficiency(dataclasses.replace(conv(72), output_shape=("n", 4)), device, "fp32") is None
+    # used by the prediction: 2 x 72 x 16 FLOPs at 100e9 x 0.5
+    (lat,) = predict(profile(conv(72)), device).layers
+    assert lat.compute_s == pytest.approx(2 * 72 * 16 / 50e9)
+
+
+def test_bandwidth_follows_the_bytes_a_kernel_moves() -> None:
+    # bandwidth 10e9 x 0.5; "bandwidth@<bytes>": the fraction attained at that working set, log-log between
+    device = dataclasses.replace(DEVICE, efficiency={"default": fig(0.5), "bandwidth@1000": fig(1.0),
+                                                     "bandwidth@100000": fig(0.25)})
+    small, mid, large = (layer("m", read=n, category="elementwise") for n in (500, 10_000, 10**7))
+    assert predict(profile(small), device).layers[0].memory_s == pytest.approx(500 / 5e9)
+    assert predict(profile(mid), device).layers[0].memory_s == pytest.approx(10_000 / (5e9 * 0.5))
+    assert predict(profile(large), device).layers[0].memory_s == pytest.approx(10**7 / (5e9 * 0.25))
+    assert predict(profile(mid), DEVICE).layers[0].memory_s == pytest.approx(10_000 / 5e9)  # no anchors: as before
+
+
+def test_the_ort_cpu_epilogue_rule_is_data_and_checked() -> None:
+    table = load_runtimes()
+    ort = table.runtimes["ort-cpu"]
+    assert {"Relu", "Clip", "Sigmoid", "HardSigmoid"} <= ort.epilogue_ops and "HardSwish" not in ort.epilogue_ops
+    assert ort.pattern_ops == {"SiLU", "GELU"} and ort.layout_copies == 2
+    assert not table.runtimes["xnnpack"].epilogue_ops  # XNNPACK: every fusion of the deploy pass
+    bad = ('schema_version = 1\n[[runtime]]\nid = "r"\nname = "R"\nkind = "cpu"\npartition = "whole-graph"\n'
+           'ops = ["all"]\nprecisions = ["fp32"]\nsource = "s"\nlayout_copies = -1\n')
+    with pytest.raises(UsageError, match="layout_copies"):
+        load_runtimes(bad)

@@ -59,6 +59,10 @@ class Runtime:
     fp32_as: str = ""  # "fp16": fp32 kernels run at fp16 by default
     missing_rate: str = ""  # "wider": a precision with no rate on the device runs at the next wider one that has one
     activations_on_chip: bool = False
+    # the single activation ops it fuses into a Conv/Gemm/MatMul kernel; empty: every fusion the deploy pass makes
+    epilogue_ops: frozenset[str] = frozenset()
+    pattern_ops: frozenset[str] = frozenset()  # activation patterns (SiLU, GELU) it runs as one separate kernel
+    layout_copies: int = 0  # copies of a Conv's output when its activation runs node by node (layout conversions)
     param_cache_bytes: Figure | None = None
     link_bytes_per_s: Figure | None = None
     switch_overhead_s: Figure | None = None
@@ -124,7 +128,8 @@ class RuntimeTable:
 
 
 _RUNTIME_KEYS = {"id", "name", "kind", "partition", "ops", "unsupported", "precisions", "fp32_as", "missing_rate",
-                 "activations_on_chip", "param_cache_bytes", "link_bytes_per_s", "switch_overhead_s", "tag", "source"}
+                 "activations_on_chip", "epilogue_ops", "pattern_ops", "layout_copies",
+                 "param_cache_bytes", "link_bytes_per_s", "switch_overhead_s", "tag", "source"}
 _DEVICE_KEYS = {"id", "runtimes", "default", "host", "host_source", "figures"}
 _FIGURE_KEYS = ("param_cache_bytes", "link_bytes_per_s", "switch_overhead_s")
 
@@ -156,6 +161,12 @@ def _strings(raw: Any, where: str) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _count(raw: Any, where: str) -> int:
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 0 <= raw <= 16:
+        raise UsageError(f"{where}: an integer from 0 to 16 expected")
+    return raw
+
+
 def _runtime(raw: Any, where: str) -> Runtime:
     if not isinstance(raw, dict):
         raise UsageError(f"{where}: a runtime must be a table")
@@ -181,7 +192,10 @@ def _runtime(raw: Any, where: str) -> Runtime:
         ops=frozenset(o for o in ops if o != "all"), all_ops="all" in ops,
         unsupported=frozenset(_strings(raw.get("unsupported", []), f"{where}.unsupported")),
         fp32_as=str(raw.get("fp32_as", "")), missing_rate=str(raw.get("missing_rate", "")),
-        activations_on_chip=bool(raw.get("activations_on_chip", False)), tag=str(raw.get("tag", "assumed")),
+        activations_on_chip=bool(raw.get("activations_on_chip", False)),
+        epilogue_ops=frozenset(_strings(raw.get("epilogue_ops", []), f"{where}.epilogue_ops")),
+        pattern_ops=frozenset(_strings(raw.get("pattern_ops", []), f"{where}.pattern_ops")),
+        layout_copies=_count(raw.get("layout_copies", 0), f"{where}.layout_copies"), tag=str(raw.get("tag", "assumed")),
         source=raw["source"], **figures,
     )
 

@@ -8,12 +8,20 @@ loads (which then takes the stored file's place).
 What is measured (each model timed in a fresh subprocess; the counts come from edgeprof's own
 formulas on the same model, so the rates are in the units the prediction divides by):
 
-* per-inference overhead and per-node overhead: one tiny ``Add`` on a 1-element tensor, and a chain
-  of :data:`CHAIN` such ``Add`` nodes: per node = (chain - one) / (CHAIN - 1), per inference =
-  one - per node;
+* per-inference overhead: one tiny ``Add`` on a 1-element tensor minus one such node's cost (a chain
+  of :data:`CHAIN` of them: (chain - one) / (CHAIN - 1));
+* per-node (per-kernel) overhead: a chain of :data:`KERNEL_BLOCKS` blocks of the kernels networks are
+  made of (a 1x1 ``Conv`` + ``Relu``, a ``Mul`` by a constant, a residual ``Add``) on tiny tensors, minus
+  one block, over the extra kernels of the deployed graph: the runtime's dispatch cost of a real kernel
+  (shape checks, output allocation, its layout handling), about twice the 1-element ``Add``'s;
 * attainable memory bandwidth: a chain of ``Add`` nodes on activation-sized tensors (1 MiB each,
   the size of a typical CNN activation; it mostly stays in the cache hierarchy), bytes read +
   written / (time - overheads); a DRAM-sized ``Add`` (32 MiB tensors) is recorded as an anchor;
+* conv efficiency by reduction depth K (MACs per output element): chains of :data:`CONV_CHAIN`
+  depthwise 3x3 convs (K = 9) and 1x1 convs (K = 64) on 64 channels at 56x56, and the dense 3x3 conv
+  (K = 576), as the ``conv@k9``/``conv@k64``/``conv@k576`` efficiencies (interpolated in log K by
+  :func:`edgeprof.passes.latency.conv_depth_efficiency`): a depthwise conv runs at a fraction of a
+  dense one's rate;
 * compute rates: a large ``Gemm`` (linear), a 3x3 ``Conv`` (conv), an ``LSTM`` (recurrent: its
   time steps are small sequential matrix-vector products), a chain of ``Sigmoid`` (activation) and of
   ``Add`` on cache-sized tensors (256 KiB; the default for the other categories), FLOPs / (time -
@@ -36,7 +44,8 @@ from edgeprof.errors import MeasurementError
 from edgeprof.measure.latency import LatencyOptions, measure_onnx_latency
 from edgeprof.report.model import Profile
 
-__all__ = ["CHAIN", "CONFIG_DIR_ENV", "Calibration", "calibrate", "config_dir", "render_toml", "stored_calibration"]
+__all__ = ["CHAIN", "CONFIG_DIR_ENV", "CONV_CHAIN", "KERNEL_BLOCKS", "Calibration", "calibrate", "config_dir", "render_toml",
+           "stored_calibration"]
 
 CONFIG_DIR_ENV = "EDGEPROF_CONFIG_DIR"
 
@@ -58,6 +67,8 @@ def stored_calibration() -> Path:
     return config_dir() / "host.toml"
 
 CHAIN = 200
+KERNEL_BLOCKS = 50  # blocks of the kernel chain (3 deployed kernels each)
+CONV_CHAIN = 8  # convolutions in the depthwise and 1x1 chains
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,37 @@ def _conv(c: int, hw: int) -> Any:
     return _model(build, "conv")
 
 
+def _conv_chain(c: int, hw: int, k: int, group: int, n: int) -> Any:
+    """``n`` chained convolutions (c -> c channels, k x k, ``group`` groups): a depthwise or a 1x1 conv as
+    it runs inside a network (ONNX Runtime's layout conversions only at the ends)."""
+    def build(h: Any, tp: Any) -> Any:
+        nodes = [h.make_node("Conv", ["x" if i == 0 else f"t{i - 1}", "w"], [f"t{i}" if i < n - 1 else "y"],
+                             name=f"conv{i}", pads=[k // 2] * 4, kernel_shape=[k, k], group=group) for i in range(n)]
+        return (nodes, [h.make_tensor_value_info("x", tp.FLOAT, [1, c, hw, hw])],
+                [h.make_tensor_value_info("y", tp.FLOAT, [1, c, hw, hw])],
+                [_init("w", _rand((c, c // group, k, k), seed=8) * 0.2)])
+    return _model(build, f"conv_chain_k{k}_g{group}")
+
+
+def _kernel_chain(blocks: int, c: int = 8, hw: int = 4) -> Any:
+    """``blocks`` x (1x1 Conv + Relu, Mul by a constant, residual Add) on tiny tensors: three deployed
+    kernels of the kinds real networks are made of per block, each doing next to nothing (the per-kernel
+    dispatch cost of the runtime, not the 1-element Add's)."""
+    def build(h: Any, tp: Any) -> Any:
+        nodes = []
+        x = "x"
+        for i in range(blocks):
+            nodes += [h.make_node("Conv", [x, "w"], [f"c{i}"], name=f"conv{i}", kernel_shape=[1, 1]),
+                      h.make_node("Relu", [f"c{i}"], [f"r{i}"], name=f"relu{i}"),
+                      h.make_node("Mul", [f"r{i}", "s"], [f"m{i}"], name=f"mul{i}"),
+                      h.make_node("Add", [f"m{i}", x], [f"a{i}" if i < blocks - 1 else "y"], name=f"add{i}")]
+            x = f"a{i}"
+        return (nodes, [h.make_tensor_value_info("x", tp.FLOAT, [1, c, hw, hw])],
+                [h.make_tensor_value_info("y", tp.FLOAT, [1, c, hw, hw])],
+                [_init("w", _rand((c, c, 1, 1), seed=9)), _init("s", _rand((1, c, 1, 1), seed=10))])
+    return _model(build, f"kernel_chain_{blocks}")
+
+
 def _matmul_integer(m: int, k: int, n: int) -> Any:
     def build(h: Any, tp: Any) -> Any:
         return ([h.make_node("MatMulInteger", ["x", "w"], ["y"], name="mmi")],
@@ -190,8 +232,11 @@ def calibrate(count: Callable[[Path], Profile], *, threads: int = 1, seconds_per
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="edgeprof-calibrate-") as tmp:
 
+        kernels: dict[str, int] = {}
+
         def run(model: Any, label: str) -> tuple[float, int, int, int]:
-            """(p50 seconds, counted ops, bytes moved, nodes) of one micro-model."""
+            """(p50 seconds, counted ops, bytes moved, nodes) of one micro-model (``kernels[label]``: its
+            deployed kernels)."""
             nonlocal runtime, cpu, cores
             if progress is not None:
                 progress(label)
@@ -202,12 +247,16 @@ def calibrate(count: Callable[[Path], Profile], *, threads: int = 1, seconds_per
             runtime = measured.runtime
             cpu, cores = measured.environment.cpu_model, measured.environment.logical_cores
             t = prof.totals
+            kernels[label] = prof.deployment.deployed_kernels if prof.deployment is not None else len(prof.layers)
             return measured.p50_s, t.flops + t.int_ops, t.bytes_read + t.bytes_written, len(prof.layers)
 
         one, _, _, _ = run(_add_chain(1, 1), "one_node")
         chain, _, _, _ = run(_add_chain(CHAIN, 1), "node_chain")
-        per_node = max((chain - one) / (CHAIN - 1), 1e-9)
-        per_inference = max(one - per_node, 1e-9)
+        add_node = max((chain - one) / (CHAIN - 1), 1e-9)
+        per_inference = max(one - add_node, 1e-9)
+        short, _, _, _ = run(_kernel_chain(1), "kernel_chain_1")
+        long, _, _, _ = run(_kernel_chain(KERNEL_BLOCKS), "kernel_chain")
+        per_node = max((long - short) / max(1, kernels["kernel_chain"] - kernels["kernel_chain_1"]), add_node)
 
         def body(t: float, nodes: int) -> float:
             left = t - per_inference - nodes * per_node
@@ -225,7 +274,11 @@ def calibrate(count: Callable[[Path], Profile], *, threads: int = 1, seconds_per
         t, ops, _, nodes = run(_gemm(512, 512, 512), "gemm")
         rates["linear"] = ops / body(t, nodes)
         t, ops, _, nodes = run(_conv(64, 56), "conv")
-        rates["conv"] = ops / body(t, nodes)
+        rates["conv"] = rates["conv@k576"] = ops / body(t, nodes)
+        t, ops, _, nodes = run(_conv_chain(64, 56, 1, 1, CONV_CHAIN), "conv_1x1")
+        rates["conv@k64"] = ops / body(t, nodes)
+        t, ops, _, nodes = run(_conv_chain(64, 56, 3, 64, CONV_CHAIN), "conv_depthwise")
+        rates["conv@k9"] = ops / body(t, nodes)
         t, ops, _, nodes = run(_unary_chain("Sigmoid", 20, 1 << 16), "sigmoid")
         rates["activation"] = ops / body(t, nodes)
         t, ops, _, nodes = run(_lstm(32, 256, 256), "lstm")
@@ -267,8 +320,8 @@ def render_toml(cal: Calibration) -> str:
         f"peak_fp32_flop_per_s = {fig(peak, 'fastest FP32 micro-benchmark (Gemm 512^3 / Conv 3x3 64ch 56x56)')}",
         f"memory_bandwidth_bytes_per_s = {fig(cal.bandwidth_bytes_per_s, 'chain of 20 Add on 1 MiB tensors')}",
         f"bandwidth_efficiency = {fig(1.0, 'the bandwidth above is already the attainable one')}",
-        f"per_node_overhead_s = {fig(cal.per_node_overhead_s, f'(chain of {CHAIN} 1-element Add - one Add) / {CHAIN - 1}')}",
-        f"per_inference_overhead_s = {fig(cal.per_inference_overhead_s, 'one 1-element Add - one node overhead')}",
+        f"per_node_overhead_s = {fig(cal.per_node_overhead_s, f'(chain of {KERNEL_BLOCKS} blocks of tiny 1x1 Conv+Relu, Mul, residual Add - one block) / their extra deployed kernels')}",
+        f"per_inference_overhead_s = {fig(cal.per_inference_overhead_s, f'one 1-element Add - one Add node (chain of {CHAIN} 1-element Add - one Add) / {CHAIN - 1}')}",
     ]
     if cal.int8_rates_op_per_s:
         ipeak = max(cal.int8_rates_op_per_s.values())
@@ -277,12 +330,23 @@ def render_toml(cal: Calibration) -> str:
     for cat, what in (("linear", "Gemm"), ("conv", "Conv"), ("activation", "Sigmoid chain"),
                       ("recurrent", "LSTM (seq 32, 256 -> 256)")):
         eff.append(f"{cat} = {fig(min(1.0, cal.rates_flop_per_s[cat] / peak), f'{what} rate / FP32 peak')}")
+    for cat, what in (("conv@k9", f"chain of {CONV_CHAIN} depthwise 3x3 Conv (64 ch, 56x56), K = 9"),
+                      ("conv@k64", f"chain of {CONV_CHAIN} 1x1 Conv (64 ch, 56x56), K = 64"),
+                      ("conv@k576", "Conv 3x3 64 -> 64 ch, 56x56, K = 576")):
+        if cat in cal.rates_flop_per_s:
+            eff.append(f'"{cat}" = {fig(min(1.0, cal.rates_flop_per_s[cat] / peak), f"{what}: rate / FP32 peak")}')
     eff.append(f"attention = {fig(min(1.0, cal.rates_flop_per_s['linear'] / peak), 'its matmuls: the Gemm rate / FP32 peak')}")
     if cal.int8_rates_op_per_s:
         for cat, rate in cal.int8_rates_op_per_s.items():
             eff.append(f'"int8:{cat}" = {fig(min(1.0, rate / ipeak), f"int8 {cat} rate / int8 peak")}')
         eff.append('"int8:default" = ' + fig(min(1.0, cal.rates_flop_per_s["default"] / ipeak),
                                               "assumes int8 elementwise ops run at the FP32 Add-chain rate", "assumed"))
+    small = 3 << 20  # bytes one Add of the 1 MiB chain moves (two inputs, one output)
+    large = 3 << 25  # the 32 MiB Add's
+    eff.append(f'"bandwidth@{small}" = {fig(1.0, "an Add on 1 MiB tensors (3 MiB moved) attains the bandwidth above")}')
+    eff.append(f'"bandwidth@{large}" = '
+               + fig(min(1.0, cal.dram_bandwidth_bytes_per_s / cal.bandwidth_bytes_per_s),
+                     "an Add on 32 MiB tensors (96 MiB moved): DRAM bandwidth / the bandwidth above"))
     lines.append("efficiency = { " + ", ".join(eff) + " }")
     anchors = [f"DRAM-sized Add (32 MiB tensors): {cal.dram_bandwidth_bytes_per_s / 1e9:.3g} GB/s [measured]"]
     anchors += [f"{k} FP32 rate {v / 1e9:.3g} GFLOP/s [measured]" for k, v in cal.rates_flop_per_s.items()]

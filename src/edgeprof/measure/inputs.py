@@ -1,8 +1,9 @@
 """The random inputs every measurement runs on, for ONNX Runtime and LiteRT feeds and PyTorch tensors.
 
-One rule for every runtime (:func:`random_inputs`): the values the user gave an input (``--value``)
-as given; the others seeded (0), floats uniform in [0, 1), integers in {0, 1} (valid token ids,
-masks and indices), booleans random. The parent describes the inputs a
+One rule for every runtime (:func:`random_inputs`): seeded (0), floats uniform in [0, 1), integers
+in {0, 1} (valid token ids, masks and indices), booleans random; an input given a value (``--value``,
+``values=``: a sample rate, an ``If`` flag) is filled with it instead, so the run takes the branch the
+profile counted. The parent describes the inputs a
 child makes with :func:`input_request` (name, shape and dtype of each profiled input).
 """
 
@@ -21,13 +22,17 @@ TORCH_DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "
 _NUMPY_DTYPES = ("float32", "float64", "float16", "bool", *INT_DTYPES)
 
 
-def input_request(inputs: Sequence[InputSpec]) -> list[dict[str, Any]]:
+def input_request(inputs: Sequence[InputSpec],
+                  values: Mapping[str, Sequence[float]] | None = None) -> list[dict[str, Any]]:
     """The inputs as a child's request carries them: ``{"name", "shape", "dtype"}`` each, and
-    ``"value"`` (flattened) for an input the user gave values."""
+    ``"value"`` (a list of numbers) for an input the user gave values (``--value``, recorded on
+    the profile's inputs) or that ``values`` names."""
     out: list[dict[str, Any]] = []
     for s in inputs:
         spec: dict[str, Any] = {"name": s.name, "shape": list(s.shape), "dtype": s.dtype}
-        if s.value:
+        if values and s.name in values:
+            spec["value"] = [float(v) for v in values[s.name]]
+        elif s.value:
             spec["value"] = list(s.value)
         out.append(spec)
     return out
@@ -43,8 +48,9 @@ def random_inputs(specs: Sequence[Mapping[str, Any]], *, tensors: bool = False, 
     ``"value"`` (reshaped to the shape), else random from one generator seeded with ``seed``:
     numpy arrays, or (``tensors=True``) torch CPU tensors of the same values.
 
-    Floats are uniform in [0, 1), integers in {0, 1}, booleans random. Raises :class:`ChildError`
-    for a dtype no input can be made of, or a given value that does not fit the shape."""
+    Floats are uniform in [0, 1), integers in {0, 1}, booleans random; a spec with ``"value"`` is
+    filled with it (one number: every element; else the numbers in order, as many as elements).
+    Raises :class:`ChildError` for a dtype no input can be made of or a value of the wrong size."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -54,9 +60,8 @@ def random_inputs(specs: Sequence[Mapping[str, Any]], *, tensors: bool = False, 
         name = str(spec["dtype"])
         if name not in (TORCH_DTYPES if tensors else _NUMPY_DTYPES):
             raise ChildError(f"cannot make random inputs of dtype {name}")
-        given = spec.get("value")
-        if given:
-            array = _given(given, shape, name)
+        if "value" in spec:
+            array = _given(spec["value"], shape, name)
         elif name in ("float32", "float64"):
             array = rng.random(shape, dtype=np.dtype(name))
         elif name in ("float16", "bfloat16"):  # numpy has no bfloat16: made as float32, cast by torch
@@ -73,13 +78,16 @@ def random_inputs(specs: Sequence[Mapping[str, Any]], *, tensors: bool = False, 
 def _given(value: Sequence[float], shape: list[int], dtype_name: str) -> Any:
     import numpy as np
 
-    np_name = "float32" if dtype_name == "bfloat16" else dtype_name
-    flat = np.array([float(v) for v in value], dtype=np.float64)
-    if flat.size != int(np.prod(shape)):
-        raise ChildError(f"{flat.size} value(s) given for an input of shape {'x'.join(map(str, shape)) or 'scalar'}")
-    if np_name == "bool":
-        return (flat != 0).reshape(shape)
-    return flat.astype(np.dtype(np_name)).reshape(shape)
+    numbers = np.asarray(list(value), dtype=np.float64)
+    size = int(np.prod(shape)) if shape else 1
+    if numbers.size == 1:
+        numbers = np.full(size, numbers[0])
+    if numbers.size != size:
+        raise ChildError(f"{numbers.size} value(s) given for an input of {size} element(s)")
+    if dtype_name == "bool":
+        return (numbers != 0).reshape(shape)
+    dtype = np.float32 if dtype_name == "bfloat16" else np.dtype(dtype_name)
+    return numbers.astype(dtype).reshape(shape)
 
 
 def _tensor(array: Any, dtype_name: str) -> Any:

@@ -38,16 +38,18 @@ def measure_onnx_latency(
     *,
     options: LatencyOptions = DEFAULT_OPTIONS,
     timeout_s: float = 300.0,
+    values: Mapping[str, Sequence[float]] | None = None,
 ) -> MeasuredLatency:
     """Time the ONNX file at ``path`` on ONNX Runtime (CPU) in a fresh subprocess (see the module
-    docstring). Raises :class:`MeasurementError` (one line) when it cannot run."""
+    docstring); ``values`` fills the inputs it names (the profile's ``values``: the branch it counted).
+    Raises :class:`MeasurementError` (one line) when it cannot run."""
     options.check()
     file = Path(path)
     if not file.is_file():
         raise MeasurementError(f"latency measurement: {file} is not a file")
     request = {
         "path": str(file.resolve()),
-        "inputs": input_request(inputs),
+        "inputs": input_request(inputs, values),
         **options.request(),
         "graph_optimization_level": options.graph_optimization_level,
     }

@@ -71,10 +71,8 @@ class OrtModel:
                 shape, dtype = [int(d) for d in arg.shape], ORT_TYPES.get(arg.type, arg.type)
             else:
                 raise ChildError(f"input {arg.name!r} has symbolic dims {arg.shape}; give its shape")
-            fed: dict[str, Any] = {"name": arg.name, "shape": shape, "dtype": dtype}
-            if spec is not None and spec.get("value"):
-                fed["value"] = spec["value"]  # the user's values (--value), fed as given
-            specs.append(fed)
+            specs.append({"name": arg.name, "shape": shape, "dtype": dtype,
+                          **({"value": spec["value"]} if spec is not None and "value" in spec else {})})
         self.feeds = {s["name"]: v for s, v in zip(specs, random_inputs(specs), strict=True)}
         return [describe(s["name"], s["dtype"], s["shape"]) for s in specs]
 

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -45,8 +47,8 @@ from edgeprof.report.latency import Bound, LayerLatency, LLMLatency, PredictedLa
 from edgeprof.report.model import LayerCost, Profile
 from edgeprof.report.partition import KernelPlacement, Partitioning
 
-__all__ = ["METHOD", "is_float32_class", "precision_class", "predict", "predict_layer", "resolve_target",
-           "with_predictions"]
+__all__ = ["BANDWIDTH_SIZE_KEY", "CONV_DEPTH_KEY", "METHOD", "conv_depth_efficiency", "is_float32_class", "precision_class", "predict", "predict_layer", "resolve_target",
+           "runtime_epilogue", "with_predictions"]
 
 METHOD = (
     "roofline per kernel of the deployed graph: max(ops / (peak rate of its precision x efficiency), (bytes read + "
@@ -98,7 +100,7 @@ def predict_layer(layer: LayerCost, device: Device, *, rate_precision: str | Non
     ops = layer.flops + layer.int_ops
     prec = rate_precision or precision_class(layer.precision)
     peak = device.peak_rate(prec)
-    eff = device.efficiency_for(prec, layer.category)
+    eff = conv_depth_efficiency(layer, device, prec) or device.efficiency_for(prec, layer.category)
     rate = _value(peak) * (eff.value if eff is not None else 1.0)
     missing = ""
     compute_s: float | None
@@ -109,8 +111,8 @@ def predict_layer(layer: LayerCost, device: Device, *, rate_precision: str | Non
     else:
         compute_s = None
         missing = f"no rate for precision {prec} on device {device.id}"
-    bandwidth = _bandwidth(device)
     moved = layer.bytes_read + layer.bytes_written
+    bandwidth = _bandwidth(device) * _log_interpolate(_anchors(device, BANDWIDTH_SIZE_KEY), moved, 1.0)
     memory_s = 0.0 if on_chip else moved / bandwidth if bandwidth > 0 else None
     overhead_s = _value(device.per_node_overhead_s) * layer.calls
     bound: Bound
@@ -126,6 +128,51 @@ def predict_layer(layer: LayerCost, device: Device, *, rate_precision: str | Non
     text = "; ".join(x for x in (missing, note) if x)
     return LayerLatency(layer.name, layer.op, layer.category, layer.precision, time_s, compute_s, memory_s,
                         overhead_s, bound, text, processor), missing
+
+
+CONV_DEPTH_KEY = "conv@k"  # efficiency keys "conv@k9", "conv@k64"...: a conv's efficiency at reduction depth K
+# efficiency keys "bandwidth@3145728"...: the fraction of the bandwidth a kernel moving that many bytes attains
+# (cache-sized working sets at the full figure, DRAM-sized ones at the DRAM bandwidth); log-log between them
+BANDWIDTH_SIZE_KEY = "bandwidth@"
+
+
+def conv_depth_efficiency(layer: LayerCost, device: Device, precision: str) -> Figure | None:
+    """The efficiency of an fp32 ``conv`` layer at its reduction depth K (MACs per output element:
+    (Cin / group) x kernel size; 9 for a 3x3 depthwise conv), interpolated linearly in log K and log
+    efficiency between the device's ``conv@k<K>`` anchors (``edgeprof calibrate`` measures a depthwise,
+    a 1x1 and a dense 3x3 conv) and clamped at the ends; ``None`` without two anchors, for another
+    category or precision, or when K is not known (no static output shape)."""
+    if layer.category != "conv" or precision != "fp32" or layer.macs <= 0:
+        return None
+    anchors = _anchors(device, CONV_DEPTH_KEY)
+    if len(anchors) < 2 or not all(isinstance(d, int) and d > 0 for d in layer.output_shape):
+        return None
+    outputs = math.prod(cast("tuple[int, ...]", layer.output_shape)) * max(1, layer.calls)
+    depth = layer.macs / outputs
+    value = _log_interpolate(anchors, depth, 1.0)
+    ks = ", ".join(f"K={k}: {f.value:.3g}" for k, f in anchors)
+    return Figure(value, anchors[-1][1].tag,
+                  f"conv efficiency at reduction depth K={depth:.3g}, log-log between {ks} ({anchors[-1][1].source})")
+
+
+def _anchors(device: Device, prefix: str) -> list[tuple[int, Figure]]:
+    """The device's efficiency entries ``<prefix><integer>``, by that integer."""
+    return sorted((int(k[len(prefix):]), f) for k, f in device.efficiency.items()
+                  if k.startswith(prefix) and k[len(prefix):].isdigit() and int(k[len(prefix):]) > 0)
+
+
+def _log_interpolate(anchors: list[tuple[int, Figure]], x: float, default: float) -> float:
+    """The anchors' value at ``x``: linear in (log x, log value) between the two around it, the end
+    value beyond the ends; ``default`` with fewer than two anchors or ``x`` <= 0."""
+    if len(anchors) < 2 or x <= 0:
+        return default
+    if x <= anchors[0][0]:
+        return anchors[0][1].value
+    if x >= anchors[-1][0]:
+        return anchors[-1][1].value
+    (x0, f0), (x1, f1) = next((a, b) for a, b in itertools.pairwise(anchors) if x <= b[0])
+    t = math.log(x / x0) / math.log(x1 / x0)
+    return math.exp((1 - t) * math.log(f0.value) + t * math.log(f1.value))
 
 
 _ONE = Figure(1.0, "assumed", "no bandwidth efficiency given: the full bandwidth")
@@ -144,11 +191,11 @@ def _kernel_layer(kernel: DeployedKernel, layer: LayerCost) -> LayerCost:
                      calls=kernel.calls)
 
 
-def _absorbed(deployment: Deployment) -> tuple[dict[str, DeployedKernel], dict[str, str]]:
+def _absorbed(kernels: Iterable[DeployedKernel]) -> tuple[dict[str, DeployedKernel], dict[str, str]]:
     """Kernels by their own (head) layer name; every other as-given node a kernel absorbs -> why it costs nothing."""
     heads: dict[str, DeployedKernel] = {}
     gone: dict[str, str] = {}
-    for k in deployment.kernels:
+    for k in kernels:
         heads[k.name] = k
         for name in k.nodes[1:]:
             gone[name] = f"fused into {k.name}"
@@ -198,6 +245,56 @@ def _kernels(profile: Profile, dep: Deployment | None) -> list[DeployedKernel]:
         return list(dep.kernels)
     return [DeployedKernel(x.name, x.op, (x.name,), x.precision, x.flops, x.int_ops, x.macs, x.bytes_read,
                            x.bytes_written, x.calls, x.category, x.state) for x in profile.layers if not x.range_group]
+
+
+_NOT_ACTIVATION = frozenset({"BatchNormalization", "QuantizeLinear", "DequantizeLinear"})
+
+
+def runtime_epilogue(kernel: DeployedKernel, by_name: dict[str, LayerCost], runtime: Runtime) -> list[DeployedKernel]:
+    """``kernel`` as ``runtime`` runs it: unchanged when the runtime fuses its activation (one op among
+    ``runtime.epilogue_ops``) or it has none; else the head kernel (BatchNormalization and bias folded,
+    writing its output) followed by the activation as the runtime runs it: one kernel for a pattern in
+    ``runtime.pattern_ops`` (SiLU, GELU: ONNX Runtime's QuickGelu, Gelu), reading the head's output and
+    writing the kernel's; otherwise each activation node as a kernel of its own, as counted (ONNX
+    Runtime's HardSwish, or the Add-Clip-Mul-Div HardSwish), the first one also moving
+    ``runtime.layout_copies`` copies (read and written) of a Conv's output. Float kernels only (integer kernels and
+    what-if precisions are left as deployed)."""
+    if not runtime.epilogue_ops or kernel.int_ops or len(kernel.nodes) < 2 or kernel.category == "control_flow":
+        return [kernel]
+    rest = [by_name.get(n) for n in kernel.nodes[1:]]
+    if any(x is None for x in rest):
+        return [kernel]
+    layers = [x for x in rest if x is not None and x.op not in _NOT_ACTIVATION]
+    kinds = [k.split(" into ")[0] for k in kernel.fused]
+    if "bias Add" in kinds:
+        first_add = next((i for i, x in enumerate(layers) if x.op == "Add"), None)
+        if first_add is not None:
+            layers.pop(first_add)
+    if not layers or (len(layers) == 1 and layers[0].op in runtime.epilogue_ops):
+        return [kernel]
+    head_layer = by_name.get(kernel.nodes[0])
+    if head_layer is None or any(x.int_ops for x in layers):
+        return [kernel]
+    act = {x.name for x in layers}
+    act_flops = sum(x.flops for x in layers)
+    out_bytes = head_layer.bytes_written
+    head = dataclasses.replace(kernel, nodes=tuple(n for n in kernel.nodes if n not in act),
+                               flops=max(0, kernel.flops - act_flops), bytes_written=out_bytes,
+                               fused=tuple(k for k in kernel.fused if k.split(" into ")[0] in ("BatchNormalization",
+                                                                                               "bias Add")))
+    pattern = next((k for k in kinds if k in runtime.pattern_ops), "")
+    if pattern and len(layers) > 1:
+        first = layers[0]
+        return [head, DeployedKernel(first.name, first.op, tuple(x.name for x in layers), kernel.precision,
+                                     flops=act_flops, bytes_read=out_bytes, bytes_written=kernel.bytes_written,
+                                     calls=kernel.calls, category="activation", state=first.state,
+                                     fused=(f"{pattern} (one {runtime.id} kernel)",))]
+    copies = runtime.layout_copies * out_bytes if kernel.op in ("Conv", "ConvTranspose") else 0
+    return [head, *(DeployedKernel(x.name, x.op, (x.name,), x.precision, x.flops, x.int_ops, x.macs,
+                                   x.bytes_read + (copies if i == 0 else 0), x.bytes_written + (copies if i == 0 else 0),
+                                   x.calls, x.category, x.state,
+                                   fused=(f"{copies // out_bytes} layout conversion(s) of {kernel.name}'s output",)
+                                   if i == 0 and copies else ()) for i, x in enumerate(layers))]
 
 
 def _params(profile: Profile, kernel: DeployedKernel, by_name: dict[str, LayerCost]) -> int:
@@ -257,7 +354,10 @@ def predict(profile: Profile, device: Device, *, top: int = 5, fuse: bool = True
         parting = partition(kernels, target.runtime, target.entry,
                             precision_of={k.name: precision_class(k.precision) for k in kernels}, weight_bytes=weights)
         place = {p.name: p for p in parting.placements}
-    heads, gone = _absorbed(dep) if dep is not None else ({}, {})
+    if dep is not None and target is not None and target.runtime.epilogue_ops and precision is None:
+        kernels = [part for k in kernels for part in runtime_epilogue(k, by_name, target.runtime)]
+        kernel_by_name = {k.name: k for k in kernels}
+    heads, gone = _absorbed(kernels) if dep is not None else ({}, {})
     removed = set(dep.removed) if dep is not None else set()
     layers: list[LayerLatency] = []
     missing: dict[str, int] = {}
