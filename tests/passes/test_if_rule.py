@@ -99,3 +99,17 @@ def test_every_renderer_shows_shares_within_the_totals() -> None:
     assert [r["in_totals"] for r in rows_csv].count("False") == 2
     data = json.loads(p.to_json())
     assert data["totals"]["flops_min"] == PRE + ELSE + POST
+
+
+def test_latency_and_energy_follow_the_costlier_branch_too() -> None:
+    """The same rule in the device predictions: the costlier branch's kernels are predicted and
+    costed, the cheaper branch's left out with a note; neither makes the figure a lower bound."""
+    p = edgeprof.estimate_energy(edgeprof.predict_latency(edgeprof.profile(_model()), ["rpi5"]), ["rpi5"])
+    lat = p.latency.predicted["rpi5"]  # type: ignore[union-attr]
+    timed = {x.name for x in lat.layers if x.time_s > 0}
+    assert any("then_mm2" in n for n in timed) and not any("else_mm0" in n for n in timed)
+    assert not lat.is_lower_bound
+    assert any("cheaper branch of an If" in n for n in lat.missing)
+    e = p.energy.estimated["rpi5"]  # type: ignore[union-attr]
+    assert not e.is_lower_bound and any("cheaper branch" in m for m in e.missing)
+    assert any("then_mm0" in x.name for x in e.layers) and not any("else_mm0" in x.name for x in e.layers)

@@ -428,7 +428,7 @@ class _Deployer:
         layers = [self.layer[j] for j in members]
         head_layer = layers[0]
         run = [self.layer[j] for j in members if j not in g.folded]
-        subs = [x for x in self.sub_layers.get(g.head, []) if not x.range_group]
+        subs = [x for x in self.sub_layers.get(g.head, []) if x.in_totals]
         run_costs = [x for x in run if x is not None] + subs
         flops = sum(x.flops for x in run_costs)
         int_ops = sum(x.int_ops for x in run_costs)
@@ -506,7 +506,7 @@ class _Deployer:
                        sorted(counts.items(), key=lambda kv: (-kv[1][1], kv[0])))
         all_layers = [x for x in self.layer if x is not None]
         all_layers += [x for subs in self.sub_layers.values() for x in subs]
-        given = [x for x in all_layers if not x.range_group]
+        given = [x for x in all_layers if x.in_totals]
         return Deployment(
             kernels=kernels,
             given_nodes=len(self.order),

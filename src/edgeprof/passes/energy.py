@@ -258,7 +258,7 @@ def estimate(profile: Profile, device: Device, prediction: PredictedLatency | No
         from edgeprof.passes.latency import predict
 
         prediction = predict(profile, device, precision=precision, runtime=runtime)
-    layers = [x for x in profile.layers if not x.range_group]
+    layers = [x for x in profile.layers if x.in_totals]
     if precision is not None:
         layers = [retype(x, precision, x.params) for x in layers]
     skipped = len(profile.layers) - len(layers)
@@ -302,7 +302,7 @@ def estimate(profile: Profile, device: Device, prediction: PredictedLatency | No
         layers_off_chip=sum(1 for x in mids if x.level == "off-chip" and x.total_j > 0),
         power_w=power,
         latency_s=latency_s,
-        is_lower_bound=bool(not_counted or skipped or prediction.is_lower_bound or profile.totals.is_lower_bound),
+        is_lower_bound=bool(not_counted or prediction.is_lower_bound or profile.totals.is_lower_bound),
         missing=tuple(missing),
         method=METHOD,
         sources=tuple(_sources(device)),
@@ -325,7 +325,8 @@ def _missing(device: Device, size: int | None, node: float | None, power: float 
     if not_counted:
         out.append(f"{not_counted} layer(s) not counted by edgeprof: their energy is missing")
     if skipped:
-        out.append(f"{skipped} layer(s) in If branches not known statically: left out")
+        out.append(f"{skipped} layer(s) of the cheaper branch of an If not known statically: left out (the costlier "
+                   "branch is costed, as in the totals)")
     if node is None:
         out.append(f"no process node for device {device.id}: the 45 nm energies are used unscaled")
     if size is None:

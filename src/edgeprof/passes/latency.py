@@ -244,7 +244,7 @@ def _kernels(profile: Profile, dep: Deployment | None) -> list[DeployedKernel]:
     if dep is not None:
         return list(dep.kernels)
     return [DeployedKernel(x.name, x.op, (x.name,), x.precision, x.flops, x.int_ops, x.macs, x.bytes_read,
-                           x.bytes_written, x.calls, x.category, x.state) for x in profile.layers if not x.range_group]
+                           x.bytes_written, x.calls, x.category, x.state) for x in profile.layers if x.in_totals]
 
 
 _NOT_ACTIVATION = frozenset({"BatchNormalization", "QuantizeLinear", "DequantizeLinear"})
@@ -366,7 +366,7 @@ def predict(profile: Profile, device: Device, *, top: int = 5, fuse: bool = True
     precisions: dict[str, set[str]] = {"device": set(), "host": set()}
     used: set[str] = set()
     for layer in profile.layers:
-        if layer.range_group:
+        if not layer.in_totals:  # the other branch of an If not known statically (the totals follow the costlier)
             skipped_branches += 1
             continue
         if layer.state == "not_counted":
@@ -430,10 +430,12 @@ def predict(profile: Profile, device: Device, *, top: int = 5, fuse: bool = True
         notes.append(f"no memory bandwidth figure on device {device.id}: memory time not counted")
     if not_counted:
         notes.append(f"{not_counted} layer(s) not counted by edgeprof: their compute is missing")
-    if skipped_branches:
-        notes.append(f"{skipped_branches} layer(s) in If branches not known statically: left out")
     if target is not None and "host" in used and host_dev is None:
         notes.append(f"no host CPU device for {device.id}: fallback kernels at the device's own figures")
+    bound_notes = len(notes)  # the notes above make the total a lower bound; the ones below do not
+    if skipped_branches:
+        notes.append(f"{skipped_branches} layer(s) of the cheaper branch of an If not known statically: left out "
+                     "(the costlier branch is predicted, as in the totals)")
     dominant = tuple(x.name for x in sorted(layers, key=lambda x: -x.time_s)[:top])
     llm = _llm(profile, device, len(layers)) if profile.llm is not None else None
     sources = _sources(device, precisions["device"] or {"fp32"})
@@ -462,7 +464,7 @@ def predict(profile: Profile, device: Device, *, top: int = 5, fuse: bool = True
         compute_s=compute_s,
         memory_s=memory_s,
         overhead_s=overhead_s,
-        is_lower_bound=bool(notes) or profile.totals.is_lower_bound,
+        is_lower_bound=bool(notes[:bound_notes]) or profile.totals.is_lower_bound,
         missing=tuple(notes),
         dominant=dominant,
         layers=tuple(layers),
