@@ -492,7 +492,7 @@ def _add_latency_commands(sub: Any) -> None:
     cal.add_argument("--threads", type=_positive_int, default=1, metavar="N",
                      help="ONNX Runtime intra-op threads (default 1; use the same for bench and validate)")
     cal.add_argument("--seconds", type=_positive_int, default=3, metavar="S",
-                     help="seconds of timed runs per micro-benchmark (default 3; 11 benchmarks)")
+                     help="seconds of timed runs per micro-benchmark (default 3; 15 benchmarks)")
     cal.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     val = sub.add_parser("validate", help="predicted vs measured latency per model, with the relative error",
@@ -916,7 +916,7 @@ def _run_latency_command(args: argparse.Namespace, stdout: TextIO, stderr: TextI
     return 0
 
 
-# ---- sweep and db (issue #16): many models into an SQLite results database -----------------------
+# ---- sweep and db (docs/sweep.md): many models into an SQLite results database -----------------------
 
 
 def _add_sweep_and_db(sub: Any) -> None:

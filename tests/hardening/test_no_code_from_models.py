@@ -28,6 +28,7 @@ _ALLOWED = {
     # 'package.module:callable' typed by the user on the command line / passed to the API
     ("frontends/pytorch/_load.py", "importlib.import_module"),
     ("measure/torch_memory.py", "importlib.import_module"),  # the same user-given spec, in the measuring child
+    ("sweeps/jobs.py", "importlib.import_module"),  # a sweep's 'module:callable' search space, typed by the user
     # tflite's own generated option classes, by names from the tflite package's enum tables
     ("frontends/tflite/_read.py", "importlib.import_module"),
     # a .pt2 tensor saved as a pickle: torch.load(weights_only=True), tensors only (checked below)

@@ -60,7 +60,7 @@ def random_inputs(specs: Sequence[Mapping[str, Any]], *, tensors: bool = False, 
         name = str(spec["dtype"])
         if name not in (TORCH_DTYPES if tensors else _NUMPY_DTYPES):
             raise ChildError(f"cannot make random inputs of dtype {name}")
-        if "value" in spec:
+        if spec.get("value") is not None:
             array = _given(spec["value"], shape, name)
         elif name in ("float32", "float64"):
             array = rng.random(shape, dtype=np.dtype(name))

@@ -72,7 +72,7 @@ class OrtModel:
             else:
                 raise ChildError(f"input {arg.name!r} has symbolic dims {arg.shape}; give its shape")
             specs.append({"name": arg.name, "shape": shape, "dtype": dtype,
-                          **({"value": spec["value"]} if spec is not None and "value" in spec else {})})
+                          **({"value": spec["value"]} if spec is not None and spec.get("value") is not None else {})})
         self.feeds = {s["name"]: v for s, v in zip(specs, random_inputs(specs), strict=True)}
         return [describe(s["name"], s["dtype"], s["shape"]) for s in specs]
 
