@@ -239,7 +239,8 @@ def test_missing_browser_fails_under_ci_and_skips_locally(monkeypatch: pytest.Mo
 def test_comparison_page_renders_and_sorts(driver: Any, demo_profile: Profile, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
-    from edgeprof.compare import CompareEntry, render_compare
+    from edgeprof.render.compare import render_compare
+    from edgeprof.report.compare import CompareEntry
 
     entries = [CompareEntry("demo.onnx", demo_profile), CompareEntry("tiny.onnx", tiny_cnn()),
                CompareEntry("<b>broken</b>.onnx", None, "not a model")]
