@@ -23,18 +23,31 @@ __all__ = ["from_dict", "to_dict"]
 T = TypeVar("T")
 
 _HINTS: dict[type, dict[str, Any]] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}  # a dataclass's serialised field names, in declaration order
+_PLAIN = frozenset((int, float, str, bool, type(None)))  # exact types written as they are
 
 
 def to_dict(obj: Any) -> dict[str, Any]:
     """A dataclass instance as a JSON-compatible dict (fields in declaration order)."""
     if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
         raise TypeError(f"to_dict needs a dataclass instance, got {type(obj).__name__}")
-    return {f.name: _dump(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.metadata.get("serial", True)}
+    return _as_dict(obj)
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    cls = type(obj)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(obj) if f.metadata.get("serial", True))
+        _FIELDS[cls] = names
+    return {name: _dump(getattr(obj, name)) for name in names}
 
 
 def _dump(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most values of a big report: skip the checks below
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_dict(value)
+        return _as_dict(value)
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (tuple, list)):
