@@ -31,7 +31,8 @@ test: $(VENV)/.test-installed
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # The suite minus its slow parts, under two minutes on 2 cores: the real-architecture exports and
-# builds (marker slow), the fuzzers of tests/hardening, the browser tests and the model corpus. `make test` runs all.
+# builds and the sweep's subprocess and Ray runs (marker slow), the fuzzers of tests/hardening, the browser
+# tests and the model corpus. `make test` runs all.
 FAST_SKIP := -m "not slow" --ignore=tests/hardening --ignore=tests/render/test_browser.py --ignore=tests/corpus
 
 test-fast: $(VENV)/.test-installed

@@ -16,6 +16,8 @@ from edgeprof.errors import UsageError
 from edgeprof.sweeps import sweep
 from tests.test_sweep import BERT, broken, mlp
 
+pytestmark = pytest.mark.slow  # starts a local Ray instance (about 15 s): `make test` runs it, `make test-fast` does not
+
 ray = pytest.importorskip("ray")
 
 
