@@ -90,6 +90,19 @@ CHILD_ENV = {
 _GRAPH_LEVELS = ("ORT_DISABLE_ALL", "ORT_ENABLE_BASIC", "ORT_ENABLE_EXTENDED", "ORT_ENABLE_ALL")
 
 
+def _measurable(path: str | Path, runs: int) -> Path:
+    """The model file of a memory measurement, after the checks every such run needs: at least
+    one run, Linux's /proc counters, a file that exists."""
+    if runs < 1:
+        raise MeasurementError(f"memory measurement needs at least one run, got {runs}")
+    if platform.system() != "Linux":
+        raise MeasurementError(f"memory measurement reads Linux /proc counters; this is {platform.system()}")
+    file = Path(path)
+    if not file.is_file():
+        raise MeasurementError(f"memory measurement: {file} is not a file")
+    return file
+
+
 def measure_onnx_memory(
     path: str | Path,
     inputs: Sequence[InputSpec] = (),
@@ -101,15 +114,9 @@ def measure_onnx_memory(
     """Run the ONNX file at ``path`` on ONNX Runtime (CPU) in a fresh subprocess and measure
     its peak resident-set increase. ``inputs`` give the shapes and dtypes (an input not listed
     must have a static shape in the model)."""
-    if runs < 1:
-        raise MeasurementError(f"memory measurement needs at least one run, got {runs}")
-    if platform.system() != "Linux":
-        raise MeasurementError(f"memory measurement reads Linux /proc counters; this is {platform.system()}")
     if options.graph_optimization_level not in _GRAPH_LEVELS:
         raise MeasurementError(f"unknown graph optimisation level {options.graph_optimization_level!r}")
-    file = Path(path)
-    if not file.is_file():
-        raise MeasurementError(f"memory measurement: {file} is not a file")
+    file = _measurable(path, runs)
     request = {
         "path": str(file.resolve()),
         "inputs": input_request(inputs),
@@ -187,13 +194,7 @@ def measure_ort_process_memory(
     all graph optimisations, pre-packing, the default thread pools; glibc's default allocator
     settings) and runs it ``runs`` times on random inputs of the profiled shapes. Nothing is
     warmed up before the baseline: the runtime's one-off costs are part of the figure."""
-    if runs < 1:
-        raise MeasurementError(f"memory measurement needs at least one run, got {runs}")
-    if platform.system() != "Linux":
-        raise MeasurementError(f"memory measurement reads Linux /proc counters; this is {platform.system()}")
-    file = Path(path)
-    if not file.is_file():
-        raise MeasurementError(f"memory measurement: {file} is not a file")
+    file = _measurable(path, runs)
     request = {"mode": "process", "path": str(file.resolve()), "inputs": input_request(inputs), "runs": runs}
     result = run_child(["-m", "edgeprof.measure.memory"], request, what="onnxruntime process memory run",
                        timeout_s=timeout_s)
