@@ -3,7 +3,9 @@
 
 The forward runs once on fake tensors (``FakeTensorMode``: shapes and dtypes only, no storage),
 under ``torch.no_grad()``, with every module temporarily in eval mode; the tracer
-(``_trace``) records each aten call. Weights are never copied or allocated, so a model
+(``_trace``) records each aten call. A model whose parameters, buffers and inputs are all on the
+meta device runs on those meta tensors instead (no fake twins to make), unless that run meets
+something only a fake run handles; it is then redone on fake tensors. Weights are never copied or allocated, so a model
 built under ``torch.device("meta")`` profiles exactly like the same model on the CPU.
 
 Nothing is left behind on the model: the training flags are restored attribute by attribute,
@@ -32,6 +34,7 @@ from torch.utils import _pytree as pytree
 
 from edgeprof.errors import EdgeprofError, ModelLoadError, ShapeError, UsageError
 from edgeprof.frontends.base import CALLABLE_SPEC, LoadedModel, ShapeRequest
+from edgeprof.frontends.pytorch._meta import LeaveMeta
 from edgeprof.frontends.pytorch._trace import Tracer, ir_dtype
 from edgeprof.ir import Graph
 from edgeprof.report.model import InputSpec, ModelInfo
@@ -42,6 +45,8 @@ __all__ = ["CALLABLE_SPEC", "load_callable", "load_pt2", "load_torch", "trace_mo
 _INT_INPUT_NAMES = re.compile(r"(^|_)(ids|mask|positions?|indices|index|labels?|lengths?)$")
 
 _OPTIONS = {"example_inputs", "input_dtypes", "eval_mode"}
+
+_PLAIN_VALUES = (int, float, bool, complex, str, type(None), torch.dtype)
 
 
 class TorchTrace:
@@ -176,6 +181,12 @@ def trace_module(model: Any, request: ShapeRequest, *, example_inputs: Any = Non
         raise UsageError("named dims and input values (--dim, --value) apply to ONNX models; give a torch model's "
                          "full input shapes (--input)")
     user_mode = _user_fake_mode(model, example_inputs)
+    if user_mode is None and _program is None and _all_meta(model, example_inputs, _extra_inputs):
+        try:
+            return _trace(model, request, example_inputs, input_dtypes, eval_mode, None, None, _extra_inputs,
+                          real=False, meta=True)
+        except LeaveMeta:
+            pass  # redone on fake tensors below
     try:
         return _trace(model, request, example_inputs, input_dtypes, eval_mode, _program, user_mode, _extra_inputs,
                       real=False)
@@ -205,16 +216,16 @@ _DATA_DEPENDENT = {
 
 def _trace(model: torch.nn.Module, request: ShapeRequest, example_inputs: Any, input_dtypes: Any, eval_mode: bool,
            program: Any, user_mode: FakeTensorMode | None, extra_inputs: Sequence[tuple[str, torch.Tensor]],
-           real: bool) -> TorchTrace:
+           real: bool, meta: bool = False) -> TorchTrace:
     module_names = {id(m): n for n, m in model.named_modules()}
     fake_mode: FakeTensorMode | None = None
     restore_allow: bool | None = None
-    if not real:
+    if not real and not meta:
         fake_mode = user_mode or FakeTensorMode(allow_non_fake_inputs=True)
         if user_mode is not None and not user_mode.allow_non_fake_inputs:
             restore_allow = user_mode.allow_non_fake_inputs
             user_mode.allow_non_fake_inputs = True
-    tracer = Tracer(module_names, fake_mode)
+    tracer = Tracer(module_names, fake_mode, meta=meta)
     _register_weights(tracer, model)
     flags = [(m, m.training) for m in model.modules()]
     notices: list[str] = []
@@ -226,7 +237,7 @@ def _trace(model: torch.nn.Module, request: ShapeRequest, example_inputs: Any, i
         guard = _real_run_guard(model) if real else contextlib.nullcontext()
         with guard, torch.inference_mode(False), torch.no_grad():
             with fake_mode if fake_mode is not None else contextlib.nullcontext():
-                args, kwargs, specs = _make_inputs(model, request, example_inputs, input_dtypes, fake_mode)
+                args, kwargs, specs = _make_inputs(model, request, example_inputs, input_dtypes, fake_mode, meta)
                 _check_signature(model, args, kwargs)
                 _register_inputs(tracer, model, args, kwargs)
                 for label, t in extra_inputs:  # tensors held inside an input object (a KV cache)
@@ -241,6 +252,8 @@ def _trace(model: torch.nn.Module, request: ShapeRequest, example_inputs: Any, i
     except EdgeprofError:
         raise
     except Exception as exc:
+        if meta:
+            raise LeaveMeta from exc
         reason = _data_dependent(exc)
         if reason and not real:
             raise _NeedsRealRun(reason) from None
@@ -299,6 +312,24 @@ def _user_fake_mode(model: torch.nn.Module, example_inputs: Any) -> FakeTensorMo
     return None
 
 
+def _all_meta(model: torch.nn.Module, example_inputs: Any, extra_inputs: Sequence[tuple[str, torch.Tensor]]) -> bool:
+    """Whether the trace can run on the model's own meta tensors (see the module docstring): its
+    parameters, buffers and input tensors (at least one of them, and a weight when the inputs are
+    made from shapes, on the weights' device) are all plain meta tensors, and the inputs hold
+    nothing else but numbers and strings: an object such as a KV cache, which the forward may
+    change, would be seen changed by a fake run redoing a meta run that stopped half-way."""
+    if extra_inputs:
+        return False
+    weights = [*model.parameters(), *model.buffers()]
+    leaves = pytree.tree_leaves(example_inputs)
+    if not all(isinstance(v, (torch.Tensor, *_PLAIN_VALUES)) for v in leaves):
+        return False
+    tensors = [*weights, *(t for t in leaves if isinstance(t, torch.Tensor))]
+    if not tensors or (example_inputs is None and not weights):
+        return False
+    return all(type(t) in (torch.Tensor, torch.nn.Parameter) and t.device.type == "meta" for t in tensors)
+
+
 def _model_device(model: torch.nn.Module) -> torch.device:
     for t in [*model.parameters(), *model.buffers()]:
         if isinstance(t, FakeTensor):
@@ -316,8 +347,9 @@ def _forward_params(model: torch.nn.Module) -> list[inspect.Parameter]:
 
 
 def _make_inputs(model: torch.nn.Module, request: ShapeRequest, example_inputs: Any, input_dtypes: Any,
-                 fake_mode: FakeTensorMode | None) -> tuple[tuple[Any, ...], dict[str, Any], list[InputSpec]]:
-    real = fake_mode is None
+                 fake_mode: FakeTensorMode | None,
+                 meta: bool = False) -> tuple[tuple[Any, ...], dict[str, Any], list[InputSpec]]:
+    real = fake_mode is None and not meta
     params = _forward_params(model)
     positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     specs: list[InputSpec] = []
@@ -326,9 +358,9 @@ def _make_inputs(model: torch.nn.Module, request: ShapeRequest, example_inputs: 
             example_inputs = (example_inputs,)
         if isinstance(example_inputs, Mapping):
             args: tuple[Any, ...] = ()
-            kwargs = {str(k): _prepare(v, fake_mode) for k, v in example_inputs.items()}
+            kwargs = {str(k): _prepare(v, fake_mode, meta) for k, v in example_inputs.items()}
         elif isinstance(example_inputs, (tuple, list)):
-            args, kwargs = tuple(_prepare(v, fake_mode) for v in example_inputs), {}
+            args, kwargs = tuple(_prepare(v, fake_mode, meta) for v in example_inputs), {}
         else:
             raise UsageError(f"example_inputs must be a tensor, a tuple or a dict, not {type(example_inputs).__name__}")
         for i, v in enumerate(args):
@@ -397,12 +429,16 @@ def _new_input(shape: Sequence[int], dtype: torch.dtype, device: torch.device, r
     return torch.zeros(tuple(shape), dtype=dtype, device=device)
 
 
-def _prepare(v: Any, fake_mode: FakeTensorMode | None) -> Any:
-    """A user's example input as the trace uses it: a fake tensor (or, for a real run, a copy)."""
+def _prepare(v: Any, fake_mode: FakeTensorMode | None, meta: bool = False) -> Any:
+    """A user's example input as the trace uses it: a fake tensor (or, for a real run, a copy; for
+    a meta run, a new meta tensor of the same layout, as its fake twin would be)."""
 
     def conv(t: Any) -> Any:
         if not isinstance(t, torch.Tensor):
             return t
+        if meta:
+            alias = t.detach()
+            return alias.requires_grad_() if t.requires_grad else alias
         if fake_mode is None:
             return t.detach().clone()
         if isinstance(t, FakeTensor):

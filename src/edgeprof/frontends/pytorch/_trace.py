@@ -13,6 +13,12 @@ A :class:`Tracer` owns three temporary hooks into torch, all removed in ``finall
   only (nothing is counted from hooks).
 
 The forward runs on fake tensors (see ``_load.py``), so no weights or activations are allocated.
+A model whose weights and inputs are all on the meta device runs on those meta tensors directly
+(``Tracer.meta``): each aten call's output shapes and strides come from torch's meta kernel, and
+are remembered for the trace by the call's input metadata (``_meta.meta_call``), so a call seen
+before (the next identical block of a transformer) makes its outputs without running the kernel. Anything such
+a run cannot do the way a fake run does (a tensor off the meta device, an op that raises, a
+higher-order operator) stops it with :class:`LeaveMeta`, and the trace is redone on fake tensors.
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.weak import WeakIdKeyDictionary
 
 from edgeprof.frontends.pytorch._graph import AtenCall, Builder, TranslateError, TRef
-from edgeprof.frontends.pytorch._map import attention_node, row_for
+from edgeprof.frontends.pytorch._map import attention_node
+from edgeprof.frontends.pytorch._meta import LeaveMeta, MetaCache, bind, meta_call, op_info
 from edgeprof.frontends.pytorch._rnn import RnnCall, RnnKind, emit_rnn
 from edgeprof.ir import DType, Graph, Node, dtype_by_name
 
@@ -47,14 +54,18 @@ _DTYPE_NAMES: dict[torch.dtype, str] = {
 }
 
 
+_IR_DTYPES: dict[torch.dtype, DType] = {dt: dtype_by_name(name) for dt, name in _DTYPE_NAMES.items()}
+
+
 def ir_dtype(dt: torch.dtype) -> DType:
-    name = _DTYPE_NAMES.get(dt)
-    if name is None:
-        return dtype_by_name("unknown")
-    return dtype_by_name(name)
+    found = _IR_DTYPES.get(dt)
+    return found if found is not None else dtype_by_name("unknown")
 
 
 def _dims(t: torch.Tensor) -> tuple[int | str, ...]:
+    shape = tuple(t.shape)
+    if all(type(d) is int for d in shape):
+        return shape
     out: list[int | str] = []
     for d in t.shape:
         try:
@@ -79,7 +90,9 @@ class Tracer:
     """The state of one trace: the IR builder, tensor -> value names, the module stack."""
 
     module_names: dict[int, str]
-    fake_mode: Any = None  # the FakeTensorMode of the run (None: a real run)
+    fake_mode: Any = None  # the FakeTensorMode of the run (None: a real or a meta run)
+    meta: bool = False  # a run on the model's own meta tensors (see the module docstring)
+    meta_layouts: MetaCache = field(default_factory=dict)  # output layouts by call (a meta run)
     builder: Builder = field(default_factory=Builder)
     names: WeakIdKeyDictionary = field(default_factory=WeakIdKeyDictionary)
     scopes: list[str] = field(default_factory=lambda: [""])
@@ -148,20 +161,24 @@ class Tracer:
 
     # ---- aten calls --------------------------------------------------------------------------
     def record(self, func: Any, args: Sequence[Any], kwargs: dict[str, Any], out: Any) -> None:
-        namespace = getattr(func, "namespace", "aten")
-        packet = func.overloadpacket.__name__ if hasattr(func, "overloadpacket") else str(func)
-        row = row_for(namespace, packet)
-        out_tensors = [t for t in pytree.tree_leaves(out) if isinstance(t, torch.Tensor)]
+        info = op_info(func)
+        row = info.row
+        if isinstance(out, torch.Tensor):
+            out_tensors = [out]
+        elif isinstance(out, (tuple, list)) and all(isinstance(t, torch.Tensor) or t is None for t in out):
+            out_tensors = [t for t in out if t is not None]
+        else:
+            out_tensors = [t for t in pytree.tree_leaves(out) if isinstance(t, torch.Tensor)]
         if row is not None and not row.emits and not out_tensors:
             return  # a metadata query
-        bound = _bind(func, args, kwargs)
+        bound = bind(info, args, kwargs)
         call_args = {k: self._convert(v) for k, v in bound.items()}
         outs = tuple(self.fresh(t) for t in out_tensors)
-        mutated = _mutated_args(func, bound)
+        mutated = [bound[n] for n in info.writes if isinstance(bound.get(n), torch.Tensor)]
         inplace = bool(mutated) and bool(out_tensors)
-        call = AtenCall(str(func), packet, getattr(func, "_overloadname", "default"), call_args, outs, inplace)
-        self._translate(call, row.build if row is not None and row.emits else None, f"{namespace}::{packet}",
-                        view=not inplace and _returns_view(func))
+        call = AtenCall(info.name, info.packet, info.overload, call_args, outs, inplace)
+        self._translate(call, row.build if row is not None and row.emits else None, f"{info.namespace}::{info.packet}",
+                        view=not inplace and info.view)
         for t, r in zip(out_tensors, outs, strict=True):
             if self.builder.is_defined(r.name):
                 self.names[t] = r
@@ -415,45 +432,6 @@ def _eager_flex_attention() -> Iterator[None]:
         flex._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = before
 
 
-def _bind(func: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Arguments by schema name, defaults filled in."""
-    schema = getattr(func, "_schema", None)
-    if schema is None:
-        out = {f"arg{i}": a for i, a in enumerate(args)}
-        out.update(kwargs)
-        return out
-    bound: dict[str, Any] = {}
-    pos = 0
-    for a in schema.arguments:
-        if not a.kwarg_only and pos < len(args):
-            bound[a.name] = args[pos]
-            pos += 1
-        elif a.name in kwargs:
-            bound[a.name] = kwargs[a.name]
-        elif a.has_default_value():
-            bound[a.name] = a.default_value
-        else:
-            bound[a.name] = None
-    return bound
-
-
-def _mutated_args(func: Any, bound: dict[str, Any]) -> list[torch.Tensor]:
-    """The tensor arguments an op writes (``Tensor(a!)``: ``add_``'s self, ``out=``)."""
-    schema = getattr(func, "_schema", None)
-    if schema is None:
-        return []
-    return [bound[a.name] for a in schema.arguments
-            if a.alias_info is not None and a.alias_info.is_write and isinstance(bound.get(a.name), torch.Tensor)]
-
-
-def _returns_view(func: Any) -> bool:
-    """Whether the op returns a view of an input (``Tensor(a)`` without ``!`` in its schema)."""
-    schema = getattr(func, "_schema", None)
-    if schema is None:
-        return False
-    return any(r.alias_info is not None and not r.alias_info.is_write for r in schema.returns)
-
-
 def _tensor_args(args: dict[str, Any]) -> list[TRef]:
     out: list[TRef] = []
     for v in args.values():
@@ -473,6 +451,13 @@ class _Record(TorchDispatchMode):  # type: ignore[no-untyped-call]
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
+        if self.tracer.meta:
+            if isinstance(func, HigherOrderOperator):
+                raise LeaveMeta
+            out = meta_call(self.tracer.meta_layouts, op_info(func), func, args, kwargs)
+            if not self.tracer.suppress:
+                self.tracer.record(func, args, kwargs, out)
+            return out
         fargs, fkwargs = self.tracer.as_fake(args), self.tracer.as_fake(kwargs)
         if self.tracer.suppress:
             return func(*fargs, **fkwargs)
