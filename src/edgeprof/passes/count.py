@@ -97,7 +97,7 @@ def _walk(
 ) -> _Acc:
     scope_values = {**outer, **graph.values}
     total = _Acc()
-    for node in topological_order(graph, frozenset(outer)):
+    for node in topological_order(graph, outer):
         name = prefix + (node.name or node.op)
         entry = lookup(node.op)
         if entry is not None and entry.state == "subgraph":
@@ -211,8 +211,8 @@ def _unknown_if(
 
 
 def _call(node: Node, values: dict[str, Value]) -> OpCall:
-    ins = tuple(values.get(i) if i else None for i in node.inputs)
-    outs = tuple(values[o] for o in node.outputs if o and o in values)
+    ins = tuple([values.get(i) if i else None for i in node.inputs])
+    outs = tuple([values[o] for o in node.outputs if o and o in values])
     return OpCall(node.op, ins, outs, node.attrs)
 
 

@@ -45,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from edgeprof.ir import Graph, Node, topological_order
+from edgeprof.ir import Graph, Node, topological_indices
 from edgeprof.ops.registry import lookup
 from edgeprof.report.deploy import DeployedKernel, Deployment, FoldCount
 from edgeprof.report.model import LayerCost
@@ -100,8 +100,20 @@ class _Group:
 class _Deployer:
     def __init__(self, graph: Graph, layers: Sequence[LayerCost]) -> None:
         self.g = graph
-        self.order = topological_order(graph)
-        self.index = {id(n): i for i, n in enumerate(self.order)}
+        indices = topological_indices(graph)
+        self.order = tuple(graph.nodes[i] for i in indices)
+        step_of = [0] * len(indices)  # graph.nodes index -> position in self.order
+        for k, i in enumerate(indices):
+            step_of[i] = k
+        # by value: the node writing it and the nodes reading it (in graph.nodes order), as positions
+        self.producer_at: dict[str, int] = {}
+        self.readers_at: dict[str, list[int]] = {}
+        for i, node in enumerate(graph.nodes):
+            for out in node.outputs:
+                if out:
+                    self.producer_at[out] = step_of[i]
+            for name in node.reads:
+                self.readers_at.setdefault(name, []).append(step_of[i])
         self.outputs = set(graph.outputs)
         self.layer: list[LayerCost | None] = []
         self.sub_layers: dict[int, list[LayerCost]] = {}
@@ -144,15 +156,15 @@ class _Deployer:
     def readers(self, value: str) -> list[int]:
         """The nodes reading ``value`` at run time (a constant node, such as ``Shape`` of a static
         value, reads it at load only)."""
-        return [j for n in self.g.consumers.get(value, ()) if (j := self.index[id(n)]) not in self.const]
+        readers = self.readers_at.get(value, [])
+        return [j for j in readers if j not in self.const] if self.const else list(readers)
 
     def only_reader(self, value: str) -> int | None:
         rs = self.readers(value)
         return rs[0] if len(rs) == 1 and value not in self.outputs else None
 
     def producer(self, value: str) -> int | None:
-        p = self.g.producer.get(value)
-        return self.index[id(p)] if p is not None else None
+        return self.producer_at.get(value)
 
     def free(self, i: int) -> bool:
         return i not in self.group_of and i not in self.removed
