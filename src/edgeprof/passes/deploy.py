@@ -107,7 +107,7 @@ class _Deployer:
             step_of[i] = k
         # by value: the node writing it and the nodes reading it (in graph.nodes order), as positions
         self.producer_at: dict[str, int] = {}
-        self.readers_at: dict[str, list[int]] = {}
+        self.readers_at: dict[str, list[int]] = {}  # (never changed once built)
         for i, node in enumerate(graph.nodes):
             for out in node.outputs:
                 if out:
@@ -153,11 +153,11 @@ class _Deployer:
     def node(self, i: int) -> Node:
         return self.order[i]
 
-    def readers(self, value: str) -> list[int]:
+    def readers(self, value: str) -> Sequence[int]:
         """The nodes reading ``value`` at run time (a constant node, such as ``Shape`` of a static
         value, reads it at load only)."""
-        readers = self.readers_at.get(value, [])
-        return [j for j in readers if j not in self.const] if self.const else list(readers)
+        readers = self.readers_at.get(value, ())
+        return [j for j in readers if j not in self.const] if self.const else readers
 
     def only_reader(self, value: str) -> int | None:
         rs = self.readers(value)
@@ -183,7 +183,8 @@ class _Deployer:
 
     def nbytes(self, value: str) -> int:
         v = self.g.values.get(value)
-        return v.nbytes() if v is not None and v.is_static else 0
+        shape = v.shape if v is not None else None
+        return v.dtype.nbytes_for(shape.numel()) if v is not None and shape is not None and shape.is_static else 0
 
     def data_inputs(self, n: Node) -> list[str]:
         entry = lookup(n.op)
@@ -287,14 +288,13 @@ class _Deployer:
         r = self.only_reader(tail)
         if stage == 0 and r is not None and self.free(r) and r not in self.const:
             n = self.node(r)
-            params_known = all(x in self.known for x in n.inputs[1:] if x)
-            if (n.op == "BatchNormalization" and head_op in _BN_HEADS and n.inputs[0] == tail and params_known
-                    and len([o for o in n.outputs if o]) == 1):
+            if (n.op == "BatchNormalization" and head_op in _BN_HEADS and n.inputs[0] == tail
+                    and all(x in self.known for x in n.inputs[1:] if x) and len([o for o in n.outputs if o]) == 1):
                 return [r], f"BatchNormalization into {head_op}", n.outputs[0], True, 1
-            other = [x for x in n.inputs if x != tail]
-            if (n.op == "Add" and len(n.inputs) == 2 and len(other) == 1 and other[0] in self.known
-                    and self._same_shape(tail, n.outputs[0])):
-                return [r], f"bias Add into {head_op}", n.outputs[0], False, 1
+            if n.op == "Add" and len(n.inputs) == 2:
+                other = [x for x in n.inputs if x != tail]
+                if len(other) == 1 and other[0] in self.known and self._same_shape(tail, n.outputs[0]):
+                    return [r], f"bias Add into {head_op}", n.outputs[0], False, 1
         found = self._activation(tail, bool(g.int_precision))
         if found is None:
             return None
@@ -442,11 +442,11 @@ class _Deployer:
         run = [self.layer[j] for j in members if j not in g.folded]
         subs = [x for x in self.sub_layers.get(g.head, []) if x.in_totals]
         run_costs = [x for x in run if x is not None] + subs
-        flops = sum(x.flops for x in run_costs)
-        int_ops = sum(x.int_ops for x in run_costs)
+        flops = sum([x.flops for x in run_costs])
+        int_ops = sum([x.int_ops for x in run_costs])
         if g.int_precision or g.requantise:
             flops, int_ops = 0, flops + int_ops
-        macs = sum(x.macs for x in run_costs)
+        macs = sum([x.macs for x in run_costs])
         if len(members) == 1 and not g.shared:
             read = (head_layer.bytes_read if head_layer else 0) + sum(x.bytes_read for x in subs)
             written = (head_layer.bytes_written if head_layer else 0) + sum(x.bytes_written for x in subs)

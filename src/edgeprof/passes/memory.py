@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import cached_property
 from typing import Literal
 
 from edgeprof.devices.catalogue import Device, Figure
@@ -241,15 +242,25 @@ class _ActivationPeaks:
 
     def _work_out(self, activation_dtype: str) -> tuple[int, int | None]:
         model = self.model
-        sizes = sizes_under(model, _retyped_size(dtype_by_name(activation_dtype)))
-        unchanged = sizes.storage_bytes == model.storage_bytes and sizes.subgraph_peak_bytes == model.subgraph_peak_bytes
-        peak = model.default_memory.peak_bytes if unchanged else memory_of(model, model.default_lifetimes, sizes).peak_bytes
+        target = dtype_by_name(activation_dtype)
+        # re-typing changes nothing when every sized float buffer has the target's width already
+        # (and no subgraph is sized again)
+        unchanged = self.float_bits <= {target.bits} and not any(model.subgraph_peak_bytes)
+        sizes = None if unchanged else sizes_under(model, _retyped_size(target))
+        peak = model.default_memory.peak_bytes if sizes is None else memory_of(model, model.default_lifetimes, sizes).peak_bytes
         if self.best_life is None:
             return peak, None
         if self.best_life is model.default_lifetimes:
             return peak, peak
         # the order was searched at the stored sizes; at another precision keep the better of the two
-        return peak, min(peak, memory_of(model, self.best_life, None if unchanged else sizes).peak_bytes)
+        return peak, min(peak, memory_of(model, self.best_life, sizes).peak_bytes)
+
+    @cached_property
+    def float_bits(self) -> set[int]:
+        """The element widths of the sized float buffers."""
+        values = self.model.graph.values
+        return {v.dtype.bits for s in self.model.storages
+                if s.sized and (v := values.get(s.root)) is not None and v.dtype.kind == "float"}
 
 
 def _precision_row(table: WeightTable, name: Precision, peaks: _ActivationPeaks) -> PrecisionMemory:

@@ -56,14 +56,15 @@ def stored_size(value: Value) -> int | None:
 @dataclass(frozen=True, slots=True)
 class Storage:
     """One buffer: the value that owns it, its bytes (0 when unsized, see ``sized``), the node
-    index that allocates it (-1 for a graph input), the node indices that read any alias of it,
-    whether an alias is a graph output, and the aliases themselves (root first)."""
+    index that allocates it (-1 for a graph input), the node indices that read any alias of it
+    (ascending, each once), whether an alias is a graph output, and the aliases themselves (root
+    first)."""
 
     root: str
     size_bytes: int
     sized: bool
     producer: int
-    readers: frozenset[int]
+    readers: tuple[int, ...]
     pinned: bool
     aliases: tuple[str, ...]
 
@@ -81,7 +82,7 @@ class StorageModel:
     allocs: tuple[tuple[int, ...], ...]
     reads: tuple[tuple[int, ...], ...]
     subgraph_peak_bytes: tuple[int, ...]
-    preds: tuple[frozenset[int], ...]
+    preds: tuple[tuple[int, ...], ...]  # ascending, each once
     inputs_held: bool = True
 
     @cached_property
@@ -105,6 +106,11 @@ class StorageModel:
     def storage_bytes(self) -> tuple[int, ...]:
         """The bytes of each storage, by id."""
         return tuple(s.size_bytes for s in self.storages)
+
+    @cached_property
+    def awaited(self) -> frozenset[int]:
+        """The nodes some node must run after."""
+        return frozenset(p for ps in self.preds for p in ps)
 
     @cached_property
     def default_lifetimes(self) -> Lifetimes:
@@ -167,13 +173,16 @@ def storage_model(graph: Graph, size_of: SizeFn = stored_size, *, inputs_held: b
             roots.append(name)
             producers.append(-1)
     allocs: list[tuple[int, ...]] = [()] * len(nodes)
+    view_ops: dict[str, bool] = {}
+    producer: dict[str, int] = {}  # every value a node writes -> that node
     for i in topological_indices(graph, graph.outer_read_names):
         node = nodes[i]
-        alias_src = _alias_source(node)
+        alias_src = _alias_source(node, view_ops)
         mine: list[int] = []
         for k, out in enumerate(node.outputs):
             if not out:
                 continue
+            producer[out] = i
             if k == 0 and alias_src is not None:
                 if alias_src in storage_of:
                     storage_of[out] = storage_of[alias_src]
@@ -192,7 +201,9 @@ def storage_model(graph: Graph, size_of: SizeFn = stored_size, *, inputs_held: b
             aliases[sid].append(value)
     reads: list[tuple[int, ...]] = []
     for i, node in enumerate(nodes):
-        mine_read = tuple(dict.fromkeys(storage_of[n] for n in node.reads if n in storage_of))
+        mine_read = tuple([storage_of[n] for n in node.reads if n in storage_of])
+        if len(mine_read) > 1:  # two aliases of one buffer read by one node: the buffer once
+            mine_read = tuple(dict.fromkeys(mine_read))
         for sid in mine_read:
             readers[sid].append(i)
         reads.append(mine_read)
@@ -206,11 +217,11 @@ def storage_model(graph: Graph, size_of: SizeFn = stored_size, *, inputs_held: b
         root_value = values.get(root)
         size = size_of(root_value) if root_value is not None else None
         storages.append(
-            Storage(root, size or 0, size is not None, producers[sid], frozenset(readers[sid]), sid in pinned,
+            Storage(root, size or 0, size is not None, producers[sid], tuple(readers[sid]), sid in pinned,
                     (root, *sorted(aliases[sid])) if aliases[sid] else (root,))
         )
     sub_peaks = tuple(_subgraph_peak(node, size_of, inputs_held, peaks) if node.subgraphs else 0 for node in nodes)
-    preds = _dependencies(graph, storage_of, readers)
+    preds = _dependencies(graph, producer, storage_of, readers)
     return StorageModel(graph, tuple(storages), storage_of, tuple(allocs), tuple(reads), sub_peaks, preds,
                         inputs_held)
 
@@ -229,12 +240,16 @@ def sizes_under(model: StorageModel, size_of: SizeFn) -> Sizes:
     return Sizes(storage_bytes, sub_peaks)
 
 
-def _alias_source(node: Node) -> str | None:
-    """The input whose storage output 0 shares: a view op's or an in-place op's input 0."""
+def _alias_source(node: Node, view_ops: dict[str, bool]) -> str | None:
+    """The input whose storage output 0 shares: a view op's or an in-place op's input 0
+    (``view_ops``: whether each op seen so far is a view)."""
     if not node.inputs or not node.inputs[0] or not node.outputs or not node.outputs[0]:
         return None
-    entry = lookup(node.op)
-    if (entry is not None and entry.view) or bool(node.attrs.get("inplace")):
+    view = view_ops.get(node.op)
+    if view is None:
+        entry = lookup(node.op)
+        view = view_ops[node.op] = entry is not None and entry.view
+    if view or bool(node.attrs.get("inplace")):
         return node.inputs[0]
     return None
 
@@ -250,21 +265,18 @@ def _subgraph_peak(node: Node, size_of: SizeFn, inputs_held: bool, peaks: dict[G
     return peak
 
 
-def _dependencies(graph: Graph, storage_of: dict[str, int], readers: list[list[int]]) -> tuple[frozenset[int], ...]:
-    """Data dependencies plus the in-place rule: every reader of an overwritten buffer that does
-    not itself depend on the in-place node runs before it."""
-    producer: dict[str, int] = {}
-    for i, node in enumerate(graph.nodes):
-        for o in node.outputs:
-            if o:
-                producer[o] = i
+def _dependencies(
+    graph: Graph, producer: dict[str, int], storage_of: dict[str, int], readers: list[list[int]]
+) -> tuple[tuple[int, ...], ...]:
+    """Data dependencies (``producer``: the node writing each value) plus the in-place rule: every
+    reader of an overwritten buffer that does not itself depend on the in-place node runs before it."""
     preds: list[set[int]] = [{producer[n] for n in node.reads if n in producer} for node in graph.nodes]
     inplace = [
         i for i, node in enumerate(graph.nodes)
         if node.attrs.get("inplace") and node.inputs and node.inputs[0] in storage_of
     ]
     if not inplace:
-        return tuple(frozenset(p) for p in preds)
+        return tuple(tuple(sorted(p)) for p in preds)
     succ: list[list[int]] = [[] for _ in graph.nodes]
     for i, ps in enumerate(preds):
         for p in ps:
@@ -277,7 +289,7 @@ def _dependencies(graph: Graph, storage_of: dict[str, int], readers: list[list[i
         for r in others:
             if r not in after:
                 preds[i].add(r)
-    return tuple(frozenset(p) for p in preds)
+    return tuple(tuple(sorted(p)) for p in preds)
 
 
 def _topological_positions(preds: list[set[int]], succ: list[list[int]]) -> list[int]:
@@ -380,7 +392,7 @@ def lifetimes(model: StorageModel, order: Sequence[int]) -> Lifetimes:
         if s.pinned:
             last.append(n)
         elif s.readers:
-            last.append(max(step_of[r] for r in s.readers) if len(s.readers) > 1 else step_of[next(iter(s.readers))])
+            last.append(max(step_of[r] for r in s.readers) if len(s.readers) > 1 else step_of[s.readers[0]])
         else:
             last.append(start if start >= 0 else -1)  # read by nobody: live while its producer runs
     return Lifetimes(tuple(order), tuple(first), tuple(last))
@@ -541,11 +553,16 @@ def _depth_first_orders(model: StorageModel, base: tuple[int, ...]) -> list[tupl
 def step_lower_bound(model: StorageModel, i: int) -> int:
     """Bytes in use while node ``i`` runs in any order: what it reads and writes, its subgraph
     peak, and the graph inputs that stay live throughout."""
-    touched = set(model.reads[i]) | set(model.allocs[i])
-    untouched_held = model.held_input_bytes - sum(
-        model.storages[k].size_bytes for k in touched if model.storages[k].producer < 0 and model.storages[k].pinned
-    )
-    return model.working_set_bytes(i) + untouched_held
+    touched = set(model.reads[i])
+    touched.update(model.allocs[i])
+    working = model.subgraph_peak_bytes[i]  # the working set: what it touches and its subgraph peak
+    held_touched = 0
+    for k in touched:
+        s = model.storages[k]
+        working += s.size_bytes
+        if s.producer < 0 and s.pinned:
+            held_touched += s.size_bytes
+    return working + model.held_input_bytes - held_touched
 
 
 def isolated(model: StorageModel, i: int) -> bool:
@@ -559,7 +576,7 @@ def isolated(model: StorageModel, i: int) -> bool:
     storages = model.storages
     if any(storages[s].readers or storages[s].pinned for s in model.allocs[i]):
         return False
-    if any(i in p for p in model.preds):
+    if i in model.awaited:
         return False
     return all(storages[s].pinned for s in model.reads[i])
 
