@@ -417,9 +417,13 @@ def cost_of(entry: Entry, call: OpCall) -> OpCost:
     if a.bytes_written is not None:
         written = a.bytes_written
     precision = a.precision
-    if precision is None:
-        first = next((v for v in call.inputs if v is not None), None)
-        precision = first.dtype if first is not None else (call.outputs[0].dtype if call.outputs else None)
+    if precision is None:  # the first input present's dtype, else the first output's
+        for v in call.inputs:
+            if v is not None:
+                precision = v.dtype
+                break
+        else:
+            precision = call.outputs[0].dtype if call.outputs else None
     if precision is None:
         raise Uncountable(f"{call.op}: no input or output to take a precision from")
     if precision.is_float:

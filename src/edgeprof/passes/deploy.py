@@ -333,7 +333,7 @@ class _Deployer:
             if not tail_readers <= inside:
                 continue
             leaving = [o for j in members for o in self.node(j).outputs if o
-                       and (o in self.outputs or any(r not in inside for r in self.readers(o)))]
+                       and (o in self.outputs or not inside.issuperset(self.readers(o)))]
             if len(leaving) != 1 or not self._same_shape(tail, leaving[0]) or self.is_dq(self.producer(leaving[0])):
                 continue  # (a DQ at the end belongs to the kernels that read it)
             name = self._signature(tail, members)
@@ -457,33 +457,34 @@ class _Deployer:
         precision = g.int_precision or g.requantise or (head_layer.precision if head_layer else "")
         return DeployedKernel(
             name=head_layer.name if head_layer else head.name or head.op, op=head.op,
-            nodes=tuple(self.layer[j].name if self.layer[j] else self.node(j).name for j in members  # type: ignore[union-attr]
-                        if j not in g.shared),
+            nodes=tuple([self.layer[j].name if self.layer[j] else self.node(j).name for j in members  # type: ignore[union-attr]
+                         if j not in g.shared]),
             precision=precision, flops=flops, int_ops=int_ops, macs=macs, bytes_read=read, bytes_written=written,
             calls=head_layer.calls if head_layer else 1, category=head_layer.category if head_layer else "other",
             state=state, fused=tuple(dict.fromkeys(([self._qdq_kind(g)] if g.int_precision else []) + g.fused)),
         )
 
     def _boundary(self, members: list[int], shared: set[int]) -> tuple[int, int]:
+        nodes = self.order
         inside = set(members)
-        produced = {o for j in members for o in self.node(j).outputs if o}
+        produced = {o for j in members for o in nodes[j].outputs if o}
         reads: dict[str, None] = {}
         for j in members:
-            for x in self.node(j).inputs:
+            for x in nodes[j].inputs:
                 if x and x not in produced:
                     reads[x] = None
         written = 0
         for j in members:
-            if j in shared or (self.is_dq(j) and j in self.kind_of):
+            if j in shared or (j in self.kind_of and self.is_dq(j)):
                 continue  # an absorbed DQ writes nothing: its readers take the integer tensor
-            for o in self.node(j).outputs:
-                if o and (o in self.outputs or any(r not in inside for r in self.readers(o))):
+            for o in nodes[j].outputs:
+                if o and (o in self.outputs or not inside.issuperset(self.readers(o))):
                     written += self.nbytes(o)
         read = 0
         for x in reads:
-            p = self.producer(x)
-            if p is not None and self.is_dq(p) and p in self.kind_of:  # an absorbed DQ's integer input
-                read += self.nbytes(self.node(p).inputs[0])
+            p = self.producer_at.get(x)
+            if p is not None and p in self.kind_of and self.is_dq(p):  # an absorbed DQ's integer input
+                read += self.nbytes(nodes[p].inputs[0])
             else:
                 read += self.nbytes(x)
         return read, written
