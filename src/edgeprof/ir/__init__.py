@@ -2,10 +2,10 @@
 
 from edgeprof.ir.dtype import DType, dtype_by_name
 from edgeprof.ir.graph import AttrValue, Graph, Node, TensorConst, Value, Weight, WeightRole, node_reads, outer_reads
-from edgeprof.ir.order import topological_order, validate
+from edgeprof.ir.order import topological_indices, topological_order, validate
 from edgeprof.ir.shape import Dim, Shape
 
 __all__ = [
     "AttrValue", "DType", "Dim", "Graph", "Node", "Shape", "TensorConst", "Value", "Weight", "WeightRole",
-    "dtype_by_name", "node_reads", "outer_reads", "topological_order", "validate",
+    "dtype_by_name", "node_reads", "outer_reads", "topological_indices", "topological_order", "validate",
 ]

@@ -31,7 +31,7 @@ AttrValue = int | float | str | bytes | bool | tuple[int, ...] | tuple[float, ..
 WeightRole = Literal["parameter", "buffer", "constant"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Value:
     """A tensor flowing through the graph. ``shape`` is ``None`` when even the rank is unknown."""
 
@@ -52,7 +52,7 @@ class Value:
         return self.dtype.nbytes_for(self.numel())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Weight:
     """A stored tensor: an initializer, a Constant node's value, a module parameter or buffer.
 
@@ -87,7 +87,11 @@ class Weight:
         return self.storage_key or self.name
 
 
-@dataclass(frozen=True)
+_NO_ATTRS: Mapping[str, AttrValue] = MappingProxyType({})
+_NO_SUBGRAPHS: Mapping[str, Graph] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
 class Node:
     """One operation. ``op`` is the canonical op name (ONNX's spelling; other domains as
     ``domain::Op``). ``inputs`` may hold ``""`` for an omitted optional input.
@@ -104,10 +108,25 @@ class Node:
     subgraphs: Mapping[str, Graph] = field(default_factory=dict)
     scope: str = ""
     source_op: str = ""
+    _reads: tuple[str, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
-        object.__setattr__(self, "subgraphs", MappingProxyType(dict(self.subgraphs)))
+        # read-only copies (one shared empty mapping for the many nodes without attributes or subgraphs)
+        object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)) if self.attrs else _NO_ATTRS)
+        object.__setattr__(self, "subgraphs", MappingProxyType(dict(self.subgraphs)) if self.subgraphs else _NO_SUBGRAPHS)
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The values this node reads: its inputs, and the outer values its subgraphs read (each
+        once, in that order). Worked out on first use and kept: a node never changes."""
+        reads = self._reads
+        if reads is None:
+            names = [i for i in self.inputs if i]
+            for sub in self.subgraphs.values():
+                names.extend(sorted(sub.outer_read_names))
+            reads = tuple(dict.fromkeys(names))
+            object.__setattr__(self, "_reads", reads)
+        return reads
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,11 +194,7 @@ class Graph:
 
 def node_reads(node: Node) -> tuple[str, ...]:
     """The values a node reads: its inputs, and the outer values its subgraphs read."""
-    names = [i for i in node.inputs if i]
-    for sub in node.subgraphs.values():
-        names.extend(sorted(outer_reads(sub)))
-    seen: dict[str, None] = dict.fromkeys(names)
-    return tuple(seen)
+    return node.reads
 
 
 def outer_reads(graph: Graph) -> set[str]:

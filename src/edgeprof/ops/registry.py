@@ -21,7 +21,6 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from math import prod
 from typing import Literal
 
 from edgeprof.errors import UsageError
@@ -101,10 +100,14 @@ class OpCall:
         return _static(self.outputs[i])
 
     def in_numel(self, i: int) -> int:
-        return prod(self.in_shape(i))
+        if not self.has_input(i):
+            raise Uncountable(f"{self.op}: input {i} is missing")
+        return _static_shape(self.inputs[i]).numel()  # type: ignore[arg-type]
 
     def out_numel(self, i: int = 0) -> int:
-        return prod(self.out_shape(i))
+        if i >= len(self.outputs):
+            raise Uncountable(f"{self.op}: output {i} is missing")
+        return _static_shape(self.outputs[i]).numel()
 
     def in_dtype(self, i: int) -> DType:
         v = self.inputs[i] if i < len(self.inputs) else None
@@ -155,12 +158,18 @@ def _as_int(op: str, name: str, v: int | float) -> int:
     return int(v)
 
 
-def _static(v: Value) -> tuple[int, ...]:
-    if v.shape is None:
+def _static_shape(v: Value) -> Shape:
+    """``v``'s shape, known and static; :class:`Uncountable` otherwise."""
+    shape = v.shape
+    if shape is None:
         raise Uncountable(f"value {v.name!r} has no known shape")
-    if not v.shape.is_static:
-        raise Uncountable(f"value {v.name!r} has symbolic dims {', '.join(v.shape.symbols)}")
-    return v.shape.static()
+    if not shape.is_static:
+        raise Uncountable(f"value {v.name!r} has symbolic dims {', '.join(shape.symbols)}")
+    return shape
+
+
+def _static(v: Value) -> tuple[int, ...]:
+    return _static_shape(v).static()
 
 
 ValueSpec = tuple[int, ...] | tuple[tuple[int, ...], str] | Value | None
@@ -368,13 +377,17 @@ def registered_ops() -> Mapping[str, Entry]:
 
 def io_bytes(call: OpCall) -> tuple[int, int]:
     """Bytes of the inputs present (read) and of the outputs (written)."""
-    read = sum(_static_bytes(v) for v in call.inputs if v is not None)
-    written = sum(_static_bytes(v) for v in call.outputs)
+    read = written = 0
+    for v in call.inputs:
+        if v is not None:
+            read += _static_bytes(v)
+    for v in call.outputs:
+        written += _static_bytes(v)
     return read, written
 
 
 def _static_bytes(v: Value) -> int:
-    return v.dtype.nbytes_for(prod(_static(v)))
+    return v.dtype.nbytes_for(_static_shape(v).numel())
 
 
 def cost_of(entry: Entry, call: OpCall) -> OpCost:
@@ -404,9 +417,13 @@ def cost_of(entry: Entry, call: OpCall) -> OpCost:
     if a.bytes_written is not None:
         written = a.bytes_written
     precision = a.precision
-    if precision is None:
-        first = next((v for v in call.inputs if v is not None), None)
-        precision = first.dtype if first is not None else (call.outputs[0].dtype if call.outputs else None)
+    if precision is None:  # the first input present's dtype, else the first output's
+        for v in call.inputs:
+            if v is not None:
+                precision = v.dtype
+                break
+        else:
+            precision = call.outputs[0].dtype if call.outputs else None
     if precision is None:
         raise Uncountable(f"{call.op}: no input or output to take a precision from")
     if precision.is_float:

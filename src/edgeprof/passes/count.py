@@ -22,7 +22,7 @@ Control flow, as set up by the frontend:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from edgeprof.ir import Graph, Node, Value, topological_order
@@ -52,6 +52,14 @@ class _Acc:
         self.bytes_written += other.bytes_written
         self.flops_min += other.flops_min
         self.macs_min += other.macs_min
+
+    @staticmethod
+    def of(layers: list[LayerCost]) -> _Acc:
+        """The sums of counted layers (on every path: their FLOPs and MACs are the cheapest's too)."""
+        flops = sum([x.flops for x in layers])
+        macs = sum([x.macs for x in layers])
+        return _Acc(flops, sum([x.int_ops for x in layers]), macs, sum([x.bytes_read for x in layers]),
+                    sum([x.bytes_written for x in layers]), flops, macs)
 
 
 @dataclass
@@ -87,7 +95,7 @@ def count(graph: Graph, weights: WeightTable) -> CountResult:
 
 def _walk(
     graph: Graph,
-    outer: dict[str, Value],
+    outer: Mapping[str, Value],
     weights: WeightTable,
     layers: list[LayerCost],
     missing: dict[tuple[str, str], list[str]],
@@ -95,9 +103,11 @@ def _walk(
     calls: int,
     range_group: str,
 ) -> _Acc:
-    scope_values = {**outer, **graph.values}
+    # what the nodes may read: the graph's values over those of the enclosing graphs
+    scope_values: Mapping[str, Value] = {**outer, **graph.values} if outer else graph.values
     total = _Acc()
-    for node in topological_order(graph, frozenset(outer)):
+    counted: list[LayerCost] = []
+    for node in topological_order(graph, outer):
         name = prefix + (node.name or node.op)
         entry = lookup(node.op)
         if entry is not None and entry.state == "subgraph":
@@ -120,15 +130,15 @@ def _walk(
             continue
         layer = _layer(name, node, entry, cost, out_shape, params, calls, range_group)
         layers.append(layer)
-        total.add(_Acc(layer.flops, layer.int_ops, layer.macs, layer.bytes_read, layer.bytes_written, layer.flops,
-                       layer.macs))
+        counted.append(layer)
+    total.add(_Acc.of(counted))
     return total
 
 
 def _control_flow(
     node: Node,
     entry: Entry,
-    scope_values: dict[str, Value],
+    scope_values: Mapping[str, Value],
     weights: WeightTable,
     layers: list[LayerCost],
     missing: dict[tuple[str, str], list[str]],
@@ -176,7 +186,7 @@ def _control_flow(
 
 def _unknown_if(
     node: Node,
-    scope_values: dict[str, Value],
+    scope_values: Mapping[str, Value],
     weights: WeightTable,
     layers: list[LayerCost],
     missing: dict[tuple[str, str], list[str]],
@@ -210,9 +220,9 @@ def _unknown_if(
                 min(a.flops_min for _, a, _, _ in branches), min(a.macs_min for _, a, _, _ in branches))
 
 
-def _call(node: Node, values: dict[str, Value]) -> OpCall:
-    ins = tuple(values.get(i) if i else None for i in node.inputs)
-    outs = tuple(values[o] for o in node.outputs if o and o in values)
+def _call(node: Node, values: Mapping[str, Value]) -> OpCall:
+    ins = tuple([values.get(i) if i else None for i in node.inputs])
+    outs = tuple([values[o] for o in node.outputs if o and o in values])
     return OpCall(node.op, ins, outs, node.attrs)
 
 

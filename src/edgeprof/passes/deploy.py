@@ -45,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from edgeprof.ir import Graph, Node, topological_order
+from edgeprof.ir import Graph, Node, topological_indices
 from edgeprof.ops.registry import lookup
 from edgeprof.report.deploy import DeployedKernel, Deployment, FoldCount
 from edgeprof.report.model import LayerCost
@@ -100,8 +100,20 @@ class _Group:
 class _Deployer:
     def __init__(self, graph: Graph, layers: Sequence[LayerCost]) -> None:
         self.g = graph
-        self.order = topological_order(graph)
-        self.index = {id(n): i for i, n in enumerate(self.order)}
+        indices = topological_indices(graph)
+        self.order = tuple(graph.nodes[i] for i in indices)
+        step_of = [0] * len(indices)  # graph.nodes index -> position in self.order
+        for k, i in enumerate(indices):
+            step_of[i] = k
+        # by value: the node writing it and the nodes reading it (in graph.nodes order), as positions
+        self.producer_at: dict[str, int] = {}
+        self.readers_at: dict[str, list[int]] = {}  # (never changed once built)
+        for i, node in enumerate(graph.nodes):
+            for out in node.outputs:
+                if out:
+                    self.producer_at[out] = step_of[i]
+            for name in node.reads:
+                self.readers_at.setdefault(name, []).append(step_of[i])
         self.outputs = set(graph.outputs)
         self.layer: list[LayerCost | None] = []
         self.sub_layers: dict[int, list[LayerCost]] = {}
@@ -141,18 +153,18 @@ class _Deployer:
     def node(self, i: int) -> Node:
         return self.order[i]
 
-    def readers(self, value: str) -> list[int]:
+    def readers(self, value: str) -> Sequence[int]:
         """The nodes reading ``value`` at run time (a constant node, such as ``Shape`` of a static
         value, reads it at load only)."""
-        return [j for n in self.g.consumers.get(value, ()) if (j := self.index[id(n)]) not in self.const]
+        readers = self.readers_at.get(value, ())
+        return [j for j in readers if j not in self.const] if self.const else readers
 
     def only_reader(self, value: str) -> int | None:
         rs = self.readers(value)
         return rs[0] if len(rs) == 1 and value not in self.outputs else None
 
     def producer(self, value: str) -> int | None:
-        p = self.g.producer.get(value)
-        return self.index[id(p)] if p is not None else None
+        return self.producer_at.get(value)
 
     def free(self, i: int) -> bool:
         return i not in self.group_of and i not in self.removed
@@ -171,7 +183,8 @@ class _Deployer:
 
     def nbytes(self, value: str) -> int:
         v = self.g.values.get(value)
-        return v.nbytes() if v is not None and v.is_static else 0
+        shape = v.shape if v is not None else None
+        return v.dtype.nbytes_for(shape.numel()) if v is not None and shape is not None and shape.is_static else 0
 
     def data_inputs(self, n: Node) -> list[str]:
         entry = lookup(n.op)
@@ -275,14 +288,13 @@ class _Deployer:
         r = self.only_reader(tail)
         if stage == 0 and r is not None and self.free(r) and r not in self.const:
             n = self.node(r)
-            params_known = all(x in self.known for x in n.inputs[1:] if x)
-            if (n.op == "BatchNormalization" and head_op in _BN_HEADS and n.inputs[0] == tail and params_known
-                    and len([o for o in n.outputs if o]) == 1):
+            if (n.op == "BatchNormalization" and head_op in _BN_HEADS and n.inputs[0] == tail
+                    and all(x in self.known for x in n.inputs[1:] if x) and len([o for o in n.outputs if o]) == 1):
                 return [r], f"BatchNormalization into {head_op}", n.outputs[0], True, 1
-            other = [x for x in n.inputs if x != tail]
-            if (n.op == "Add" and len(n.inputs) == 2 and len(other) == 1 and other[0] in self.known
-                    and self._same_shape(tail, n.outputs[0])):
-                return [r], f"bias Add into {head_op}", n.outputs[0], False, 1
+            if n.op == "Add" and len(n.inputs) == 2:
+                other = [x for x in n.inputs if x != tail]
+                if len(other) == 1 and other[0] in self.known and self._same_shape(tail, n.outputs[0]):
+                    return [r], f"bias Add into {head_op}", n.outputs[0], False, 1
         found = self._activation(tail, bool(g.int_precision))
         if found is None:
             return None
@@ -321,7 +333,7 @@ class _Deployer:
             if not tail_readers <= inside:
                 continue
             leaving = [o for j in members for o in self.node(j).outputs if o
-                       and (o in self.outputs or any(r not in inside for r in self.readers(o)))]
+                       and (o in self.outputs or not inside.issuperset(self.readers(o)))]
             if len(leaving) != 1 or not self._same_shape(tail, leaving[0]) or self.is_dq(self.producer(leaving[0])):
                 continue  # (a DQ at the end belongs to the kernels that read it)
             name = self._signature(tail, members)
@@ -430,11 +442,11 @@ class _Deployer:
         run = [self.layer[j] for j in members if j not in g.folded]
         subs = [x for x in self.sub_layers.get(g.head, []) if x.in_totals]
         run_costs = [x for x in run if x is not None] + subs
-        flops = sum(x.flops for x in run_costs)
-        int_ops = sum(x.int_ops for x in run_costs)
+        flops = sum([x.flops for x in run_costs])
+        int_ops = sum([x.int_ops for x in run_costs])
         if g.int_precision or g.requantise:
             flops, int_ops = 0, flops + int_ops
-        macs = sum(x.macs for x in run_costs)
+        macs = sum([x.macs for x in run_costs])
         if len(members) == 1 and not g.shared:
             read = (head_layer.bytes_read if head_layer else 0) + sum(x.bytes_read for x in subs)
             written = (head_layer.bytes_written if head_layer else 0) + sum(x.bytes_written for x in subs)
@@ -445,33 +457,34 @@ class _Deployer:
         precision = g.int_precision or g.requantise or (head_layer.precision if head_layer else "")
         return DeployedKernel(
             name=head_layer.name if head_layer else head.name or head.op, op=head.op,
-            nodes=tuple(self.layer[j].name if self.layer[j] else self.node(j).name for j in members  # type: ignore[union-attr]
-                        if j not in g.shared),
+            nodes=tuple([self.layer[j].name if self.layer[j] else self.node(j).name for j in members  # type: ignore[union-attr]
+                         if j not in g.shared]),
             precision=precision, flops=flops, int_ops=int_ops, macs=macs, bytes_read=read, bytes_written=written,
             calls=head_layer.calls if head_layer else 1, category=head_layer.category if head_layer else "other",
             state=state, fused=tuple(dict.fromkeys(([self._qdq_kind(g)] if g.int_precision else []) + g.fused)),
         )
 
     def _boundary(self, members: list[int], shared: set[int]) -> tuple[int, int]:
+        nodes = self.order
         inside = set(members)
-        produced = {o for j in members for o in self.node(j).outputs if o}
+        produced = {o for j in members for o in nodes[j].outputs if o}
         reads: dict[str, None] = {}
         for j in members:
-            for x in self.node(j).inputs:
+            for x in nodes[j].inputs:
                 if x and x not in produced:
                     reads[x] = None
         written = 0
         for j in members:
-            if j in shared or (self.is_dq(j) and j in self.kind_of):
+            if j in shared or (j in self.kind_of and self.is_dq(j)):
                 continue  # an absorbed DQ writes nothing: its readers take the integer tensor
-            for o in self.node(j).outputs:
-                if o and (o in self.outputs or any(r not in inside for r in self.readers(o))):
+            for o in nodes[j].outputs:
+                if o and (o in self.outputs or not inside.issuperset(self.readers(o))):
                     written += self.nbytes(o)
         read = 0
         for x in reads:
-            p = self.producer(x)
-            if p is not None and self.is_dq(p) and p in self.kind_of:  # an absorbed DQ's integer input
-                read += self.nbytes(self.node(p).inputs[0])
+            p = self.producer_at.get(x)
+            if p is not None and p in self.kind_of and self.is_dq(p):  # an absorbed DQ's integer input
+                read += self.nbytes(nodes[p].inputs[0])
             else:
                 read += self.nbytes(x)
         return read, written

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import cached_property
 from typing import Literal
 
 from edgeprof.devices.catalogue import Device, Figure
@@ -28,14 +29,14 @@ from edgeprof.errors import UsageError
 from edgeprof.ir import DType, Graph, Value, dtype_by_name
 from edgeprof.passes.params import WeightTable, weight_table
 from edgeprof.passes.schedule import (
-    OrderMemory,
+    Lifetimes,
     SizeFn,
     StorageModel,
-    default_order,
-    evaluate,
+    lifetimes,
+    memory_of,
     search_order,
+    sizes_under,
     storage_model,
-    with_sizes,
 )
 from edgeprof.report.memory import (
     LiveTensor,
@@ -149,30 +150,32 @@ def analyse_memory(
     search: bool = True,
     max_states_per_step: int | None = None,
     inputs_held: bool = True,
+    table: WeightTable | None = None,
 ) -> MemoryReport:
     """The memory report of ``graph`` over its default order (:func:`edgeprof.ir.topological_order`);
     with ``search``, also the best execution order found (:func:`edgeprof.passes.schedule.search_order`).
     ``inputs_held``: the caller keeps the graph inputs for the whole run (ONNX Runtime, PyTorch);
-    ``False`` frees them after their last reader (an arena planner that owns them, TFLite Micro)."""
-    table = weight_table(graph)
+    ``False`` frees them after their last reader (an arena planner that owns them, TFLite Micro).
+    ``table``: the graph's :func:`weight_table` when the caller has it already."""
+    table = table if table is not None else weight_table(graph)
     size = model_size(graph, file_bytes, table)
     model = storage_model(graph, inputs_held=inputs_held)
-    order = default_order(model)
-    mem = evaluate(model, order)
+    default_life = model.default_lifetimes
+    mem = model.default_memory
     nodes = graph.nodes
     timeline = tuple(
-        TimelinePoint(k, nodes[i].name, nodes[i].op, mem.during[k], mem.after[k]) for k, i in enumerate(order)
+        TimelinePoint(k, nodes[i].name, nodes[i].op, mem.during[k], mem.after[k]) for k, i in enumerate(mem.order)
     )
-    peak_node = nodes[order[mem.peak_step]] if mem.peak_step >= 0 else None
-    live = _live_tensors(model, mem, mem.peak_step) if mem.peak_step >= 0 else _input_tensors(model)
-    schedule = _schedule(model, mem, max_states_per_step) if search else None
-    best_order = schedule.order_indices if schedule is not None else None
+    peak_node = nodes[mem.order[mem.peak_step]] if mem.peak_step >= 0 else None
+    live = _live_tensors(model, default_life, mem.peak_step) if mem.peak_step >= 0 else _input_tensors(model)
+    schedule, best_life = _schedule(model, max_states_per_step) if search else (None, None)
+    peaks = _ActivationPeaks(model, best_life)
     rows = [
         PrecisionMemory(
             "stored", _stored_label(table), _activation_label(model), size.weight_bytes, mem.peak_bytes,
             size.weight_bytes + mem.peak_bytes, schedule.best_peak_activation_bytes if schedule else None,
         ),
-        *(_precision_row(model, table, name, order, best_order) for name in PRECISIONS),
+        *(_precision_row(table, name, peaks) for name in PRECISIONS),
     ]
     unsized = model.unsized
     return MemoryReport(PredictedMemory(
@@ -202,9 +205,12 @@ def analyse_memory(
     ))
 
 
-def _schedule(model: StorageModel, default: OrderMemory, max_states_per_step: int | None) -> Schedule:
+def _schedule(model: StorageModel, max_states_per_step: int | None) -> tuple[Schedule, Lifetimes]:
+    """The best order found and its lifetimes."""
     found = search_order(model, max_states_per_step=max_states_per_step)
-    best = evaluate(model, found.order)
+    default = model.default_memory
+    life = model.default_lifetimes if found.order == default.order else lifetimes(model, found.order)
+    best = default if life is model.default_lifetimes else memory_of(model, life)
     nodes = model.graph.nodes
     return Schedule(
         default_peak_activation_bytes=default.peak_bytes,
@@ -215,17 +221,51 @@ def _schedule(model: StorageModel, default: OrderMemory, max_states_per_step: in
         order_indices=found.order,
         states_explored=found.states_explored,
         lower_bound_bytes=found.lower_bound_bytes,
-    )
+    ), life
 
 
-def _precision_row(
-    model: StorageModel, table: WeightTable, name: Precision, order: tuple[int, ...], best_order: tuple[int, ...] | None
-) -> PrecisionMemory:
+class _ActivationPeaks:
+    """The activation peaks, default order and best order found, with the activations re-typed
+    to each dtype: worked out once per dtype (int8 and int4 share int8 activations) over the
+    lifetimes of the stored sizes, which re-typing leaves as they are."""
+
+    def __init__(self, model: StorageModel, best_life: Lifetimes | None) -> None:
+        self.model = model
+        self.best_life = best_life
+        self.found: dict[str, tuple[int, int | None]] = {}
+
+    def at(self, activation_dtype: str) -> tuple[int, int | None]:
+        """The default order's peak and (with a search) the better of it and the best order's."""
+        if activation_dtype not in self.found:
+            self.found[activation_dtype] = self._work_out(activation_dtype)
+        return self.found[activation_dtype]
+
+    def _work_out(self, activation_dtype: str) -> tuple[int, int | None]:
+        model = self.model
+        target = dtype_by_name(activation_dtype)
+        # re-typing changes nothing when every sized float buffer has the target's width already
+        # (and no subgraph is sized again)
+        unchanged = self.float_bits <= {target.bits} and not any(model.subgraph_peak_bytes)
+        sizes = None if unchanged else sizes_under(model, _retyped_size(target))
+        peak = model.default_memory.peak_bytes if sizes is None else memory_of(model, model.default_lifetimes, sizes).peak_bytes
+        if self.best_life is None:
+            return peak, None
+        if self.best_life is model.default_lifetimes:
+            return peak, peak
+        # the order was searched at the stored sizes; at another precision keep the better of the two
+        return peak, min(peak, memory_of(model, self.best_life, sizes).peak_bytes)
+
+    @cached_property
+    def float_bits(self) -> set[int]:
+        """The element widths of the sized float buffers."""
+        values = self.model.graph.values
+        return {v.dtype.bits for s in self.model.storages
+                if s.sized and (v := values.get(s.root)) is not None and v.dtype.kind == "float"}
+
+
+def _precision_row(table: WeightTable, name: Precision, peaks: _ActivationPeaks) -> PrecisionMemory:
     weight_dtype, activation_dtype = PRECISIONS[name]
-    retyped = with_sizes(model, _retyped_size(dtype_by_name(activation_dtype)))
-    peak = evaluate(retyped, order).peak_bytes
-    # the order was searched at the stored sizes; at another precision keep the better of the two
-    best = min(peak, evaluate(retyped, best_order).peak_bytes) if best_order is not None else None
+    peak, best = peaks.at(activation_dtype)
     weight_bytes = precision_weight_bytes(table, name)
     return PrecisionMemory(name, weight_dtype, activation_dtype, weight_bytes, peak, weight_bytes + peak, best)
 
@@ -240,8 +280,8 @@ def _activation_label(model: StorageModel) -> str:
     return "+".join(names) if names else "-"
 
 
-def _live_tensors(model: StorageModel, mem: OrderMemory, step: int) -> tuple[LiveTensor, ...]:
-    ids = mem.live_at(model, step)
+def _live_tensors(model: StorageModel, life: Lifetimes, step: int) -> tuple[LiveTensor, ...]:
+    ids = [sid for sid, (first, last) in enumerate(zip(life.first_step, life.last_step, strict=True)) if first <= step <= last]
     out = [_live(model, sid) for sid in ids]
     return tuple(sorted(out, key=lambda t: (-t.size_bytes, t.value)))
 

@@ -31,13 +31,15 @@ beam search (the ``beam_width`` best sets by peak, then live bytes) beyond that.
 from __future__ import annotations
 
 import heapq
+import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate
 from typing import Literal
 
 from edgeprof.errors import GraphError
-from edgeprof.ir import Graph, Node, Value, node_reads, topological_order
+from edgeprof.ir import Graph, Node, Value, topological_indices
 from edgeprof.ops.registry import lookup
 
 SizeFn = Callable[[Value], "int | None"]
@@ -51,17 +53,18 @@ def stored_size(value: Value) -> int | None:
     return value.dtype.nbytes_for(value.shape.numel())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Storage:
     """One buffer: the value that owns it, its bytes (0 when unsized, see ``sized``), the node
-    index that allocates it (-1 for a graph input), the node indices that read any alias of it,
-    whether an alias is a graph output, and the aliases themselves (root first)."""
+    index that allocates it (-1 for a graph input), the node indices that read any alias of it
+    (ascending, each once), whether an alias is a graph output, and the aliases themselves (root
+    first)."""
 
     root: str
     size_bytes: int
     sized: bool
     producer: int
-    readers: frozenset[int]
+    readers: tuple[int, ...]
     pinned: bool
     aliases: tuple[str, ...]
 
@@ -79,7 +82,7 @@ class StorageModel:
     allocs: tuple[tuple[int, ...], ...]
     reads: tuple[tuple[int, ...], ...]
     subgraph_peak_bytes: tuple[int, ...]
-    preds: tuple[frozenset[int], ...]
+    preds: tuple[tuple[int, ...], ...]  # ascending, each once
     inputs_held: bool = True
 
     @cached_property
@@ -97,6 +100,48 @@ class StorageModel:
         ids = set(self.reads[i]) | set(self.allocs[i])
         return sum(self.storages[s].size_bytes for s in ids) + self.subgraph_peak_bytes[i]
 
+    # The model is frozen (and its graph with it): what follows is worked out once and shared by
+    # the memory report and the order search.
+    @cached_property
+    def storage_bytes(self) -> tuple[int, ...]:
+        """The bytes of each storage, by id."""
+        return tuple(s.size_bytes for s in self.storages)
+
+    @cached_property
+    def awaited(self) -> frozenset[int]:
+        """The nodes some node must run after."""
+        return frozenset(p for ps in self.preds for p in ps)
+
+    @cached_property
+    def default_lifetimes(self) -> Lifetimes:
+        """The lifetimes under :func:`default_order`."""
+        return lifetimes(self, default_order(self))
+
+    @cached_property
+    def default_memory(self) -> OrderMemory:
+        """The memory of :func:`default_order`."""
+        return memory_of(self, self.default_lifetimes)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The bytes of a model's storages (by storage id) and of its nodes' subgraph peaks (by node
+    index) under one size rule: the same graph at another precision keeps its lifetimes."""
+
+    storage_bytes: tuple[int, ...]
+    subgraph_peak_bytes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """When each storage (by id) is live under one order: from step ``first_step`` (-1: held
+    before the first node) to step ``last_step`` inclusive (the number of steps: to the end;
+    below ``first_step``: during no node at all). The same for every size rule."""
+
+    order: tuple[int, ...]
+    first_step: tuple[int, ...]
+    last_step: tuple[int, ...]
+
 
 @dataclass(frozen=True)
 class OrderMemory:
@@ -110,17 +155,6 @@ class OrderMemory:
     peak_bytes: int
     peak_step: int  # -1 when the graph has no nodes
 
-    def live_at(self, model: StorageModel, step: int) -> tuple[int, ...]:
-        """Storage ids live while the node at ``step`` runs."""
-        pos = {node: k for k, node in enumerate(self.order)}
-        n = len(self.order)
-        live = []
-        for sid, s in enumerate(model.storages):
-            start, end = _interval(s, pos, n)
-            if start <= step <= end:
-                live.append(sid)
-        return tuple(live)
-
 
 def storage_model(graph: Graph, size_of: SizeFn = stored_size, *, inputs_held: bool = True,
                   peaks: dict[Graph, int] | None = None) -> StorageModel:
@@ -129,89 +163,93 @@ def storage_model(graph: Graph, size_of: SizeFn = stored_size, *, inputs_held: b
     peaks of subgraphs already evaluated with the same ``size_of`` (a subgraph run by several
     nodes, such as a TFLite branch shared by IF operators, is evaluated once)."""
     peaks = {} if peaks is None else peaks
-    index = {id(node): i for i, node in enumerate(graph.nodes)}
-    root_of: dict[str, str] = {}  # activation value -> root value
-    producer_of_root: dict[str, int] = {}
-    weight_names = set(graph.weights)
-    own = set(graph.inputs)
-    for node in graph.nodes:
-        own.update(o for o in node.outputs if o)
+    nodes = graph.nodes
+    storage_of: dict[str, int] = {}  # activation value -> its storage (the root's)
+    roots: list[str] = []  # by storage id, in the order the roots appear
+    producers: list[int] = []
     for name in graph.inputs:
-        if name not in weight_names:
-            root_of[name] = name
-            producer_of_root[name] = -1
-    for node in topological_order(graph, frozenset(_outer_names(graph))):
-        i = index[id(node)]
-        alias_src = _alias_source(node)
+        if name not in graph.weights and name not in storage_of:
+            storage_of[name] = len(roots)
+            roots.append(name)
+            producers.append(-1)
+    allocs: list[tuple[int, ...]] = [()] * len(nodes)
+    view_ops: dict[str, bool] = {}
+    producer: dict[str, int] = {}  # every value a node writes -> that node
+    for i in topological_indices(graph, graph.outer_read_names):
+        node = nodes[i]
+        alias_src = _alias_source(node, view_ops)
+        mine: list[int] = []
         for k, out in enumerate(node.outputs):
             if not out:
                 continue
+            producer[out] = i
             if k == 0 and alias_src is not None:
-                if alias_src in root_of:
-                    root_of[out] = root_of[alias_src]
+                if alias_src in storage_of:
+                    storage_of[out] = storage_of[alias_src]
                 # else: an alias of a weight or of an outer value: no storage of this graph
                 continue
-            root_of[out] = out
-            producer_of_root[out] = i
-    roots = list(dict.fromkeys(root_of.values()))
-    sid_of_root = {r: k for k, r in enumerate(roots)}
-    readers: list[set[int]] = [set() for _ in roots]
+            storage_of[out] = len(roots)
+            mine.append(len(roots))
+            roots.append(out)
+            producers.append(i)
+        if mine:
+            allocs[i] = tuple(mine)
+    readers: list[list[int]] = [[] for _ in roots]
     aliases: list[list[str]] = [[] for _ in roots]
-    for value, root in root_of.items():
-        aliases[sid_of_root[root]].append(value)
+    for value, sid in storage_of.items():
+        if value != roots[sid]:
+            aliases[sid].append(value)
     reads: list[tuple[int, ...]] = []
-    for i, node in enumerate(graph.nodes):
-        mine = tuple(dict.fromkeys(sid_of_root[root_of[n]] for n in node_reads(node) if n in root_of))
-        for sid in mine:
-            readers[sid].add(i)
-        reads.append(mine)
-    held = [o for o in graph.outputs if o in root_of]
+    for i, node in enumerate(nodes):
+        mine_read = tuple([storage_of[n] for n in node.reads if n in storage_of])
+        if len(mine_read) > 1:  # two aliases of one buffer read by one node: the buffer once
+            mine_read = tuple(dict.fromkeys(mine_read))
+        for sid in mine_read:
+            readers[sid].append(i)
+        reads.append(mine_read)
+    held = [o for o in graph.outputs if o in storage_of]
     if inputs_held:
-        held += [i for i in graph.inputs if i in root_of]
-    pinned = {sid_of_root[root_of[o]] for o in held}
+        held += [i for i in graph.inputs if i in storage_of]
+    pinned = {storage_of[o] for o in held}
+    values = graph.values
     storages: list[Storage] = []
     for sid, root in enumerate(roots):
-        root_value = graph.values.get(root)
+        root_value = values.get(root)
         size = size_of(root_value) if root_value is not None else None
-        ordered = [root, *sorted(a for a in aliases[sid] if a != root)]
         storages.append(
-            Storage(root, size or 0, size is not None, producer_of_root[root], frozenset(readers[sid]), sid in pinned,
-                    tuple(ordered))
+            Storage(root, size or 0, size is not None, producers[sid], tuple(readers[sid]), sid in pinned,
+                    (root, *sorted(aliases[sid])) if aliases[sid] else (root,))
         )
-    allocs = tuple(
-        tuple(sid_of_root[o] for o in node.outputs if o and root_of.get(o) == o) for node in graph.nodes
+    sub_peaks = tuple(_subgraph_peak(node, size_of, inputs_held, peaks) if node.subgraphs else 0 for node in nodes)
+    preds = _dependencies(graph, producer, storage_of, readers)
+    return StorageModel(graph, tuple(storages), storage_of, tuple(allocs), tuple(reads), sub_peaks, preds,
+                        inputs_held)
+
+
+def sizes_under(model: StorageModel, size_of: SizeFn) -> Sizes:
+    """Every buffer (and subgraph peak) of ``model`` sized by ``size_of``: the lifetimes, aliases
+    and dependencies stay (another precision of the same graph). An unsized buffer takes 0 bytes."""
+    values = model.graph.values
+    storage_bytes = tuple(
+        (size_of(value) or 0) if (value := values.get(s.root)) is not None else 0 for s in model.storages
     )
-    sub_peaks = tuple(_subgraph_peak(node, size_of, inputs_held, peaks) for node in graph.nodes)
-    preds = _dependencies(graph, root_of, sid_of_root, readers)
-    return StorageModel(graph, tuple(storages), {v: sid_of_root[r] for v, r in root_of.items()}, allocs,
-                        tuple(reads), sub_peaks, preds, inputs_held)
-
-
-def with_sizes(model: StorageModel, size_of: SizeFn) -> StorageModel:
-    """``model`` with every buffer (and subgraph peak) re-sized by ``size_of``: the lifetimes,
-    aliases and dependencies stay (another precision of the same graph)."""
-    storages = []
-    for s in model.storages:
-        value = model.graph.values.get(s.root)
-        size = size_of(value) if value is not None else None
-        storages.append(replace(s, size_bytes=size or 0, sized=size is not None))
     peaks: dict[Graph, int] = {}
-    sub_peaks = tuple(_subgraph_peak(node, size_of, model.inputs_held, peaks) for node in model.graph.nodes)
-    return replace(model, storages=tuple(storages), subgraph_peak_bytes=sub_peaks)
+    sub_peaks = tuple(
+        _subgraph_peak(node, size_of, model.inputs_held, peaks) if node.subgraphs else 0 for node in model.graph.nodes
+    )
+    return Sizes(storage_bytes, sub_peaks)
 
 
-def _outer_names(graph: Graph) -> set[str]:
-    """Names read by ``graph`` that nothing in it defines (captured from an enclosing graph)."""
-    defined = set(graph.inputs) | set(graph.weights) | {o for n in graph.nodes for o in n.outputs if o}
-    return {name for n in graph.nodes for name in node_reads(n) if name not in defined}
-
-
-def _alias_source(node: Node) -> str | None:
-    """The input whose storage output 0 shares: a view op's or an in-place op's input 0."""
+def _alias_source(node: Node, view_ops: dict[str, bool]) -> str | None:
+    """The input whose storage output 0 shares: a view op's or an in-place op's input 0
+    (``view_ops``: whether each op seen so far is a view)."""
     if not node.inputs or not node.inputs[0] or not node.outputs or not node.outputs[0]:
         return None
-    entry = lookup(node.op)
-    if (entry is not None and entry.view) or bool(node.attrs.get("inplace")):
+    view = view_ops.get(node.op)
+    if view is None:
+        entry = lookup(node.op)
+        view = view_ops[node.op] = entry is not None and entry.view
+    if view or bool(node.attrs.get("inplace")):
         return node.inputs[0]
     return None
 
@@ -228,35 +266,30 @@ def _subgraph_peak(node: Node, size_of: SizeFn, inputs_held: bool, peaks: dict[G
 
 
 def _dependencies(
-    graph: Graph, root_of: dict[str, str], sid_of_root: dict[str, int], readers: list[set[int]]
-) -> tuple[frozenset[int], ...]:
-    """Data dependencies plus the in-place rule: every reader of an overwritten buffer that does
-    not itself depend on the in-place node runs before it."""
-    producer: dict[str, int] = {}
-    for i, node in enumerate(graph.nodes):
-        for o in node.outputs:
-            if o:
-                producer[o] = i
-    preds: list[set[int]] = [{producer[n] for n in node_reads(node) if n in producer} for node in graph.nodes]
+    graph: Graph, producer: dict[str, int], storage_of: dict[str, int], readers: list[list[int]]
+) -> tuple[tuple[int, ...], ...]:
+    """Data dependencies (``producer``: the node writing each value) plus the in-place rule: every
+    reader of an overwritten buffer that does not itself depend on the in-place node runs before it."""
+    preds: list[set[int]] = [{producer[n] for n in node.reads if n in producer} for node in graph.nodes]
     inplace = [
         i for i, node in enumerate(graph.nodes)
-        if node.attrs.get("inplace") and node.inputs and node.inputs[0] in root_of
+        if node.attrs.get("inplace") and node.inputs and node.inputs[0] in storage_of
     ]
     if not inplace:
-        return tuple(frozenset(p) for p in preds)
+        return tuple(tuple(sorted(p)) for p in preds)
     succ: list[list[int]] = [[] for _ in graph.nodes]
     for i, ps in enumerate(preds):
         for p in ps:
             succ[p].append(i)
     tpos = _topological_positions(preds, succ)
     for i in inplace:
-        sid = sid_of_root[root_of[graph.nodes[i].inputs[0]]]
+        sid = storage_of[graph.nodes[i].inputs[0]]
         others = [r for r in readers[sid] if r != i]
         after = _reached(i, [r for r in others if tpos[r] > tpos[i]], succ, tpos)
         for r in others:
             if r not in after:
                 preds[i].add(r)
-    return tuple(frozenset(p) for p in preds)
+    return tuple(tuple(sorted(p)) for p in preds)
 
 
 def _topological_positions(preds: list[set[int]], succ: list[list[int]]) -> list[int]:
@@ -300,8 +333,7 @@ def default_order(model: StorageModel) -> tuple[int, ...]:
     """:func:`edgeprof.ir.topological_order` as node indices (the order a runtime would use when
     it keeps the source order), adjusted for the in-place constraints if the source breaks them."""
     graph = model.graph
-    index = {id(node): i for i, node in enumerate(graph.nodes)}
-    order = tuple(index[id(n)] for n in topological_order(graph, frozenset(_outer_names(graph))))
+    order = topological_indices(graph, graph.outer_read_names)
     return order if is_valid_order(model, order) else _kahn(model, order)
 
 
@@ -335,57 +367,71 @@ def _kahn(model: StorageModel, priority: Sequence[int]) -> tuple[int, ...]:
 
 def is_valid_order(model: StorageModel, order: Sequence[int]) -> bool:
     """True when ``order`` runs every node once, each after all its dependencies."""
-    if sorted(order) != list(range(len(model.preds))):
+    n = len(model.preds)
+    if len(order) != n:
         return False
-    done: set[int] = set()
-    for i in order:
-        if not model.preds[i] <= done:
+    step_of = [-1] * n
+    for k, i in enumerate(order):
+        if not 0 <= i < n or step_of[i] >= 0:
             return False
-        done.add(i)
-    return True
+        step_of[i] = k
+    return all(step_of[p] < step_of[i] for i, ps in enumerate(model.preds) for p in ps)
 
 
-def _interval(s: Storage, pos: dict[int, int], n: int) -> tuple[int, int]:
-    """Steps ``[start, end]`` during which storage ``s`` is live (end < start: never)."""
-    start = pos[s.producer] if s.producer >= 0 else -1
-    if s.pinned:
-        return start, n
-    if s.readers:
-        return start, max(pos[r] for r in s.readers)
-    return (start, start) if start >= 0 else (0, -1)
+def lifetimes(model: StorageModel, order: Sequence[int]) -> Lifetimes:
+    """The steps of ``order`` (indices into ``graph.nodes``) during which each storage is live."""
+    n = len(order)
+    step_of = {node: k for k, node in enumerate(order)}
+    if len(step_of) != len(model.preds):
+        raise ValueError("the order must hold every node exactly once")
+    first: list[int] = []
+    last: list[int] = []
+    for s in model.storages:
+        start = step_of[s.producer] if s.producer >= 0 else -1
+        first.append(start)
+        if s.pinned:
+            last.append(n)
+        elif s.readers:
+            last.append(max(step_of[r] for r in s.readers) if len(s.readers) > 1 else step_of[s.readers[0]])
+        else:
+            last.append(start if start >= 0 else -1)  # read by nobody: live while its producer runs
+    return Lifetimes(tuple(order), tuple(first), tuple(last))
 
 
 def evaluate(model: StorageModel, order: Sequence[int]) -> OrderMemory:
     """The memory of running the nodes in ``order`` (indices into ``graph.nodes``)."""
+    return memory_of(model, lifetimes(model, order))
+
+
+def memory_of(model: StorageModel, life: Lifetimes, sizes: Sizes | None = None) -> OrderMemory:
+    """The memory of the order of ``life`` with the model's own sizes or ``sizes``."""
+    storage_bytes = sizes.storage_bytes if sizes is not None else model.storage_bytes
+    sub_peaks = sizes.subgraph_peak_bytes if sizes is not None else model.subgraph_peak_bytes
+    order = life.order
     n = len(order)
-    pos = {node: k for k, node in enumerate(order)}
-    if len(pos) != len(model.preds):
-        raise ValueError("the order must hold every node exactly once")
     alloc_at = [0] * (n + 1)
     free_after = [0] * (n + 1)
     start_bytes = 0
-    for s in model.storages:
-        if s.producer < 0:
-            start_bytes += s.size_bytes
-        start, end = _interval(s, pos, n)
-        if end < start:
-            continue
-        if start >= 0:
-            alloc_at[start] += s.size_bytes
-        free_after[min(end, n)] += s.size_bytes
-    # inputs that nobody reads are held by the caller at the start but never during a node
-    live = start_bytes - sum(s.size_bytes for s in model.storages if s.producer < 0 and _interval(s, pos, n)[1] < 0)
-    during: list[int] = []
-    after: list[int] = []
-    for k, node in enumerate(order):
-        live += alloc_at[k]
-        during.append(live + model.subgraph_peak_bytes[node])
-        live -= free_after[k]
-        after.append(live)
-    if during:
-        peak = max(during)
-        return OrderMemory(tuple(order), tuple(during), tuple(after), start_bytes, peak, during.index(peak))
-    return OrderMemory(tuple(order), (), (), start_bytes, start_bytes, -1)
+    live_before = 0  # the inputs, less those no node reads (never live during a node)
+    for first, last, size in zip(life.first_step, life.last_step, storage_bytes, strict=True):
+        if first < 0:
+            start_bytes += size
+            if last >= 0:
+                live_before += size
+                free_after[last] += size
+        elif last >= first:
+            alloc_at[first] += size
+            free_after[last] += size
+    if not n:
+        return OrderMemory(tuple(order), (), (), start_bytes, start_bytes, -1)
+    # live[k]: bytes live before step k (after step k - 1); during step k: live[k] + what k allocates
+    # + its subgraph peak; after it: live[k + 1]
+    live = list(accumulate(map(operator.sub, alloc_at[:n], free_after[:n]), initial=live_before))
+    during = list(map(operator.add, live[:n], alloc_at[:n]))
+    if any(sub_peaks):
+        during = list(map(operator.add, during, (sub_peaks[node] for node in order)))
+    peak = max(during)
+    return OrderMemory(tuple(order), tuple(during), tuple(live[1:]), start_bytes, peak, during.index(peak))
 
 
 # ---- the search -----------------------------------------------------------------------------
@@ -426,15 +472,19 @@ def search_order(
     Two kinds of nodes are placed rather than searched (see :func:`deferrable` and
     :func:`isolated`), which keeps side chains such as shape computations from multiplying
     the sets to explore."""
-    base = default_order(model)
-    base_mem = evaluate(model, base)
+    base_mem = model.default_memory
+    base = base_mem.order
     n = len(base)
     lower = max([base_mem.start_bytes if n == 0 else 0] + [step_lower_bound(model, i) for i in range(n)])
     if n == 0 or base_mem.peak_bytes <= lower:
         return SearchResult(base, base_mem.peak_bytes, "exact", 0, lower)
     # candidates that cost one pass each: the default order and depth-first orders from the outputs
     best, best_peak = base, base_mem.peak_bytes
+    tried = {base}
     for candidate in _depth_first_orders(model, base) if depth_first else []:
+        if candidate in tried:  # (a chain's depth-first order is its default order)
+            continue
+        tried.add(candidate)
         peak = evaluate(model, candidate).peak_bytes
         if peak < best_peak:
             best, best_peak = candidate, peak
@@ -503,11 +553,16 @@ def _depth_first_orders(model: StorageModel, base: tuple[int, ...]) -> list[tupl
 def step_lower_bound(model: StorageModel, i: int) -> int:
     """Bytes in use while node ``i`` runs in any order: what it reads and writes, its subgraph
     peak, and the graph inputs that stay live throughout."""
-    touched = set(model.reads[i]) | set(model.allocs[i])
-    untouched_held = model.held_input_bytes - sum(
-        model.storages[k].size_bytes for k in touched if model.storages[k].producer < 0 and model.storages[k].pinned
-    )
-    return model.working_set_bytes(i) + untouched_held
+    touched = set(model.reads[i])
+    touched.update(model.allocs[i])
+    working = model.subgraph_peak_bytes[i]  # the working set: what it touches and its subgraph peak
+    held_touched = 0
+    for k in touched:
+        s = model.storages[k]
+        working += s.size_bytes
+        if s.producer < 0 and s.pinned:
+            held_touched += s.size_bytes
+    return working + model.held_input_bytes - held_touched
 
 
 def isolated(model: StorageModel, i: int) -> bool:
@@ -521,7 +576,7 @@ def isolated(model: StorageModel, i: int) -> bool:
     storages = model.storages
     if any(storages[s].readers or storages[s].pinned for s in model.allocs[i]):
         return False
-    if any(i in p for p in model.preds):
+    if i in model.awaited:
         return False
     return all(storages[s].pinned for s in model.reads[i])
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from edgeprof.frontends.base import LoadedModel
 from edgeprof.ops.registry import Category
@@ -11,14 +14,33 @@ from edgeprof.passes.deploy import deploy
 from edgeprof.passes.fold import foldable
 from edgeprof.passes.kernel_scratch import ort_peak_estimate
 from edgeprof.passes.memory import analyse_memory
-from edgeprof.passes.params import weight_table
+from edgeprof.passes.params import WeightTable, weight_table
 from edgeprof.report.memory import MemoryReport
 from edgeprof.report.model import CategoryShare, ModuleCalls, Profile, Totals, WeightGroup
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while the passes run, as it was before after them. The passes
+    make many objects that live on (a row per node) and no cycles; left on, the collector walks the
+    whole graph again and again as they pile up, which costs as much as the passes themselves."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def build_profile(loaded: LoadedModel, *, memory: bool = True, search_order: bool = True) -> Profile:
     """Run the passes over ``loaded``: params, count, fold and (with ``memory``) the memory pass,
     whose best-order search runs with ``search_order``."""
+    with _collector_paused():
+        return _build_profile(loaded, memory, search_order)
+
+
+def _build_profile(loaded: LoadedModel, memory: bool, search_order: bool) -> Profile:
     graph = loaded.graph
     table = weight_table(graph)
     counted = count(graph, table)
@@ -74,13 +96,13 @@ def build_profile(loaded: LoadedModel, *, memory: bool = True, search_order: boo
         deployment=deployment,
         notices=loaded.notices,
         module_calls=tuple(ModuleCalls(k, v) for k, v in loaded.module_calls.items()),
-        memory=_memory(loaded, search_order) if memory else None,
+        memory=_memory(loaded, table, search_order) if memory else None,
     )
 
 
-def _memory(loaded: LoadedModel, search_order: bool) -> MemoryReport:
+def _memory(loaded: LoadedModel, table: WeightTable, search_order: bool) -> MemoryReport:
     """The memory report; for an ONNX file also its peak on ONNX Runtime's CPU kernels."""
-    report = analyse_memory(loaded.graph, file_bytes=loaded.info.file_bytes, search=search_order)
+    report = analyse_memory(loaded.graph, file_bytes=loaded.info.file_bytes, search=search_order, table=table)
     if loaded.info.format == "onnx":
         predicted = dataclasses.replace(report.predicted, runtime_estimate=ort_peak_estimate(report.predicted, loaded.graph))
         report = dataclasses.replace(report, predicted=predicted)
