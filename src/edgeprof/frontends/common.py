@@ -30,10 +30,10 @@ from math import isfinite, prod
 from typing import Any, Literal, NamedTuple, TypeAlias
 
 import numpy as np
-from onnx import TensorProto, helper
 
 from edgeprof.errors import ShapeError, UsageError, did_you_mean
 from edgeprof.frontends.base import ShapeRequest
+from edgeprof.frontends.onnx_proto import TensorProto, tensor_dtype_to_np_dtype
 from edgeprof.ir import DType, dtype_by_name
 from edgeprof.ir.dtype import UNKNOWN
 from edgeprof.ir.limits import dim_in_range
@@ -138,7 +138,7 @@ def np_dtype_of(elem_type: int) -> np.dtype[Any] | None:
     if elem_type in (TensorProto.UNDEFINED, TensorProto.STRING):
         return None
     try:
-        return np.dtype(helper.tensor_dtype_to_np_dtype(elem_type))
+        return np.dtype(tensor_dtype_to_np_dtype(elem_type))
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -32,9 +32,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from onnx import TensorProto
-
 from edgeprof.frontends.common import TType
+from edgeprof.frontends.onnx_proto import TensorProto
 
 CONTRIB_SHAPE_OPS = frozenset({
     "QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearAveragePool", "QGemm",

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from math import prod
 
 import numpy as np
-import onnx
-from onnx import AttributeProto, SparseTensorProto, TensorProto
 
 from edgeprof.frontends.common import dtype_of
 from edgeprof.frontends.onnx._graphs import DEFAULT_DOMAINS, GraphSlot, NodeRec
@@ -33,6 +31,7 @@ from edgeprof.frontends.onnx._tensors import (
     tensor_array,
     tensor_dims,
 )
+from edgeprof.frontends.onnx_proto import AttributeProto, ModelProto, SparseTensorProto, TensorProto
 from edgeprof.ir import AttrValue, Graph, Node, Shape, TensorConst, Value, Weight
 from edgeprof.ir.dtype import UNKNOWN
 
@@ -231,11 +230,11 @@ def _node_names(slots: dict[str, GraphSlot]) -> dict[tuple[str, int], str]:
     return names
 
 
-def producer_string(model: onnx.ModelProto) -> str:
+def producer_string(model: ModelProto) -> str:
     return " ".join(as_text(p) for p in (model.producer_name, model.producer_version) if p)
 
 
-def opset_string(model: onnx.ModelProto) -> str:
+def opset_string(model: ModelProto) -> str:
     """``ai.onnx:17, com.microsoft:1`` (the default domain first, the others sorted)."""
     default = [o.version for o in model.opset_import if o.domain in DEFAULT_DOMAINS]
     parts = [f"ai.onnx:{default[0]}"] if default else []

@@ -18,10 +18,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import onnx
-from onnx import NodeProto
-
 from edgeprof.frontends.onnx._structure import subgraphs_of
+from edgeprof.frontends.onnx_proto import ModelProto, NodeProto
 
 FunctionKey = tuple[str, str, str]  # domain, name, overload
 
@@ -64,7 +62,7 @@ def _body(nodes: Sequence[NodeProto], functions: set[FunctionKey]) -> _Body:
     return _Body(own, calls)
 
 
-def expanded_node_count(model: onnx.ModelProto) -> int:
+def expanded_node_count(model: ModelProto) -> int:
     """The nodes of ``model``'s graphs (subgraphs included) after every call of a model-local
     function is replaced by its body, recursively. RecursiveFunction when a function can reach
     itself. Functions nobody calls add nothing (the inliner drops them)."""

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
-import onnx
-from onnx import AttributeProto, NodeProto
+from edgeprof.frontends.onnx_proto import AttributeProto, GraphProto, ModelProto, NodeProto
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -38,7 +37,7 @@ class NodeRec(NamedTuple):
 @dataclass
 class GraphSlot:
     path: str
-    proto: onnx.GraphProto
+    proto: GraphProto
     parent: str | None
     nodes: list[NodeRec] = field(default_factory=list)
     producer: dict[str, NodeRec] = field(default_factory=dict)
@@ -64,10 +63,10 @@ def child_path(path: str, index: int, attr: str) -> str:
     return f"{path}/{index}.{attr}"
 
 
-def locate(model: onnx.ModelProto, paths: Iterable[str]) -> dict[str, onnx.GraphProto]:
+def locate(model: ModelProto, paths: Iterable[str]) -> dict[str, GraphProto]:
     """The graphs at ``paths`` in ``model`` (a copy of the model the paths were made from),
     found by following each path, not by walking the whole model. Missing paths are left out."""
-    out: dict[str, onnx.GraphProto] = {}
+    out: dict[str, GraphProto] = {}
     for path in sorted(paths, key=lambda p: p.count("/")):
         if path == "":
             out[path] = model.graph
@@ -90,10 +89,10 @@ def locate(model: onnx.ModelProto, paths: Iterable[str]) -> dict[str, onnx.Graph
     return out
 
 
-def graph_protos(model: onnx.ModelProto) -> dict[str, onnx.GraphProto]:
+def graph_protos(model: ModelProto) -> dict[str, GraphProto]:
     """Every graph of ``model`` by path (no node records: for copies that are only written)."""
-    out: dict[str, onnx.GraphProto] = {}
-    stack: list[tuple[str, onnx.GraphProto]] = [("", model.graph)]
+    out: dict[str, GraphProto] = {}
+    stack: list[tuple[str, GraphProto]] = [("", model.graph)]
     while stack:
         path, g = stack.pop()
         out[path] = g
@@ -108,10 +107,10 @@ def graph_protos(model: onnx.ModelProto) -> dict[str, onnx.GraphProto]:
     return out
 
 
-def index_graphs(model: onnx.ModelProto) -> dict[str, GraphSlot]:
+def index_graphs(model: ModelProto) -> dict[str, GraphSlot]:
     """Every graph of ``model`` with its node records, by path, outer graphs first."""
     slots: dict[str, GraphSlot] = {}
-    queue: deque[tuple[str, onnx.GraphProto, str | None]] = deque([("", model.graph, None)])
+    queue: deque[tuple[str, GraphProto, str | None]] = deque([("", model.graph, None)])
     while queue:
         path, g, parent = queue.popleft()
         slot = GraphSlot(path, g, parent)

@@ -21,8 +21,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import onnx
-
 from edgeprof.errors import EdgeprofError, GraphError, ModelLoadError, UsageError
 from edgeprof.frontends.base import LoadedModel, ShapeRequest
 from edgeprof.frontends.common import ModelInput, resolve_inputs
@@ -34,6 +32,7 @@ from edgeprof.frontends.onnx._shapes import ShapeEngine
 from edgeprof.frontends.onnx._structure import check_and_sort
 from edgeprof.frontends.onnx._types import parse_type, symbols_of
 from edgeprof.frontends.onnx._work import build_work_model
+from edgeprof.frontends.onnx_proto import ModelProto
 from edgeprof.ir import validate
 from edgeprof.report.model import ModelInfo
 
@@ -42,7 +41,7 @@ __all__ = ["load_onnx"]
 _OPTIONS = ("base_dir",)
 
 
-def load_onnx(source: Path | str | onnx.ModelProto, request: ShapeRequest, **options: Any) -> LoadedModel:
+def load_onnx(source: Path | str | ModelProto, request: ShapeRequest, **options: Any) -> LoadedModel:
     """Load an ONNX model (a path or a ModelProto) into the IR at the shapes ``request`` asks for.
 
     Options: ``base_dir`` (the folder external data is read from; defaults to the model file's
@@ -54,7 +53,7 @@ def load_onnx(source: Path | str | onnx.ModelProto, request: ShapeRequest, **opt
     if unknown:
         raise UsageError(f"unknown option(s) for ONNX models: {', '.join(unknown)} (known: {', '.join(_OPTIONS)})")
     base_dir = options.get("base_dir")
-    label = str(source) if not isinstance(source, onnx.ModelProto) else "<ModelProto>"
+    label = str(source) if not isinstance(source, ModelProto) else "<ModelProto>"
     # The frontend allocates a few objects per node and value and frees none of them until it
     # returns: the cyclic collector would re-scan them again and again (super-linear on 100k-node
     # graphs). It is paused for the load and restored afterwards.
@@ -76,7 +75,7 @@ def load_onnx(source: Path | str | onnx.ModelProto, request: ShapeRequest, **opt
 _IMAGE_SIZE_KEYS = ("imgsz", "image_size", "img_size", "input_size", "imagesize")
 
 
-def image_size_of(model: onnx.ModelProto) -> tuple[int, int] | None:
+def image_size_of(model: ModelProto) -> tuple[int, int] | None:
     """(height, width) the model's metadata gives for its images (Ultralytics writes ``imgsz:
     [640, 640]``), or None. Used only to suggest sizes for dims the model leaves open."""
     for prop in model.metadata_props:
@@ -90,7 +89,7 @@ def image_size_of(model: onnx.ModelProto) -> tuple[int, int] | None:
     return None
 
 
-def _load(source: Path | str | onnx.ModelProto, request: ShapeRequest, base_dir: Path | str | None) -> LoadedModel:
+def _load(source: Path | str | ModelProto, request: ShapeRequest, base_dir: Path | str | None) -> LoadedModel:
     src = read_source(source, base_dir)
     label = src.label
     ext = check_external_data(src.model, src.base_dir, label)

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import onnx
 from google.protobuf.message import DecodeError
 
 from edgeprof.errors import GraphError, ModelLoadError
@@ -19,6 +18,7 @@ from edgeprof.frontends.limits import max_nodes
 from edgeprof.frontends.onnx._expansion import RecursiveFunction, expanded_node_count
 from edgeprof.frontends.onnx._structure import function_subgraphs, walk_graphs
 from edgeprof.frontends.onnx._tensors import as_text
+from edgeprof.frontends.onnx_proto import ModelProto
 
 # Magic numbers of formats people hand to a model profiler by mistake: (offset, bytes, what).
 _MAGIC: tuple[tuple[int, bytes, str], ...] = (
@@ -48,7 +48,7 @@ MIN_IO = 1000  # ... and never fewer than this (a lowered node limit still admit
 class Source:
     """A model as read: the proto (never modified), a label for messages, its file and folder."""
 
-    model: onnx.ModelProto
+    model: ModelProto
     label: str
     path: Path | None
     base_dir: Path | None
@@ -56,9 +56,9 @@ class Source:
     name: str
 
 
-def read_source(source: Path | str | onnx.ModelProto, base_dir: Path | str | None = None) -> Source:
+def read_source(source: Path | str | ModelProto, base_dir: Path | str | None = None) -> Source:
     """Read ``source`` (a path or a ModelProto) into a :class:`Source`; ModelLoadError on failure."""
-    if isinstance(source, onnx.ModelProto):
+    if isinstance(source, ModelProto):
         graph_name = as_text(source.graph.name)
         label = f"<ModelProto {graph_name!r}>" if graph_name else "<ModelProto>"
         _check_model(source, label)
@@ -123,12 +123,12 @@ def _looks_like_text(data: bytes) -> str:
     return ""
 
 
-def _parse(data: bytes, label: str) -> onnx.ModelProto:
+def _parse(data: bytes, label: str) -> ModelProto:
     looks_like = _magic(data)
     if looks_like:
         raise ModelLoadError(f"{label}: not an ONNX model (the file looks like {looks_like})")
     try:
-        model: onnx.ModelProto = onnx.ModelProto.FromString(data)
+        model: ModelProto = ModelProto.FromString(data)
     except DecodeError:
         text = _looks_like_text(data)
         if text:
@@ -157,7 +157,7 @@ def _wire_types() -> dict[int, int]:
     from google.protobuf.descriptor import FieldDescriptor as F
 
     varint = {F.TYPE_INT64, F.TYPE_INT32, F.TYPE_UINT64, F.TYPE_UINT32, F.TYPE_BOOL, F.TYPE_ENUM}
-    return {f.number: 0 if f.type in varint else 2 for f in onnx.ModelProto.DESCRIPTOR.fields}
+    return {f.number: 0 if f.type in varint else 2 for f in ModelProto.DESCRIPTOR.fields}
 
 
 _MODEL_FIELDS = _wire_types()
@@ -204,7 +204,7 @@ def _top_level_layout(data: bytes) -> str:
     return "model"
 
 
-def _check_model(model: onnx.ModelProto, label: str) -> None:
+def _check_model(model: ModelProto, label: str) -> None:
     """The minimum a ModelProto needs before anything else looks at it."""
     if not model.HasField("graph") or model.ir_version <= 0:
         raise ModelLoadError(f"{label}: not an ONNX model (no graph or no IR version in the file)")
@@ -224,7 +224,7 @@ def _check_model(model: onnx.ModelProto, label: str) -> None:
     _check_names(model, label)
 
 
-def _check_counts(model: onnx.ModelProto, label: str, limit: int) -> None:
+def _check_counts(model: ModelProto, label: str, limit: int) -> None:
     """Initializers, value_info entries and graph inputs and outputs (all graphs) are bounded
     like nodes (1 M initializers took 56 s and 2.5 GB; 100,000 graph inputs 28 s)."""
     graphs = list(walk_graphs(model.graph, *function_subgraphs(model)))
@@ -242,7 +242,7 @@ def _check_counts(model: onnx.ModelProto, label: str, limit: int) -> None:
             )
 
 
-def _check_expansion(model: onnx.ModelProto, label: str, limit: int) -> None:
+def _check_expansion(model: ModelProto, label: str, limit: int) -> None:
     """The node limit applies to the graph the inliner would build: predicted, never expanded."""
     try:
         expanded = expanded_node_count(model)
@@ -260,7 +260,7 @@ def _check_expansion(model: onnx.ModelProto, label: str, limit: int) -> None:
         )
 
 
-def _count_nodes(model: onnx.ModelProto) -> int:
+def _count_nodes(model: ModelProto) -> int:
     """Nodes in the graph, its subgraphs (If, Loop, Scan bodies) and the model-local functions."""
     functions = sum(len(f.node) for f in model.functions)
     return functions + sum(len(g.node) for g in walk_graphs(model.graph, *function_subgraphs(model)))
@@ -273,7 +273,7 @@ def _bad_name(names: Iterable[str | bytes]) -> bytes | None:
     return None
 
 
-def _check_names(model: onnx.ModelProto, label: str) -> None:
+def _check_names(model: ModelProto, label: str) -> None:
     """Every name the frontend matches on (values, nodes, ops, domains) is text: ONNX strings
     are UTF-8, and a name that is not (a damaged file) is refused here rather than half-read."""
     for f in model.functions:

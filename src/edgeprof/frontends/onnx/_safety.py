@@ -13,11 +13,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-import onnx
-from onnx import TensorProto
-
 from edgeprof.errors import ModelLoadError
 from edgeprof.frontends.onnx._tensors import as_text, is_external, iter_model_tensors, tensor_nbytes
+from edgeprof.frontends.onnx_proto import ModelProto, TensorProto
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ class ExternalData:
         return sum(self.files.values())
 
 
-def check_external_data(model: onnx.ModelProto, base_dir: Path | None, label: str) -> ExternalData:
+def check_external_data(model: ModelProto, base_dir: Path | None, label: str) -> ExternalData:
     """Check every external-data location of ``model`` (graphs, subgraphs, function bodies).
     ModelLoadError names the tensor and the location of the first unsafe or missing one."""
     ext = ExternalData(label, base_dir)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Mapping, Sequence
 
-from onnx import FunctionProto, NodeProto
+from edgeprof.frontends.onnx_proto import FunctionProto, NodeProto
 
 SCOPE_KEY = "edgeprof.scope"  # set by the frontend on its working copy only
 _NAME_SCOPES = "pkg.torch.onnx.name_scopes"

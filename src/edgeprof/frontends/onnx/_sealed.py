@@ -20,24 +20,30 @@ shape-only stand-in, in every graph, subgraph and function body:
 
 from __future__ import annotations
 
-import onnx
-from onnx import AttributeProto, NodeProto, SparseTensorProto, TensorProto, helper
-
 from edgeprof.frontends.onnx._structure import function_subgraphs, walk_graphs
 from edgeprof.frontends.onnx._tensors import is_external, iter_model_tensors
+from edgeprof.frontends.onnx_proto import (
+    AttributeProto,
+    GraphProto,
+    ModelProto,
+    NodeProto,
+    SparseTensorProto,
+    TensorProto,
+    make_tensor_value_info,
+)
 
 STANDIN_MARK = "__edgeprof_standin"
 
 
-def has_external(model: onnx.ModelProto) -> bool:
+def has_external(model: ModelProto) -> bool:
     """True when any tensor of ``model`` (graphs, subgraphs, functions) has external data."""
     return any(is_external(t) for t, _ in iter_model_tensors(model))
 
 
-def sealed_copy(model: onnx.ModelProto) -> tuple[onnx.ModelProto, frozenset[str]]:
+def sealed_copy(model: ModelProto) -> tuple[ModelProto, frozenset[str]]:
     """A copy of ``model`` with no external tensor left (see the module docstring), and the
     names of the graph inputs added as stand-ins (not values of the model)."""
-    copy = onnx.ModelProto()
+    copy = ModelProto()
     copy.CopyFrom(model)
     if not has_external(copy):
         return copy, frozenset()
@@ -63,13 +69,13 @@ def _dims(dims: list[int]) -> list[int] | None:
 
 
 class _Sealer:
-    def __init__(self, model: onnx.ModelProto) -> None:
+    def __init__(self, model: ModelProto) -> None:
         self.main = model.graph
         self.main_inputs = {vi.name for vi in model.graph.input}
         self.used, self.defined_twice = _names(model)
         self.added: list[str] = []
 
-    def graph(self, g: onnx.GraphProto, main: bool) -> None:
+    def graph(self, g: GraphProto, main: bool) -> None:
         inputs = {vi.name for vi in g.input}
         if any(is_external(t) for t in g.initializer):
             kept: list[TensorProto] = []
@@ -137,7 +143,7 @@ class _Sealer:
     def _main_input(self, name: str, elem: int, dims: list[int] | None) -> None:
         if name in self.main_inputs:
             return
-        self.main.input.append(helper.make_tensor_value_info(name, elem, dims))
+        self.main.input.append(make_tensor_value_info(name, elem, dims))
         self.main_inputs.add(name)
 
     def _fresh(self, base: str) -> str:
@@ -171,7 +177,7 @@ def _sparse_standin(s: SparseTensorProto) -> SparseTensorProto:
     return out
 
 
-def _names(model: onnx.ModelProto) -> tuple[set[str], set[str]]:
+def _names(model: ModelProto) -> tuple[set[str], set[str]]:
     """Every name the model uses, and the names defined more than once (in different graphs)."""
     used: set[str] = set()
     defined: set[str] = set()

@@ -27,8 +27,6 @@ from math import prod
 from typing import Any
 
 import numpy as np
-import onnx
-from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
 from edgeprof.frontends.common import ResolvedInputs, TType, np_dtype_of
 from edgeprof.frontends.onnx._contrib_shapes import CONTRIB_SHAPE_OPS, contrib_output_types
@@ -59,6 +57,18 @@ from edgeprof.frontends.onnx._tensors import (
     tensor_dims,
 )
 from edgeprof.frontends.onnx._types import merge, parse_type, substitute, write_tensor_type
+from edgeprof.frontends.onnx_proto import (
+    IR_VERSION,
+    AttributeProto,
+    GraphProto,
+    ModelProto,
+    SparseTensorProto,
+    TensorProto,
+    ValueInfoProto,
+    from_array,
+    infer_shapes,
+    make_node,
+)
 from edgeprof.ir import AttrValue
 
 MAX_ROUNDS = 8
@@ -71,7 +81,7 @@ Facts = dict[tuple[str, int], dict[str, AttrValue]]
 class ShapeEngine:
     """Resolves the types of every value of the working model (see the module docstring)."""
 
-    def __init__(self, work: onnx.ModelProto, resolved: ResolvedInputs, model_symbols: set[str], label: str) -> None:
+    def __init__(self, work: ModelProto, resolved: ResolvedInputs, model_symbols: set[str], label: str) -> None:
         self.label = label
         self.resolved = resolved
         self.opset = _default_opset(work)
@@ -96,7 +106,7 @@ class ShapeEngine:
         self.inf = self._inference_copy(work, resolved)
         self._inf_graphs = locate(self.inf, self.slots)
         self._unresolved: tuple[int, str] = (0, "")
-        self._vi_index: dict[str, dict[str, onnx.ValueInfoProto]] = {}
+        self._vi_index: dict[str, dict[str, ValueInfoProto]] = {}
 
     # ---- public ----------------------------------------------------------------------------
     def run(self) -> None:
@@ -196,10 +206,10 @@ class ShapeEngine:
         for name, arr in resolved.values.items():
             self.consts[""][name] = arr
 
-    def _inference_copy(self, work: onnx.ModelProto, resolved: ResolvedInputs) -> onnx.ModelProto:
-        inf = onnx.ModelProto()
+    def _inference_copy(self, work: ModelProto, resolved: ResolvedInputs) -> ModelProto:
+        inf = ModelProto()
         inf.CopyFrom(work)
-        inf.ir_version = min(inf.ir_version, onnx.IR_VERSION)
+        inf.ir_version = min(inf.ir_version, IR_VERSION)
         graphs = locate(inf, self.slots)
         for path, slot in self.slots.items():
             g = graphs[path]
@@ -217,16 +227,16 @@ class ShapeEngine:
             del g.input[:]
             g.input.extend(keep_inputs)
             for name, arr in resolved.values.items():
-                g.initializer.append(numpy_helper.from_array(arr, name))
+                g.initializer.append(from_array(arr, name))
         return inf
 
     # ---- ONNX inference --------------------------------------------------------------------
-    def _run_onnx(self) -> onnx.ModelProto | None:
+    def _run_onnx(self) -> ModelProto | None:
         if self._onnx_failed:
             return None
         try:
             data_prop = self._data_prop_is_safe()
-            return onnx.shape_inference.infer_shapes(self.inf, check_type=False, strict_mode=False,
+            return infer_shapes(self.inf, check_type=False, strict_mode=False,
                                                      data_prop=data_prop)
         except Exception as exc:
             self._onnx_failed = True
@@ -244,7 +254,7 @@ class ShapeEngine:
         ends. A plain inference pass first finds the 1-D tensors; data propagation runs only when
         none has more than FOLD_LIMIT elements (larger values are never folded anyway)."""
         if self._data_prop is None or self._data_prop:
-            plain = onnx.shape_inference.infer_shapes(self.inf, check_type=False, strict_mode=False, data_prop=False)
+            plain = infer_shapes(self.inf, check_type=False, strict_mode=False, data_prop=False)
             longest = _longest_1d(plain)
             self._data_prop = longest <= FOLD_LIMIT
             if not self._data_prop:
@@ -254,7 +264,7 @@ class ShapeEngine:
                 )
         return self._data_prop
 
-    def _collect(self, model: onnx.ModelProto) -> None:
+    def _collect(self, model: ModelProto) -> None:
         keep = self._keep
         for path, g in locate(model, self.slots).items():
             found: dict[str, TType] = {}
@@ -353,7 +363,7 @@ class ShapeEngine:
             return
         try:
             t = constant_tensor(rec.proto)
-            if isinstance(t, onnx.SparseTensorProto):
+            if isinstance(t, SparseTensorProto):
                 arr = sparse_dense_array(t, FOLD_LIMIT)
             elif t.data_location == TensorProto.EXTERNAL or t.data_type == TensorProto.STRING:
                 arr = None
@@ -676,7 +686,7 @@ class ShapeEngine:
             arr = self.consts[path].get(out)
             if arr is None:
                 continue
-            node.CopyFrom(helper.make_node("Constant", [], [out], value=numpy_helper.from_array(arr)))
+            node.CopyFrom(make_node("Constant", [], [out], value=from_array(arr)))
             self._applied_nodes.add((path, index))
         self._pending_nodes.clear()
         for path, name in sorted(self._pending_types):
@@ -695,7 +705,7 @@ class ShapeEngine:
             write_tensor_type(t, vi.type)
         self._pending_types.clear()
 
-    def _value_infos(self, path: str) -> dict[str, onnx.ValueInfoProto]:
+    def _value_infos(self, path: str) -> dict[str, ValueInfoProto]:
         index = self._vi_index.get(path)
         if index is None:
             g = self._inf_graphs[path]
@@ -764,7 +774,7 @@ class ShapeEngine:
         return []
 
 
-def ort_symbolic_shapes(model: onnx.ModelProto) -> dict[str, TType]:
+def ort_symbolic_shapes(model: ModelProto) -> dict[str, TType]:
     """Types of the main graph's values from onnxruntime's symbolic shape inference, or {} when
     onnxruntime is not installed or the tool fails (it is an optional helper, never required).
 
@@ -772,7 +782,7 @@ def ort_symbolic_shapes(model: onnx.ModelProto) -> dict[str, TType]:
     folder when it cannot infer everything; its steps are run here instead, which also keeps the
     partial result (all this frontend needs).
 
-    The tool reads the values of Constants and initializers with ``numpy_helper.to_array``, which
+    The tool reads the values of Constants and initializers with ``to_array``, which
     opens an external ``location`` relative to the *current* folder: it is given a sealed copy
     (:mod:`edgeprof.frontends.onnx._sealed`) in which no tensor is external any more."""
     try:
@@ -805,14 +815,14 @@ def ort_symbolic_shapes(model: onnx.ModelProto) -> dict[str, TType]:
     return found
 
 
-def _default_opset(model: onnx.ModelProto) -> int:
+def _default_opset(model: ModelProto) -> int:
     for o in model.opset_import:
         if o.domain in DEFAULT_DOMAINS:
             return int(o.version)
     return 1
 
 
-def _apply_request(graphs: list[onnx.GraphProto], resolved: ResolvedInputs) -> None:
+def _apply_request(graphs: list[GraphProto], resolved: ResolvedInputs) -> None:
     """Give the main graph's inputs (``graphs[0]``) their resolved static shapes; substitute the
     named dims in every graph."""
     for vi in graphs[0].input:
@@ -824,7 +834,7 @@ def _apply_request(graphs: list[onnx.GraphProto], resolved: ResolvedInputs) -> N
     substitute(graphs, dict(resolved.symbols))
 
 
-def _declared_types(g: onnx.GraphProto, keep: Any) -> dict[str, TType]:
+def _declared_types(g: GraphProto, keep: Any) -> dict[str, TType]:
     out: dict[str, TType] = {}
     for vi in (*g.value_info, *g.output, *g.input):
         t = parse_type(vi.type, keep)
@@ -833,13 +843,13 @@ def _declared_types(g: onnx.GraphProto, keep: Any) -> dict[str, TType]:
     return out
 
 
-def _copy_vi(vi: onnx.ValueInfoProto) -> onnx.ValueInfoProto:
-    c = onnx.ValueInfoProto()
+def _copy_vi(vi: ValueInfoProto) -> ValueInfoProto:
+    c = ValueInfoProto()
     c.CopyFrom(vi)
     return c
 
 
-def _longest_1d(model: onnx.ModelProto) -> int:
+def _longest_1d(model: ModelProto) -> int:
     """The most elements of any 1-D tensor the model declares or ONNX inferred (all graphs)."""
     longest = 0
     for g in walk_graphs(model.graph):

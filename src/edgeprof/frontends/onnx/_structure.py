@@ -12,11 +12,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import onnx
-from onnx import AttributeProto, NodeProto
-
 from edgeprof.errors import GraphError, ModelLoadError
 from edgeprof.frontends.onnx._tensors import CONSTANT_VALUE_ATTRS
+from edgeprof.frontends.onnx_proto import AttributeProto, GraphProto, ModelProto, NodeProto
 from edgeprof.ir.order import kahn_order
 
 
@@ -30,9 +28,9 @@ class _Where:
         return f" {self.text}" if self.text else ""
 
 
-def subgraphs_of(node: NodeProto) -> list[tuple[str, onnx.GraphProto]]:
+def subgraphs_of(node: NodeProto) -> list[tuple[str, GraphProto]]:
     """The (attribute name, graph) pairs of a node's graph-valued attributes."""
-    out: list[tuple[str, onnx.GraphProto]] = []
+    out: list[tuple[str, GraphProto]] = []
     for a in node.attribute:
         if a.type == AttributeProto.GRAPH:
             out.append((a.name, a.g))
@@ -41,7 +39,7 @@ def subgraphs_of(node: NodeProto) -> list[tuple[str, onnx.GraphProto]]:
     return out
 
 
-def walk_graphs(*roots: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
+def walk_graphs(*roots: GraphProto) -> Iterator[GraphProto]:
     """``roots`` and every graph nested in them (If/Loop/Scan bodies, at any depth), each once."""
     graphs = list(roots)
     while graphs:
@@ -50,12 +48,12 @@ def walk_graphs(*roots: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
         graphs.extend(sub for n in g.node for _, sub in subgraphs_of(n))
 
 
-def function_subgraphs(model: onnx.ModelProto) -> list[onnx.GraphProto]:
+def function_subgraphs(model: ModelProto) -> list[GraphProto]:
     """The graphs held by the nodes of the model-local functions."""
     return [sub for f in model.functions for n in f.node for _, sub in subgraphs_of(n)]
 
 
-def graph_defined(graph: onnx.GraphProto) -> set[str]:
+def graph_defined(graph: GraphProto) -> set[str]:
     """Names a graph defines without a node: its inputs and (sparse) initializers."""
     names = {v.name for v in graph.input}
     names.update(t.name for t in graph.initializer)
@@ -63,7 +61,7 @@ def graph_defined(graph: onnx.GraphProto) -> set[str]:
     return names
 
 
-def free_names(graph: onnx.GraphProto) -> set[str]:
+def free_names(graph: GraphProto) -> set[str]:
     """Names a (sub)graph reads that it does not define: values captured from enclosing graphs."""
     defined = graph_defined(graph)
     reads: set[str] = set()
@@ -76,13 +74,13 @@ def free_names(graph: onnx.GraphProto) -> set[str]:
     return reads - defined
 
 
-def check_and_sort(model: onnx.ModelProto, label: str) -> None:
+def check_and_sort(model: ModelProto, label: str) -> None:
     """Check every graph of ``model``; sort nodes listed out of order. GraphError names the
     file, the node and the value."""
     _check_graph(model.graph, frozenset(), label, _Where(""))
 
 
-def _check_graph(graph: onnx.GraphProto, outer: frozenset[str], label: str, where: _Where) -> None:
+def _check_graph(graph: GraphProto, outer: frozenset[str], label: str, where: _Where) -> None:
     _check_declarations(graph, label, where)
     defined = graph_defined(graph)
     nodes = list(graph.node)
@@ -163,7 +161,7 @@ def _check_graph(graph: onnx.GraphProto, outer: frozenset[str], label: str, wher
     graph.node.extend(copies)
 
 
-def _check_declarations(graph: onnx.GraphProto, label: str, where: _Where) -> None:
+def _check_declarations(graph: GraphProto, label: str, where: _Where) -> None:
     """A graph input or an initializer declared twice."""
     _check_text(label, where, *(v.name for v in graph.input), *(v.name for v in graph.output),
                 *(t.name for t in graph.initializer), *(s.values.name for s in graph.sparse_initializer))

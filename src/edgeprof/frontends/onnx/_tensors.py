@@ -11,10 +11,19 @@ from collections.abc import Iterable, Iterator
 from math import prod
 
 import numpy as np
-import onnx
-from onnx import AttributeProto, NodeProto, SparseTensorProto, TensorProto, helper, numpy_helper
 
 from edgeprof.frontends.common import dtype_of
+from edgeprof.frontends.onnx_proto import (
+    AttributeProto,
+    GraphProto,
+    ModelProto,
+    NodeProto,
+    SparseTensorProto,
+    TensorProto,
+    make_tensor,
+    np_dtype_to_tensor_dtype,
+    to_array,
+)
 
 SMALL_VALUES = 4096  # elements: a weight keeps its values (for shape math) up to this size
 
@@ -27,7 +36,7 @@ def as_text(value: str | bytes) -> str:
 def elem_type_of(arr: np.ndarray) -> int | None:
     """The ONNX element type of a numpy array, or None."""
     try:
-        return int(helper.np_dtype_to_tensor_dtype(arr.dtype))
+        return int(np_dtype_to_tensor_dtype(arr.dtype))
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -83,7 +92,7 @@ def tensor_array(t: TensorProto, payload: bytes | None = None) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return numpy_helper.to_array(t)
+            return to_array(t)
     except (KeyError, IndexError, AttributeError, RuntimeError, TypeError, ValueError) as exc:
         raise ValueError(f"tensor {as_text(t.name)!r} cannot be decoded ({type(exc).__name__}: {exc})") from None
 
@@ -132,16 +141,16 @@ def constant_tensor(node: NodeProto) -> TensorProto | SparseTensorProto:
         sparse: SparseTensorProto = a.sparse_tensor
         return sparse
     if a.name == "value_float":
-        return helper.make_tensor(name, TensorProto.FLOAT, [], [a.f])
+        return make_tensor(name, TensorProto.FLOAT, [], [a.f])
     if a.name == "value_floats":
-        return helper.make_tensor(name, TensorProto.FLOAT, [len(a.floats)], list(a.floats))
+        return make_tensor(name, TensorProto.FLOAT, [len(a.floats)], list(a.floats))
     if a.name == "value_int":
-        return helper.make_tensor(name, TensorProto.INT64, [], [a.i])
+        return make_tensor(name, TensorProto.INT64, [], [a.i])
     if a.name == "value_ints":
-        return helper.make_tensor(name, TensorProto.INT64, [len(a.ints)], list(a.ints))
+        return make_tensor(name, TensorProto.INT64, [len(a.ints)], list(a.ints))
     if a.name == "value_string":
-        return helper.make_tensor(name, TensorProto.STRING, [], [a.s])
-    return helper.make_tensor(name, TensorProto.STRING, [len(a.strings)], list(a.strings))
+        return make_tensor(name, TensorProto.STRING, [], [a.s])
+    return make_tensor(name, TensorProto.STRING, [len(a.strings)], list(a.strings))
 
 
 def sparse_dense_array(s: SparseTensorProto, numel_limit: int = SMALL_VALUES) -> np.ndarray | None:
@@ -158,7 +167,7 @@ def sparse_dense_array(s: SparseTensorProto, numel_limit: int = SMALL_VALUES) ->
     return dense.reshape(dims)
 
 
-def _node_tensors(nodes: Iterable[NodeProto], graphs: list[onnx.GraphProto]) -> Iterator[tuple[TensorProto, str]]:
+def _node_tensors(nodes: Iterable[NodeProto], graphs: list[GraphProto]) -> Iterator[tuple[TensorProto, str]]:
     for n in nodes:
         if not n.attribute:
             continue
@@ -178,7 +187,7 @@ def _node_tensors(nodes: Iterable[NodeProto], graphs: list[onnx.GraphProto]) -> 
                 graphs.extend(a.graphs)
 
 
-def iter_graph_tensors(graph: onnx.GraphProto, initializers: bool = True) -> Iterator[tuple[TensorProto, str]]:
+def iter_graph_tensors(graph: GraphProto, initializers: bool = True) -> Iterator[tuple[TensorProto, str]]:
     """Every TensorProto stored in a graph and its subgraphs (references, not copies), with a
     description for messages: initializers, sparse initializers' parts, tensor attributes.
     ``initializers=False`` skips the top graph's own (sparse) initializers."""
@@ -196,11 +205,11 @@ def iter_graph_tensors(graph: onnx.GraphProto, initializers: bool = True) -> Ite
         yield from _node_tensors(g.node, stack)
 
 
-def iter_model_tensors(model: onnx.ModelProto, initializers: bool = True) -> Iterator[tuple[TensorProto, str]]:
+def iter_model_tensors(model: ModelProto, initializers: bool = True) -> Iterator[tuple[TensorProto, str]]:
     """Every TensorProto of a model: graphs, subgraphs and model-local function bodies."""
     yield from iter_graph_tensors(model.graph, initializers)
     for f in model.functions:
-        stack: list[onnx.GraphProto] = []
+        stack: list[GraphProto] = []
         yield from _node_tensors(f.node, stack)
         for g in stack:
             yield from iter_graph_tensors(g)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-import onnx
-
 from edgeprof.frontends.common import TDim, TType
+from edgeprof.frontends.onnx_proto import GraphProto, TypeProto
 
 ANONYMOUS_DIMS = frozenset({"", "?", "-1", "*", "None", "none", "null", "dynamic", "unk"})
 """``dim_param`` values exporters write for a dim they know nothing about (Paddle2ONNX ``?``;
@@ -18,7 +17,7 @@ def is_anonymous(dim_param: str) -> bool:
     return dim_param.strip() in ANONYMOUS_DIMS
 
 
-def parse_type(tp: onnx.TypeProto, keep_symbol: Callable[[str], bool] = lambda _s: True) -> TType | None:
+def parse_type(tp: TypeProto, keep_symbol: Callable[[str], bool] = lambda _s: True) -> TType | None:
     """The :class:`TType` of an ONNX TypeProto (None when it holds nothing). A ``dim_param``
     that ``keep_symbol`` refuses (ONNX's own ``unk__N`` names) or an anonymous one (``?``, see
     :data:`ANONYMOUS_DIMS`) becomes an unknown dim."""
@@ -53,7 +52,7 @@ def parse_type(tp: onnx.TypeProto, keep_symbol: Callable[[str], bool] = lambda _
     return None
 
 
-def write_tensor_type(t: TType, tp: onnx.TypeProto) -> None:
+def write_tensor_type(t: TType, tp: TypeProto) -> None:
     """Overwrite ``tp`` with the tensor type ``t`` (unknown dims left empty)."""
     tp.Clear()
     tt = tp.tensor_type
@@ -91,11 +90,11 @@ def merge(primary: TType | None, fallback: TType | None) -> TType | None:
     return TType(primary.elem or fallback.elem, tuple(dims), primary.is_tensor)
 
 
-def symbols_of(graphs: Iterable[onnx.GraphProto]) -> set[str]:
+def symbols_of(graphs: Iterable[GraphProto]) -> set[str]:
     """Every ``dim_param`` the graphs name (inputs, outputs, value_info); anonymous ones are no names."""
     found: set[str] = set()
 
-    def from_type(tp: onnx.TypeProto) -> None:
+    def from_type(tp: TypeProto) -> None:
         kind = tp.WhichOneof("value")
         if kind in ("tensor_type", "sparse_tensor_type"):
             tt = tp.tensor_type if kind == "tensor_type" else tp.sparse_tensor_type
@@ -113,13 +112,13 @@ def symbols_of(graphs: Iterable[onnx.GraphProto]) -> set[str]:
     return found
 
 
-def substitute(graphs: Iterable[onnx.GraphProto], sizes: dict[str, int]) -> None:
+def substitute(graphs: Iterable[GraphProto], sizes: dict[str, int]) -> None:
     """Replace every ``dim_param`` in ``sizes`` by its value, in every graph's inputs, outputs and
     value_info (ONNX gives one name one size across the model)."""
     if not sizes:
         return
 
-    def fix(tp: onnx.TypeProto) -> None:
+    def fix(tp: TypeProto) -> None:
         kind = tp.WhichOneof("value")
         if kind in ("tensor_type", "sparse_tensor_type"):
             tt = tp.tensor_type if kind == "tensor_type" else tp.sparse_tensor_type

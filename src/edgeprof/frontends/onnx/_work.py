@@ -10,10 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import onnx
-import onnx.inliner
-from onnx import TensorProto
-
 from edgeprof.errors import ModelLoadError
 from edgeprof.frontends.onnx._safety import ExternalData
 from edgeprof.frontends.onnx._scope import SCOPE_KEY, inlined_scopes
@@ -25,6 +21,7 @@ from edgeprof.frontends.onnx._tensors import (
     iter_model_tensors,
     tensor_dims,
 )
+from edgeprof.frontends.onnx_proto import ModelProto, TensorProto, ValueInfoProto, inline_local_functions
 
 
 @dataclass(frozen=True)
@@ -32,15 +29,15 @@ class WorkModel:
     """The working copy and what it was built from. ``weight_names``: the main graph's
     (sparse) initializers; ``user_inputs``: the main graph inputs that are not initializers."""
 
-    model: onnx.ModelProto
+    model: ModelProto
     weight_names: frozenset[str]
     user_inputs: tuple[str, ...]
 
 
-def build_work_model(model: onnx.ModelProto, ext: ExternalData, label: str) -> WorkModel:
+def build_work_model(model: ModelProto, ext: ExternalData, label: str) -> WorkModel:
     """Copy the structure of ``model``, inline its local functions. ModelLoadError on a tensor
     header or payload that cannot be right."""
-    work = onnx.ModelProto()
+    work = ModelProto()
     work.ir_version = model.ir_version
     work.opset_import.extend(model.opset_import)
     work.producer_name = as_text(model.producer_name)
@@ -52,7 +49,7 @@ def build_work_model(model: onnx.ModelProto, ext: ExternalData, label: str) -> W
     g.name = as_text(src.name)
     g.node.extend(src.node)
     weight_names: set[str] = set()
-    headers: list[onnx.ValueInfoProto] = []
+    headers: list[ValueInfoProto] = []
     for t in src.initializer:
         weight_names.add(t.name)
         _check_header(t, f"initializer {t.name!r}", label)
@@ -104,8 +101,8 @@ def _check_header(t: TensorProto, what: str, label: str) -> None:
         raise ModelLoadError(f"{label}: {exc}") from None
 
 
-def _header_input(name: str, elem_type: int, dims: tuple[int, ...]) -> onnx.ValueInfoProto:
-    vi = onnx.ValueInfoProto()
+def _header_input(name: str, elem_type: int, dims: tuple[int, ...]) -> ValueInfoProto:
+    vi = ValueInfoProto()
     vi.name = name
     tt = vi.type.tensor_type
     tt.elem_type = elem_type
@@ -123,7 +120,7 @@ def _inline_copy(t: TensorProto, payload: bytes, into: TensorProto) -> None:
     into.raw_data = payload
 
 
-def _inline_small_external(work: onnx.ModelProto, ext: ExternalData, label: str) -> None:
+def _inline_small_external(work: ModelProto, ext: ExternalData, label: str) -> None:
     """Small external tensors inside nodes and subgraphs get their bytes inline (shape math may
     need them); large ones keep only their header."""
     for t, _ in iter_model_tensors(work, initializers=False):
@@ -137,15 +134,15 @@ def _inline_small_external(work: onnx.ModelProto, ext: ExternalData, label: str)
         t.raw_data = payload
 
 
-def _inline(work: onnx.ModelProto, label: str) -> onnx.ModelProto:
+def _inline(work: ModelProto, label: str) -> ModelProto:
     """Inline model-local functions; nodes from a function body get their call site's scope."""
     functions = {(f.domain, f.name): f for f in work.functions}
     scopes = inlined_scopes(list(work.graph.node), functions)
     try:
-        inlined = onnx.inliner.inline_local_functions(work, convert_version=True)
+        inlined = inline_local_functions(work, convert_version=True)
     except Exception:  # the version converter refuses some functions: inline them as written
         try:
-            inlined = onnx.inliner.inline_local_functions(work, convert_version=False)
+            inlined = inline_local_functions(work, convert_version=False)
         except Exception as exc:
             raise ModelLoadError(f"{label}: cannot inline the model-local functions ({exc})") from None
     if len(scopes) == len(inlined.graph.node):

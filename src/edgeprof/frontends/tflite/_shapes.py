@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from onnx import TensorProto
-
 from edgeprof.frontends.base import ShapeRequest
 from edgeprof.frontends.common import ModelInput, TDim, TType, resolve_inputs
+from edgeprof.frontends.onnx_proto import TensorProto
 from edgeprof.frontends.tflite._graph import tensor_names
 from edgeprof.frontends.tflite._infer import infer_shapes
 from edgeprof.frontends.tflite._read import TfModel, TfTensor
