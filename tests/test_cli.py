@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -475,15 +476,17 @@ def test_a_crash_while_rendering_leaves_the_output_file_alone(
 ) -> None:
     import edgeprof.render.json as render_json
 
-    def explode(profile: Profile) -> str:
+    def explode(profile: Profile) -> Iterator[str]:
+        yield "{\n"  # the report is written as it is rendered: a first chunk, then the bug
         raise RuntimeError("renderer bug")
 
-    monkeypatch.setattr(render_json, "render_json", explode)
+    monkeypatch.setattr(render_json, "json_chunks", explode)
     target = tmp_path / "report.json"
     target.write_bytes(b"keep me")
     code, _, err = run(capsys, "profile", str(model_file), "--format", "json", "-o", str(target))
     assert_one_error_line(code, err, exit_code=3, says="internal error: RuntimeError: renderer bug")
     assert target.read_bytes() == b"keep me"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 # ---- errors that are not the user's ------------------------------------------------------------

@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NoReturn, TextIO
 
 from edgeprof.errors import EdgeprofError, MeasurementError, StrictModeError, UsageError, did_you_mean
@@ -561,13 +561,16 @@ def _write_stdout(stream: TextIO, text: str) -> None:
     stream.flush()
 
 
-def _emit(text: str, output: str | None, stream: TextIO) -> None:
+def _emit(text: str | Iterable[str], output: str | None, stream: TextIO) -> None:
+    """Write a report, one string or the chunks a renderer yields (each written as it comes)."""
+    chunks = (text,) if isinstance(text, str) else text
     if output is None:
-        _write_stdout(stream, text)
+        for chunk in chunks:
+            _write_stdout(stream, chunk)
     else:
-        from edgeprof.render.output import write_text_atomic
+        from edgeprof.render.output import write_chunks_atomic
 
-        write_text_atomic(output, text)
+        write_chunks_atomic(output, chunks)
 
 
 # ---- commands -----------------------------------------------------------------------------
@@ -650,11 +653,12 @@ def _on_devices(profile: Profile, args: argparse.Namespace, *, fps: float | None
                                runtime=runtime, precision=precision)
 
 
-def _render(profile: Profile, fmt: str, view: ViewOptions, output: str | None, no_color: bool, stdout: TextIO) -> str:
-    if fmt == "json":
-        from edgeprof.render.json import render_json
+def _render(profile: Profile, fmt: str, view: ViewOptions, output: str | None, no_color: bool,
+            stdout: TextIO) -> str | Iterator[str]:
+    if fmt == "json":  # in chunks: a big report is written as it is rendered, never held whole
+        from edgeprof.render.json import json_chunks
 
-        return render_json(profile)
+        return json_chunks(profile)
     if fmt == "csv":
         from edgeprof.render.csv import render_csv
 

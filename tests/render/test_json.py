@@ -222,3 +222,23 @@ def test_the_hand_built_profile_is_what_the_pipeline_produces(tmp_path: Path, mo
     assert mem is not None
     assert (mem.predicted.weight_bytes, mem.predicted.peak_activation_bytes, mem.predicted.peak_at) == (10_728, 2_816, "/features/1/Relu")
     assert mem.predicted.peak_bytes == 10_728 + 2_816
+
+
+@pytest.mark.parametrize("make", [tiny_cnn, wide_mixed])
+def test_the_chunks_are_the_text_and_to_json_is_its_layout(make: Any) -> None:
+    from edgeprof.render.json import json_chunks
+
+    profile = make()
+    text = render_json(profile)
+    assert "".join(json_chunks(profile)) == text
+    assert profile.to_json() + "\n" == text
+    assert profile.to_json(indent=None) == json.dumps(profile.to_dict())  # compact: as json.dumps writes it
+
+
+def test_each_layer_is_one_line_of_the_report() -> None:
+    profile = wide_mixed()
+    lines = render_json(profile).splitlines()
+    start = lines.index('  "layers": [')
+    rows = lines[start + 1:start + 1 + len(profile.layers)]
+    assert [json.loads(row.strip().rstrip(",")) for row in rows] == profile.to_dict()["layers"]
+    assert lines[start + 1 + len(profile.layers)] == "  ],"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from edgeprof.errors import UsageError
-from edgeprof.render.output import check_output_path, write_text_atomic
+from edgeprof.render.output import check_output_path, write_chunks_atomic, write_text_atomic
 
 
 def test_writes_new_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -101,3 +102,30 @@ def test_unwritable_folder_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.
     with pytest.raises(UsageError, match=r"cannot write in .*Permission denied"):
         write_text_atomic(tmp_path / "r.txt", "x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_chunks_are_written_as_they_come_and_a_failing_renderer_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "r.json"
+    write_chunks_atomic(target, iter(["{", '"a": 1', "}\n"]))
+    assert target.read_text() == '{"a": 1}\n'
+
+    def failing() -> Iterator[str]:
+        yield "{"
+        assert [p.stat().st_size for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == [1]  # "{", written
+        yield '"half": '
+        raise RuntimeError("renderer bug")
+
+    with pytest.raises(RuntimeError, match="renderer bug"):
+        write_chunks_atomic(target, failing())
+    assert target.read_text() == '{"a": 1}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_chunks_go_through_a_descriptor_in_order(tmp_path: Path) -> None:
+    read_fd, write_fd = os.pipe()
+    try:
+        write_chunks_atomic(f"/dev/fd/{write_fd}", iter(["one ", "two ", "three"]))
+        assert os.read(read_fd, 100) == b"one two three"
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgeprof.render.tables import Md, csv_table, md_table, text_table
+from edgeprof.render.tables import Md, csv_columns, csv_table, md_table, text_table
 
 
 def test_markdown_cells_are_escaped_and_markdown_is_kept() -> None:
@@ -26,3 +26,19 @@ def test_text_table_aligns_and_lets_a_short_row_run_on() -> None:
 
 def test_csv_quotes_what_needs_quoting() -> None:
     assert csv_table(("a", "b"), [("x,y", 'q"')]) == 'a,b\n"x,y","q"""\n'
+
+
+def test_csv_columns_writes_what_csv_table_writes_of_the_same_rows() -> None:
+    """Clean columns are written as they are; one cell needing an escape or a ``'`` makes its
+    column go cell by cell, and only that cell changes."""
+    rows: list[tuple[str | int | float, ...]] = [
+        ("a", 1, 0.5, "=cmd", "x\x1by", True, "two\nlines", 3),
+        ("b,c", -2, 1e300, "ok", "plain", False, "", None),  # type: ignore[list-item]
+        ('q"', 10**30, float("nan"), "+1", "\u202e", True, "z", 2.5),
+    ]
+    columns = list(zip(*rows, strict=True))
+    header = [f"h{i}" for i in range(len(columns))]
+    assert csv_columns(header, columns) == csv_table(header, rows)
+    assert csv_columns(["a", "b"], [(), ()]) == "a,b\n"
+    clean = [("x", "y"), (1, 2)]
+    assert csv_columns(["s", "n"], clean) == "s,n\nx,1\ny,2\n"

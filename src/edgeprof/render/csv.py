@@ -13,30 +13,46 @@ Counts are written as numbers; a text cell that starts like a spreadsheet formul
 from __future__ import annotations
 
 import json
-from dataclasses import astuple, fields
+import operator
+import typing
+from dataclasses import fields
 
-from edgeprof.render.tables import csv_table
+from edgeprof.render.tables import csv_columns
+from edgeprof.report.json_text import each_as_json
 from edgeprof.report.model import LayerCost, Profile
 
 __all__ = ["CSV_COLUMNS", "render_csv"]
 
 CSV_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LayerCost))
+_read_row = operator.attrgetter(*CSV_COLUMNS)
+_COMPACT = (",", ":")
 
 
 def _cell(value: object) -> str | int | float:
     if isinstance(value, tuple):
-        return json.dumps(list(value), separators=(",", ":"))
+        return json.dumps(list(value), separators=_COMPACT)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
     return str(value)
 
 
+def _cells(values: tuple[object, ...]) -> tuple[str | int | float, ...]:
+    """:func:`_cell` of a column's values, without a call per value where all are ints, floats
+    or strs (kept as they are) or all are tuples (the shapes)."""
+    kinds = set(map(type, values))
+    if kinds <= {int, float, str}:
+        return typing.cast("tuple[str | int | float, ...]", values)
+    if kinds == {tuple}:
+        return tuple(each_as_json(values, _COMPACT))
+    if kinds == {bool}:
+        return tuple(map(str, values))
+    return tuple(map(_cell, values))
+
+
 def render_csv(profile: Profile) -> str:
-    rows = [[_cell(v) for v in astuple(layer)] for layer in profile.layers]
     listed = {(layer.op, layer.name) for layer in profile.layers if layer.state == "not_counted"}
-    for nc in profile.not_counted:
-        if (nc.op, nc.example) in listed:
-            continue
-        orphan = LayerCost(nc.example, nc.op, "", "not_counted", (), note=f"{nc.reason} ({nc.count} node(s))")
-        rows.append([_cell(v) for v in astuple(orphan)])
-    return csv_table(CSV_COLUMNS, rows)
+    orphans = [LayerCost(nc.example, nc.op, "", "not_counted", (), note=f"{nc.reason} ({nc.count} node(s))")
+               for nc in profile.not_counted if (nc.op, nc.example) not in listed]
+    layers = [*profile.layers, *orphans]
+    columns = list(zip(*map(_read_row, layers), strict=True)) or [() for _ in CSV_COLUMNS]
+    return csv_columns(CSV_COLUMNS, [_cells(column) for column in columns])

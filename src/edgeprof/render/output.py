@@ -5,8 +5,10 @@
   hard link: :func:`os.path.samefile`); the command line calls it for the model, the budget and
   device files and, once the model is read, for every external-data file the model read.
 * :func:`write_text_atomic` writes the whole report to a temporary file in the target's
-  folder, flushes it to disk and then renames it over the target (:func:`os.replace`), so a
-  failed run never leaves a truncated file and never destroys the file that was there. The
+  folder (:func:`write_chunks_atomic`: chunk by chunk, as a renderer yields them, so that a
+  big report is never held whole), flushes it to disk and then renames it over the target
+  (:func:`os.replace`), so a failed run (a failed write, a renderer's error) never leaves a
+  truncated file and never destroys the file that was there. The
   temporary file is removed on every way out: an error, Ctrl-C, and SIGTERM or SIGHUP (turned
   into an exception while the file is written, :mod:`edgeprof.measure.signals`).
   A symlink target is followed (the file it points to is replaced, the link stays).
@@ -24,12 +26,13 @@ import re
 import secrets
 import stat
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from edgeprof.errors import UsageError
 from edgeprof.measure.signals import exit_signals_raise
 
-__all__ = ["check_output_path", "write_text_atomic"]
+__all__ = ["check_output_path", "write_chunks_atomic", "write_text_atomic"]
 
 
 def check_output_path(out: str | os.PathLike[str], model: str | os.PathLike[str] | None = None,
@@ -96,7 +99,14 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     or in place (a descriptor, a FIFO, a device: see the module docstring).
 
     Raises :class:`UsageError` when the folder cannot be written."""
-    data = text.encode("utf-8")
+    write_chunks_atomic(path, (text,))
+
+
+def write_chunks_atomic(path: str | os.PathLike[str], chunks: Iterable[str]) -> None:
+    """:func:`write_text_atomic` of the text ``chunks`` make together, each chunk written (and
+    dropped) as it comes: a report is never held whole. An error while the chunks are made (a
+    renderer's) leaves the target as :func:`write_text_atomic` leaves it on a failed write."""
+    data = (chunk.encode("utf-8") for chunk in chunks)
     shown = os.fspath(path)
     fd_path = _descriptor(shown)
     if fd_path is not None:
@@ -121,7 +131,7 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     _fsync_folder(target.parent)
 
 
-def _replace(target: Path, data: bytes, st: os.stat_result | None, shown: str) -> None:
+def _replace(target: Path, data: Iterable[bytes], st: os.stat_result | None, shown: str) -> None:
     """Write ``data`` to a new temporary file beside ``target`` and rename it over ``target``;
     the temporary file is removed on every way out but success."""
     tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
@@ -148,14 +158,15 @@ def _replace(target: Path, data: bytes, st: os.stat_result | None, shown: str) -
         raise
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+def _write_all(fd: int, data: Iterable[bytes]) -> None:
+    for chunk in data:
+        view = memoryview(chunk)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
 
 
-def _write_to_descriptor(fd: int, data: bytes, shown: str) -> None:
+def _write_to_descriptor(fd: int, data: Iterable[bytes], shown: str) -> None:
     """Write through this process's descriptor ``fd`` as it is (appending if it was opened so,
     into a pipe); what Python buffered for that stream goes first."""
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
@@ -172,7 +183,7 @@ def _write_to_descriptor(fd: int, data: bytes, shown: str) -> None:
         raise UsageError(f"-o {shown}: {exc.strerror or exc}") from None
 
 
-def _write_in_place(target: Path, data: bytes, shown: str, flags: int = 0) -> None:
+def _write_in_place(target: Path, data: Iterable[bytes], shown: str, flags: int = 0) -> None:
     """Open ``target`` (a FIFO, a device) for writing, without creating or truncating it."""
     try:
         fd = os.open(target, os.O_WRONLY | flags)

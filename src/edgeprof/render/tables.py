@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import csv
 import io
+import typing
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 
 from edgeprof.report.text import printable
 
-__all__ = ["Md", "csv_cell", "csv_table", "md_escape", "md_table", "text_table"]
+__all__ = ["Md", "csv_cell", "csv_columns", "csv_table", "md_escape", "md_table", "text_table"]
 
 _BACKSLASHED = set("\\`*_[]|#~")
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
@@ -114,8 +116,33 @@ def csv_cell(cell: str | int | float) -> str:
 def csv_table(header: Sequence[str], rows: Iterable[Sequence[str | int | float]]) -> str:
     """CSV with ``\\n`` line ends (the csv module quotes what needs quoting); every cell goes
     through :func:`csv_cell`."""
+    return _csv_text(header, ([csv_cell(c) for c in row] for row in rows))
+
+
+def csv_columns(header: Sequence[str], columns: Sequence[Sequence[str | int | float]]) -> str:
+    """:func:`csv_table` of the rows that ``columns`` make (row ``i``: the ``i``-th cell of each
+    column), a column at a time: a column of ints, or of text that needs no escape and no ``'``,
+    is written as it is without a call per cell."""
+    cells = [_csv_column(column) for column in columns]
+    return _csv_text(header, zip(*cells, strict=True))
+
+
+def _csv_column(cells: Sequence[str | int | float]) -> Iterable[str]:
+    """:func:`csv_cell` of each of ``cells``."""
+    kinds = set(map(type, cells))
+    if kinds == {int}:
+        return map(int.__repr__, cells)
+    if kinds == {str}:
+        text = typing.cast("Sequence[str]", cells)
+        joined = "".join(text)  # one check for the whole column
+        if printable(joined, newlines=True) == joined and not any(map(str.startswith, text, repeat(_FORMULA_START))):
+            return text
+    return map(csv_cell, cells)
+
+
+def _csv_text(header: Sequence[str], rows: Iterable[Iterable[str]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([csv_cell(c) for c in header])
-    writer.writerows([csv_cell(c) for c in row] for row in rows)
+    writer.writerows(rows)
     return buf.getvalue()

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from edgeprof.report.common import Provenance, WeightGroup
-from edgeprof.report.serial import from_dict, to_dict
+from edgeprof.report.json_text import json_text
+from edgeprof.report.serial import from_dict, json_default, members, to_dict
 
 SearchMethod = Literal["exact", "heuristic"]
 
@@ -286,7 +287,10 @@ class MemoryReport:
         return to_dict(self)
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+        """As :meth:`Profile.to_json <edgeprof.report.model.Profile.to_json>`."""
+        if indent is None:
+            return json.dumps(self, default=json_default)
+        return json_text(members(self), indent)
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> MemoryReport:

@@ -8,6 +8,7 @@ and how it was obtained (:class:`Provenance`): *counted* by the formulas of the 
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import importlib
 import json
 from collections.abc import Callable, Mapping
@@ -18,10 +19,11 @@ from typing import Any, Literal
 from edgeprof.report.common import Provenance, WeightGroup
 from edgeprof.report.deploy import Deployment
 from edgeprof.report.energy import EnergyReport
+from edgeprof.report.json_text import json_text
 from edgeprof.report.latency import LatencyReport
 from edgeprof.report.llm import LLMFigures
 from edgeprof.report.memory import MemoryReport
-from edgeprof.report.serial import from_dict, to_dict
+from edgeprof.report.serial import from_dict, json_default, members, to_dict
 from edgeprof.report.text import printable
 
 __all__ = [
@@ -346,17 +348,31 @@ class Profile:
         return _html_display(self)
 
     def top_layers(self, n: int) -> list[LayerCost]:
-        """The ``n`` layers with the most ops (FLOPs + integer OPs), then MACs."""
-        return sorted(self.layers, key=lambda x: (-(x.flops + x.int_ops), -x.macs))[:n]
+        """The ``n`` layers with the most ops (FLOPs + integer OPs), then MACs (ties in layer order)."""
+        if n < 0:  # a slice from the end, as the sorted list's [:n] gives
+            return sorted(self.layers, key=_by_ops)[:n]
+        return heapq.nsmallest(n, self.layers, key=_by_ops)  # = sorted(...)[:n], without sorting every layer
 
     # ---- serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         d = to_dict(self)
-        d["not_counted_total"] = sum(n.count for n in self.not_counted)
+        d["not_counted_total"] = self._not_counted_total()
         return d
 
+    def json_members(self) -> list[tuple[str, Any]]:
+        """The ``(key, value)`` members of :meth:`to_dict`, in its order, the values as they are
+        (dataclasses, tuples), for writers that walk the tree without copying it."""
+        return [*members(self), ("not_counted_total", self._not_counted_total())]
+
+    def _not_counted_total(self) -> int:
+        return sum(n.count for n in self.not_counted)
+
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+        """:meth:`to_dict` as JSON: compact on one line (``indent=None``), else objects indented
+        by ``indent`` spaces and each element of a list on one line (``report/json_text.py``)."""
+        if indent is None:
+            return json.dumps(dict(self.json_members()), default=json_default)
+        return json_text(self.json_members(), indent)
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> Profile:
@@ -365,6 +381,10 @@ class Profile:
     @staticmethod
     def from_json(text: str) -> Profile:
         return Profile.from_dict(json.loads(text))
+
+
+def _by_ops(layer: LayerCost) -> tuple[int, int]:
+    return -(layer.flops + layer.int_ops), -layer.macs
 
 
 _SOURCE = {"model": "from the model", "flag": "as given", "default-batch": "batch assumed 1",
