@@ -699,7 +699,7 @@ def _dynamic_programme(
             mask |= 1 << v
             freed = dead_own[v]
             for readers, size in may_free[v]:
-                if not readers & ~mask:
+                if readers & mask == readers:  # every reader has run
                     freed += size
             live += alloc_bytes[v] - freed
         return mask, peak, live
@@ -718,7 +718,8 @@ def _dynamic_programme(
                 low = todo & -todo
                 todo ^= low
                 u = low.bit_length() - 1
-                seq = (*(v for v in closure[u] if not mask >> v & 1), u)
+                drag = closure[u]
+                seq = (*(v for v in drag if not mask >> v & 1), u) if drag else (u,)
                 new_mask, new_peak, new_live = step(seq, mask, peak, live)
                 if new_peak >= bound:
                     continue
@@ -727,7 +728,8 @@ def _dynamic_programme(
                     continue
                 new_ready = ready ^ low
                 for w in eff_succ[u]:
-                    if not eff_pred[w] & ~new_mask:
+                    needs = eff_pred[w]
+                    if needs & new_mask == needs:
                         new_ready |= 1 << w
                 nxt[new_mask] = (new_peak, new_live, new_ready, (seq, path))
         explored += len(nxt)
