@@ -31,7 +31,7 @@ import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from edgeprof.errors import MeasurementError
 from edgeprof.measure.inputs import input_request
@@ -131,15 +131,7 @@ def measure_onnx_memory(
     }
     result = run_child(["-m", "edgeprof.measure.memory"], request, what="onnxruntime memory run", timeout_s=timeout_s,
                        env=CHILD_ENV)
-    try:
-        baseline = int(result["baseline_rss_bytes"])
-        peak = int(result["run_hwm_bytes"]) - baseline
-        load = int(result["load_hwm_bytes"]) - baseline
-        session = int(result["session_rss_bytes"]) - baseline
-        version = str(result["onnxruntime"])
-        used = tuple(str(x) for x in result["inputs"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise MeasurementError(f"onnxruntime memory run: malformed result ({exc})") from None
+    baseline, load, session, peak, version, used = _child_rss(result, "baseline_rss_bytes", "onnxruntime memory run")
     env = f"onnxruntime {version}, CPUExecutionProvider, {platform.system()} {platform.release()}, " \
           f"Python {platform.python_version()}"
     return MeasuredMemory(
@@ -198,15 +190,8 @@ def measure_ort_process_memory(
     request = {"mode": "process", "path": str(file.resolve()), "inputs": input_request(inputs), "runs": runs}
     result = run_child(["-m", "edgeprof.measure.memory"], request, what="onnxruntime process memory run",
                        timeout_s=timeout_s)
-    try:
-        base = int(result["after_import_rss_bytes"])
-        load = int(result["load_hwm_bytes"]) - base
-        session = int(result["session_rss_bytes"]) - base
-        peak = int(result["run_hwm_bytes"]) - base
-        version = str(result["onnxruntime"])
-        used = tuple(str(x) for x in result["inputs"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise MeasurementError(f"onnxruntime process memory run: malformed result ({exc})") from None
+    base, load, session, peak, version, used = _child_rss(result, "after_import_rss_bytes",
+                                                         "onnxruntime process memory run")
     return OrtProcessMemory(
         runtime=f"onnxruntime {version} (CPUExecutionProvider, default SessionOptions)",
         after_import_rss_bytes=base,
@@ -222,6 +207,34 @@ def measure_ort_process_memory(
             (f"onnxruntime {version}, {platform.system()} {platform.release()}, Python {platform.python_version()}",),
         ),
     )
+
+
+class _ChildRss(NamedTuple):
+    """A memory child's figures, each RSS as an increase over its baseline."""
+
+    baseline_bytes: int
+    load_peak_increase_bytes: int
+    session_increase_bytes: int
+    run_peak_increase_bytes: int
+    onnxruntime: str
+    inputs: tuple[str, ...]
+
+
+def _child_rss(result: dict[str, Any], baseline_key: str, what: str) -> _ChildRss:
+    """Read what a memory child reported, relative to its ``baseline_key`` RSS; a
+    MeasurementError naming ``what`` when the result is malformed."""
+    try:
+        baseline = int(result[baseline_key])
+        return _ChildRss(
+            baseline,
+            int(result["load_hwm_bytes"]) - baseline,
+            int(result["session_rss_bytes"]) - baseline,
+            int(result["run_hwm_bytes"]) - baseline,
+            str(result["onnxruntime"]),
+            tuple(str(x) for x in result["inputs"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MeasurementError(f"{what}: malformed result ({exc})") from None
 
 
 class _DefaultSession(OrtModel):
