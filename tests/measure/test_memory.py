@@ -206,3 +206,18 @@ def test_process_peak_of_a_default_session_includes_the_runtime_and_the_weights(
     assert m.provenance.kind == "measured" and "default SessionOptions" in m.runtime
     with pytest.raises(MeasurementError, match="at least one run"):
         measure_ort_process_memory(path, runs=0)
+
+
+def test_a_malformed_child_result_is_one_measurement_error_naming_the_run() -> None:
+    from edgeprof.errors import MeasurementError
+    from edgeprof.measure.memory import _child_rss
+
+    good = {"after_import_rss_bytes": 100, "load_hwm_bytes": 250, "session_rss_bytes": 180,
+            "run_hwm_bytes": 300, "onnxruntime": "1.0", "inputs": ["x"]}
+    figures = _child_rss(good, "after_import_rss_bytes", "process run")
+    assert figures == (100, 150, 80, 200, "1.0", ("x",))
+    bad = {**good, "run_hwm_bytes": "lots"}
+    with pytest.raises(MeasurementError, match=r"^process run: malformed result"):
+        _child_rss(bad, "after_import_rss_bytes", "process run")
+    with pytest.raises(MeasurementError, match=r"^warm run: malformed result"):
+        _child_rss(good, "baseline_rss_bytes", "warm run")
