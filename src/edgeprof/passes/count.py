@@ -80,9 +80,9 @@ class CountResult:
 
 def count(graph: Graph, weights: WeightTable) -> CountResult:
     """Cost every node of ``graph`` (and of its subgraphs)."""
-    layers: list[LayerCost] = []
-    missing: dict[tuple[str, str], list[str]] = {}
-    acc = _walk(graph, {}, weights, layers, missing, prefix="", calls=1, range_group="")
+    counter = _Counter(weights)
+    acc = counter.walk(graph, {}, prefix="", calls=1, range_group="")
+    layers, missing = counter.layers, counter.missing
     not_counted = [
         NotCounted(op=op, count=len(names), example=names[0], reason=reason)
         for (op, reason), names in sorted(missing.items(), key=lambda kv: (-len(kv[1]), kv[0]))
@@ -93,131 +93,118 @@ def count(graph: Graph, weights: WeightTable) -> CountResult:
     )
 
 
-def _walk(
-    graph: Graph,
-    outer: Mapping[str, Value],
-    weights: WeightTable,
-    layers: list[LayerCost],
-    missing: dict[tuple[str, str], list[str]],
-    prefix: str,
-    calls: int,
-    range_group: str,
-) -> _Acc:
-    # what the nodes may read: the graph's values over those of the enclosing graphs
-    scope_values: Mapping[str, Value] = {**outer, **graph.values} if outer else graph.values
-    total = _Acc()
-    counted: list[LayerCost] = []
-    for node in topological_order(graph, outer):
-        name = prefix + (node.name or node.op)
-        entry = lookup(node.op)
-        if entry is not None and entry.state == "subgraph":
-            total.add(_control_flow(node, entry, scope_values, weights, layers, missing, name, calls, range_group))
-            continue
-        call = _call(node, scope_values)
-        params = _node_params(node, graph, weights)
-        out_shape = _out_shape(call)
-        try:
-            if entry is None:
-                raise Uncountable(f"no formula for op {node.op!r}")
-            cost = cost_of(entry, call)
-        except Uncountable as exc:
-            reason = str(exc) if entry is not None else "no formula for this op"
+class _Counter:
+    """One count: the weight table it reads, and the layers and the ops it cannot cost, collected
+    while it walks the graph and its subgraphs."""
+
+    def __init__(self, weights: WeightTable) -> None:
+        self.weights = weights
+        self.layers: list[LayerCost] = []
+        self.missing: dict[tuple[str, str], list[str]] = {}
+
+    def walk(self, graph: Graph, outer: Mapping[str, Value], prefix: str, calls: int, range_group: str) -> _Acc:
+        weights, layers, missing = self.weights, self.layers, self.missing
+        # what the nodes may read: the graph's values over those of the enclosing graphs
+        scope_values: Mapping[str, Value] = {**outer, **graph.values} if outer else graph.values
+        total = _Acc()
+        counted: list[LayerCost] = []
+        for node in topological_order(graph, outer):
+            name = prefix + (node.name or node.op)
+            entry = lookup(node.op)
+            if entry is not None and entry.state == "subgraph":
+                total.add(self.control_flow(node, entry, scope_values, name, calls, range_group))
+                continue
+            call = _call(node, scope_values)
+            params = _node_params(node, graph, weights)
+            out_shape = _out_shape(call)
+            try:
+                if entry is None:
+                    raise Uncountable(f"no formula for op {node.op!r}")
+                cost = cost_of(entry, call)
+            except Uncountable as exc:
+                reason = str(exc) if entry is not None else "no formula for this op"
+                missing.setdefault((node.op, reason), []).append(name)
+                layers.append(
+                    LayerCost(name, node.op, (entry.category if entry else Category.OTHER).value, "not_counted", out_shape,
+                              params=params, scope=node.scope, calls=calls, range_group=range_group, note=reason)
+                )
+                continue
+            layer = _layer(name, node, entry, cost, out_shape, params, calls, range_group)
+            layers.append(layer)
+            counted.append(layer)
+        total.add(_Acc.of(counted))
+        return total
+
+    def control_flow(
+        self, node: Node, entry: Entry, scope_values: Mapping[str, Value], name: str, calls: int, range_group: str,
+    ) -> _Acc:
+        """An If, Loop or Scan: its subgraphs counted as often as they run, or listed as not counted
+        when that is not known (module docstring)."""
+        layers, missing = self.layers, self.missing
+        out_shape = _out_shape(_call(node, scope_values))
+
+        def row(note: str, state: str = "zero") -> None:
+            layers.append(LayerCost(name, node.op, entry.category.value, state, out_shape,  # type: ignore[arg-type]
+                                    scope=node.scope, calls=calls, range_group=range_group, note=note))
+
+        if node.op == "If":
+            branch = str(node.attrs.get("branch") or "")
+            if branch in node.subgraphs:
+                row(f"condition known statically: counts {branch}")
+                return self.walk(node.subgraphs[branch], scope_values, f"{name}/{branch}/", calls, range_group)
+            return self.unknown_if(node, scope_values, name, calls, range_group, row)
+        trips = node.attrs.get("trip_count")
+        body = node.subgraphs.get("body")
+        if body is None:
+            row("no body subgraph", "not_counted")
+            missing.setdefault((node.op, "no body subgraph"), []).append(name)
+            return _Acc()
+        if not isinstance(trips, int) or isinstance(trips, bool) or trips < 0:
+            reason = str(node.attrs.get("trip_count_reason") or "trip count not known statically")
+            row(reason, "not_counted")
             missing.setdefault((node.op, reason), []).append(name)
-            layers.append(
-                LayerCost(name, node.op, (entry.category if entry else Category.OTHER).value, "not_counted", out_shape,
-                          params=params, scope=node.scope, calls=calls, range_group=range_group, note=reason)
-            )
-            continue
-        layer = _layer(name, node, entry, cost, out_shape, params, calls, range_group)
-        layers.append(layer)
-        counted.append(layer)
-    total.add(_Acc.of(counted))
-    return total
+            return _Acc()
+        bound = str(node.attrs.get("trip_count_reason") or "")
+        if trips == 0:
+            row("body runs 0 times")
+            return _Acc()
+        if not bound:
+            row(f"body runs {trips} time(s)")
+            return self.walk(body, scope_values, f"{name}/body/", calls * trips, range_group)
+        # The loop may exit early: its body is listed for the full trip count and the totals carry
+        # the range 0 .. trips iterations, like an If whose branch is not known.
+        row(f"body runs at most {trips} time(s): {bound}; totals at {trips} (the range from 0)")
+        upper = self.walk(body, scope_values, f"{name}/body/", calls * trips, range_group or name)
+        return _Acc(upper.flops, upper.int_ops, upper.macs, upper.bytes_read, upper.bytes_written, 0, 0)
 
-
-def _control_flow(
-    node: Node,
-    entry: Entry,
-    scope_values: Mapping[str, Value],
-    weights: WeightTable,
-    layers: list[LayerCost],
-    missing: dict[tuple[str, str], list[str]],
-    name: str,
-    calls: int,
-    range_group: str,
-) -> _Acc:
-    out_shape = _out_shape(_call(node, scope_values))
-
-    def row(note: str, state: str = "zero") -> None:
-        layers.append(LayerCost(name, node.op, entry.category.value, state, out_shape,  # type: ignore[arg-type]
-                                scope=node.scope, calls=calls, range_group=range_group, note=note))
-
-    if node.op == "If":
-        branch = str(node.attrs.get("branch") or "")
-        if branch in node.subgraphs:
-            row(f"condition known statically: counts {branch}")
-            return _walk(node.subgraphs[branch], scope_values, weights, layers, missing,
-                         f"{name}/{branch}/", calls, range_group)
-        return _unknown_if(node, scope_values, weights, layers, missing, name, calls, range_group, row)
-    trips = node.attrs.get("trip_count")
-    body = node.subgraphs.get("body")
-    if body is None:
-        row("no body subgraph", "not_counted")
-        missing.setdefault((node.op, "no body subgraph"), []).append(name)
-        return _Acc()
-    if not isinstance(trips, int) or isinstance(trips, bool) or trips < 0:
-        reason = str(node.attrs.get("trip_count_reason") or "trip count not known statically")
-        row(reason, "not_counted")
-        missing.setdefault((node.op, reason), []).append(name)
-        return _Acc()
-    bound = str(node.attrs.get("trip_count_reason") or "")
-    if trips == 0:
-        row("body runs 0 times")
-        return _Acc()
-    if not bound:
-        row(f"body runs {trips} time(s)")
-        return _walk(body, scope_values, weights, layers, missing, f"{name}/body/", calls * trips, range_group)
-    # The loop may exit early: its body is listed for the full trip count and the totals carry
-    # the range 0 .. trips iterations, like an If whose branch is not known.
-    row(f"body runs at most {trips} time(s): {bound}; totals at {trips} (the range from 0)")
-    upper = _walk(body, scope_values, weights, layers, missing, f"{name}/body/", calls * trips, range_group or name)
-    return _Acc(upper.flops, upper.int_ops, upper.macs, upper.bytes_read, upper.bytes_written, 0, 0)
-
-
-def _unknown_if(
-    node: Node,
-    scope_values: Mapping[str, Value],
-    weights: WeightTable,
-    layers: list[LayerCost],
-    missing: dict[tuple[str, str], list[str]],
-    name: str,
-    calls: int,
-    range_group: str,
-    row: Callable[[str], None],
-) -> _Acc:
-    """An If whose condition is not known statically: every branch listed; the totals those of
-    the costlier branch, the other branches' layers ``in_totals=False`` (module docstring)."""
-    at = len(layers)
-    row("")
-    branches: list[tuple[str, _Acc, int, int]] = []
-    for k, g in sorted(node.subgraphs.items()):
-        start = len(layers)
-        acc = _walk(g, scope_values, weights, layers, missing, f"{name}/{k}/", calls, range_group or name)
-        branches.append((k, acc, start, len(layers)))
-    if not branches:
-        layers[at] = replace(layers[at], note="condition not known statically; the If has no branches")
-        return _Acc()
-    worst, hi, _, _ = max(branches, key=lambda b: (b[1].flops + b[1].int_ops, b[1].macs))
-    for k, _, start, end in branches:
-        if k != worst:
-            layers[start:end] = [replace(x, in_totals=False) for x in layers[start:end]]
-    figures = ", ".join(f"{k} {a.flops:,} FLOPs + {a.int_ops:,} int OPs, {a.macs:,} MACs" for k, a, _, _ in branches)
-    layers[at] = replace(layers[at], note=(
-        f"condition not known statically: totals, categories and shares at the costlier branch ({worst}); "
-        f"the other branch is listed, not in the totals ({figures})"
-    ))
-    return _Acc(hi.flops, hi.int_ops, hi.macs, hi.bytes_read, hi.bytes_written,
-                min(a.flops_min for _, a, _, _ in branches), min(a.macs_min for _, a, _, _ in branches))
+    def unknown_if(
+        self, node: Node, scope_values: Mapping[str, Value], name: str, calls: int, range_group: str,
+        row: Callable[[str], None],
+    ) -> _Acc:
+        """An If whose condition is not known statically: every branch listed; the totals those of
+        the costlier branch, the other branches' layers ``in_totals=False`` (module docstring)."""
+        layers = self.layers
+        at = len(layers)
+        row("")
+        branches: list[tuple[str, _Acc, int, int]] = []
+        for k, g in sorted(node.subgraphs.items()):
+            start = len(layers)
+            acc = self.walk(g, scope_values, f"{name}/{k}/", calls, range_group or name)
+            branches.append((k, acc, start, len(layers)))
+        if not branches:
+            layers[at] = replace(layers[at], note="condition not known statically; the If has no branches")
+            return _Acc()
+        worst, hi, _, _ = max(branches, key=lambda b: (b[1].flops + b[1].int_ops, b[1].macs))
+        for k, _, start, end in branches:
+            if k != worst:
+                layers[start:end] = [replace(x, in_totals=False) for x in layers[start:end]]
+        figures = ", ".join(f"{k} {a.flops:,} FLOPs + {a.int_ops:,} int OPs, {a.macs:,} MACs" for k, a, _, _ in branches)
+        layers[at] = replace(layers[at], note=(
+            f"condition not known statically: totals, categories and shares at the costlier branch ({worst}); "
+            f"the other branch is listed, not in the totals ({figures})"
+        ))
+        return _Acc(hi.flops, hi.int_ops, hi.macs, hi.bytes_read, hi.bytes_written,
+                    min(a.flops_min for _, a, _, _ in branches), min(a.macs_min for _, a, _, _ in branches))
 
 
 def _call(node: Node, values: Mapping[str, Value]) -> OpCall:
