@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import sys
-import threading
 from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -51,7 +50,6 @@ __all__ = [
 
 _PB2 = "onnx.onnx_ml_pb2"
 _CPP = "onnx.onnx_cpp2py_export"
-_LOCK = threading.Lock()
 
 
 def _load_from_package(name: str, folder: Sequence[str]) -> ModuleType:
@@ -72,24 +70,24 @@ def _load_from_package(name: str, folder: Sequence[str]) -> ModuleType:
 
 def _modules() -> tuple[ModuleType, ModuleType]:
     """The generated message module and the C++ extension: the imported package's when ``onnx``
-    is imported, else the package's files loaded directly (falling back to ``import onnx``)."""
-    with _LOCK:
-        pb2, cpp = sys.modules.get(_PB2), sys.modules.get(_CPP)
-        if pb2 is not None and cpp is not None:
-            return pb2, cpp
-        if "onnx" not in sys.modules:
-            spec = importlib.util.find_spec("onnx")  # finds the package, does not import it
-            folder = spec.submodule_search_locations if spec is not None else None
-            if folder:
-                try:
-                    pb2 = sys.modules.get(_PB2) or _load_from_package(_PB2, folder)
-                    cpp = sys.modules.get(_CPP) or _load_from_package(_CPP, folder)
-                    return pb2, cpp
-                except ImportError:
-                    pass  # another layout: the package's own import below
-        import onnx  # noqa: F401  (imports both submodules)
+    is imported, else the package's files loaded directly (falling back to ``import onnx``).
+    Called once, while this module is imported (under the import lock)."""
+    pb2, cpp = sys.modules.get(_PB2), sys.modules.get(_CPP)
+    if pb2 is not None and cpp is not None:
+        return pb2, cpp
+    if "onnx" not in sys.modules:
+        spec = importlib.util.find_spec("onnx")  # finds the package, does not import it
+        folder = spec.submodule_search_locations if spec is not None else None
+        if folder:
+            try:
+                pb2 = sys.modules.get(_PB2) or _load_from_package(_PB2, folder)
+                cpp = sys.modules.get(_CPP) or _load_from_package(_CPP, folder)
+                return pb2, cpp
+            except ImportError:
+                pass  # another layout: the package's own import below
+    import onnx  # noqa: F401  (imports both submodules)
 
-        return sys.modules[_PB2], sys.modules[_CPP]
+    return sys.modules[_PB2], sys.modules[_CPP]
 
 
 _pb2, _cpp = _modules()
